@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, configFromEnv, loadConfig } from './config.ts';
+
+const secret = 'a-long-enough-secret';
+
+describe('relay configuration', () => {
+  test('defaults apply when only the secret is set', () => {
+    const config = loadConfig(configFromEnv({ TENANTCAST_SECRET: secret }));
+    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+    assert.equal(config.port, 8080);
+    assert.equal(config.bodyLimit, 1024 * 1024);
+    assert.equal(config.keyPrefix, 'tc:');
+    assert.ok(config.rateLimitPerSecond >= 100_000, 'the default limit is far above benchmark rates');
+  });
+
+  test('environment variables map to options', () => {
+    const config = loadConfig(
+      configFromEnv({
+        TENANTCAST_SECRET: secret,
+        REDIS_URL: 'redis://example:6380',
+        RELAY_PORT: '9000',
+        RELAY_HOST: '127.0.0.1',
+        STREAM_MAX_LEN: '5',
+        STRICT_EVENT_TYPES: 'true',
+        RATE_LIMIT_TENANTS: 'acme=10, globex=20',
+        QLIK_WEBHOOK_SECRET: 'q',
+      }),
+    );
+    assert.equal(config.redisUrl, 'redis://example:6380');
+    assert.equal(config.port, 9000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.streamMaxLen, 5);
+    assert.equal(config.strictEventTypes, true);
+    assert.deepEqual(config.rateLimitTenants, { acme: 10, globex: 20 });
+    assert.equal(config.qlikWebhookSecret, 'q');
+  });
+
+  for (const [env, message] of [
+    [{}, /TENANTCAST_SECRET \(secret\) is required/],
+    [{ TENANTCAST_SECRET: 'short' }, /TENANTCAST_SECRET .* fewer than 16/],
+    [{ TENANTCAST_SECRET: secret, RELAY_PORT: 'http' }, /RELAY_PORT \(port\) must be integer/],
+    [{ TENANTCAST_SECRET: secret, RELAY_PORT: '70000' }, /RELAY_PORT/],
+    [{ TENANTCAST_SECRET: secret, LOG_LEVEL: 'loud' }, /LOG_LEVEL \(logLevel\) must be one of/],
+    [{ TENANTCAST_SECRET: secret, STRICT_EVENT_TYPES: 'yes' }, /STRICT_EVENT_TYPES/],
+    [{ TENANTCAST_SECRET: secret, REDIS_KEY_PREFIX: 'a{b}' }, /REDIS_KEY_PREFIX/],
+    [{ TENANTCAST_SECRET: secret, RELAY_BODY_LIMIT_BYTES: '1000' }, /RELAY_BODY_LIMIT_BYTES/],
+    [{ TENANTCAST_SECRET: secret, RATE_LIMIT_TENANTS: 'acme:5' }, /RATE_LIMIT_TENANTS: "acme:5" must be tenant=eventsPerSecond/],
+  ] as const) {
+    test(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {
+      assert.throws(
+        () => loadConfig(configFromEnv(env)),
+        (error: Error) => error instanceof ConfigError && message.test(error.message),
+      );
+    });
+  }
+
+  test('unknown options are refused', () => {
+    assert.throws(() => loadConfig({ secret, bogus: true } as never), /unknown option bogus/);
+  });
+});

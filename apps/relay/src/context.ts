@@ -1,0 +1,14 @@
+import type { EventRegistry } from '@tenantcast/sdk';
+import type { Redis } from 'ioredis';
+import type { RelayConfig } from './config.ts';
+import type { RelayMetrics } from './ops/metrics.ts';
+import type { EventStore } from './storage/event-store.ts';
+
+/** What the relay's routes share. */
+export interface RelayContext {
+  config: RelayConfig;
+  redis: Redis;
+  store: EventStore;
+  registry: EventRegistry<any>;
+  metrics: RelayMetrics;
+}

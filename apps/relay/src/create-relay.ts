@@ -1,0 +1,178 @@
+import { createRegistry, type EventRegistry } from '@tenantcast/sdk';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { RelayConfig } from './config.ts';
+import type { RelayContext } from './context.ts';
+import { RelayError, toRelayError } from './errors.ts';
+import { registerHistoryRoute } from './history/history-route.ts';
+import { registerEventsRoute } from './ingest/events-route.ts';
+import { registerQlikRoute } from './ingest/qlik-route.ts';
+import { createRelayMetrics } from './ops/metrics.ts';
+import { registerOpsRoutes } from './ops/ops-routes.ts';
+import { EventStore } from './storage/event-store.ts';
+
+export interface RelayDeps {
+  /** A logger; default a pino JSON logger at `config.logLevel`. */
+  logger?: Logger;
+  /** An event registry; default the SDK's (Qlik's types), strict when `config.strictEventTypes`. */
+  registry?: EventRegistry<any>;
+}
+
+/** A relay that is built but may not listen yet. */
+export interface Relay {
+  /** Starts listening; resolves with the bound address, e.g. `http://127.0.0.1:8080`. */
+  listen(): Promise<string>;
+  /** Stops: refuses new requests with 503, drains those in flight, quits Redis. Idempotent. */
+  close(): Promise<void>;
+  /** The Fastify instance, for `inject` in tests. */
+  readonly app: FastifyInstance;
+}
+
+/** How long `listen` waits for Redis before it serves anyway (and answers 503 until Redis is up). */
+const REDIS_BOOT_WAIT_MS = 3000;
+
+/**
+ * Builds the relay: HTTP ingest into per-tenant Redis Streams, history, and the Qlik webhook.
+ * @example
+ * const relay = createRelay(loadConfig(configFromEnv(process.env)));
+ * console.log(await relay.listen());
+ */
+export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
+  const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'relay' } });
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    // Fail fast while Redis is down, so that callers get a 503 with Retry-After instead of waiting.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // A write whose connection dropped is not resent behind the client's back; the client retries,
+    // and the dedupe window makes that retry safe.
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: 5000,
+  });
+  let redisErrorLogged = false;
+  redis.on('error', (error) => {
+    if (!redisErrorLogged) logger.warn({ err: error }, 'Redis connection error; retrying');
+    redisErrorLogged = true;
+  });
+  redis.on('ready', () => {
+    if (redisErrorLogged) logger.info('Redis connection is back');
+    redisErrorLogged = false;
+  });
+
+  const metrics = createRelayMetrics();
+  const registry = deps.registry ?? createRegistry({ strict: config.strictEventTypes });
+  const store = new EventStore(redis, {
+    keyPrefix: config.keyPrefix,
+    streamMaxLen: config.streamMaxLen,
+    streamMaxAgeSeconds: config.streamMaxAgeSeconds,
+    dedupeWindowSeconds: config.dedupeWindowSeconds,
+    rateLimitFor: (tenant) => config.rateLimitTenants[tenant] ?? config.rateLimitPerSecond,
+  });
+  const ctx: RelayContext = { config, redis, store, registry, metrics };
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    // One log line per request would dominate at ingest rates; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // Bodies are read raw: the mode decides how to parse them, and the Qlik signature covers the bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    let relayError = toRelayError(error);
+    if (relayError.code === 'TC_ERR_PAYLOAD_TOO_LARGE') {
+      relayError = new RelayError(
+        'TC_ERR_PAYLOAD_TOO_LARGE',
+        `The body is over the relay's limit of ${config.bodyLimit} bytes (RELAY_BODY_LIMIT_BYTES); send smaller batches.`,
+      );
+    }
+    metrics.requestsRejected.inc({ code: relayError.code });
+    if (relayError.status >= 500) request.log.error({ err: error, url: request.url }, relayError.message);
+    else request.log.debug({ code: relayError.code, url: request.url }, relayError.message);
+    if (relayError.retryAfter !== undefined) reply.header('retry-after', String(relayError.retryAfter));
+    if (relayError.status === 401) reply.header('www-authenticate', 'Bearer realm="tenantcast", error="invalid_token"');
+    return reply.code(relayError.status).send(relayError.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new RelayError(
+      'TC_ERR_NOT_FOUND',
+      `No route ${request.method} ${request.url.split('?')[0]}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, POST /v1/qlik/webhook.`,
+    );
+    metrics.requestsRejected.inc({ code: error.code });
+    return reply.code(404).send(error.toBody());
+  });
+
+  let state: 'created' | 'running' | 'closing' | 'closed' = 'created';
+  let closing: Promise<void> | undefined;
+
+  registerEventsRoute(app, ctx);
+  registerHistoryRoute(app, ctx);
+  registerQlikRoute(app, ctx);
+  registerOpsRoutes(app, ctx, () => state === 'closing' || state === 'closed');
+
+  async function waitForRedis(): Promise<void> {
+    const ready = new Promise<void>((resolve) => {
+      if (redis.status === 'ready') return resolve();
+      redis.once('ready', () => resolve());
+    });
+    redis.connect().catch(() => {
+      // The error listener logs it; ioredis keeps reconnecting by itself.
+    });
+    await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, REDIS_BOOT_WAIT_MS).unref())]);
+    if (redis.status !== 'ready')
+      logger.warn({ redisUrl: redactUrl(config.redisUrl) }, 'Redis is not reachable yet; answering 503 until it is');
+  }
+
+  return {
+    app,
+    async listen() {
+      if (state !== 'created') throw new Error(`Relay.listen() called while ${state}; create a new relay.`);
+      state = 'running';
+      await waitForRedis();
+      const address = await app.listen({ port: config.port, host: config.host });
+      logger.info({ address }, 'relay listening');
+      return address;
+    },
+    close() {
+      closing ??= (async () => {
+        state = 'closing';
+        await step('stop HTTP', async () => {
+          const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+          await Promise.race([app.close(), timeout]);
+        });
+        await step('quit Redis', async () => {
+          if (redis.status === 'ready') await redis.quit();
+          else redis.disconnect();
+        });
+        state = 'closed';
+      })();
+      return closing;
+    },
+  };
+
+  /** Runs one shutdown step; a failure is logged and does not skip the steps after it. */
+  async function step(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      logger.error({ err: error }, `shutdown step "${name}" failed`);
+    }
+  }
+}
+
+/** A Redis URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return '(unparseable REDIS_URL)';
+  }
+}

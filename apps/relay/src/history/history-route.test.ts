@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mintToken } from '@tenantcast/sdk';
+import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+
+let server: RedisServer;
+let relay: TestRelay;
+let publish: string;
+let subscribe: string;
+
+before(async () => {
+  server = await startRedisServer();
+  relay = await startRelay(server.url);
+  publish = await relay.token({ scope: 'publish' });
+  subscribe = await relay.token({ scope: 'subscribe', tenants: ['hist', 'other'] });
+});
+after(async () => {
+  await relay.close();
+  await server.stop();
+});
+
+async function post(tenant: string, ids: string[]): Promise<string[]> {
+  const events = ids.map((id) => ({
+    specversion: '1.0',
+    id,
+    source: 'hist-test',
+    type: 'com.example.thing',
+    tenantid: tenant,
+    data: { id },
+  }));
+  const res = await fetch(`${relay.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${publish}`, 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events),
+  });
+  assert.equal(res.status, 202);
+  return ((await res.json()) as { accepted: Array<{ offset: string }> }).accepted.map((a) => a.offset);
+}
+
+function get(path: string, token = subscribe): Promise<Response> {
+  return fetch(`${relay.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+describe('GET /v1/tenants/{tenantid}/events', () => {
+  test('pages oldest first, with next as the following page’s after, and null at the end', async () => {
+    const offsets = await post('hist', ['h1', 'h2', 'h3', 'h4', 'h5']);
+    const seen: Array<{ offset: string; event: { id: string; tenantid: string } }> = [];
+    let afterOffset: string | null = '0';
+    let pages = 0;
+    while (afterOffset !== null) {
+      const res = await get(`/v1/tenants/hist/events?after=${afterOffset}&limit=2`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { events: typeof seen; next: string | null };
+      seen.push(...body.events);
+      afterOffset = body.next;
+      pages++;
+      assert.ok(pages < 10);
+    }
+    assert.equal(pages, 3);
+    assert.deepEqual(
+      seen.map((e) => e.offset),
+      offsets,
+    );
+    assert.deepEqual(
+      seen.map((e) => e.event.id),
+      ['h1', 'h2', 'h3', 'h4', 'h5'],
+    );
+    assert.ok(seen.every((e) => e.event.tenantid === 'hist'));
+  });
+
+  test('after defaults to the start and limit to 100', async () => {
+    const res = await get('/v1/tenants/hist/events');
+    const body = (await res.json()) as { events: unknown[]; next: string | null };
+    assert.ok(body.events.length >= 5);
+    assert.equal(body.next, null);
+  });
+
+  test('returns only the named tenant’s events', async () => {
+    await post('other', ['o1']);
+    const body = (await (await get('/v1/tenants/other/events')).json()) as { events: Array<{ event: { id: string } }> };
+    assert.deepEqual(
+      body.events.map((e) => e.event.id),
+      ['o1'],
+    );
+  });
+
+  test('an unknown tenant has no events', async () => {
+    const token = await relay.token({ scope: 'subscribe', tenants: ['*'] });
+    const body = await (await get('/v1/tenants/never-written/events', token)).json();
+    assert.deepEqual(body, { events: [], next: null });
+  });
+
+  for (const [name, path, status, code] of [
+    ['a bad offset', '/v1/tenants/hist/events?after=abc', 400, 'TC_ERR_BAD_OFFSET'],
+    ['an offset with a glob', '/v1/tenants/hist/events?after=1-*', 400, 'TC_ERR_BAD_OFFSET'],
+    ['a zero limit', '/v1/tenants/hist/events?limit=0', 400, 'TC_ERR_BAD_LIMIT'],
+    ['a limit over 1000', '/v1/tenants/hist/events?limit=1001', 400, 'TC_ERR_BAD_LIMIT'],
+    ['a fractional limit', '/v1/tenants/hist/events?limit=1.5', 400, 'TC_ERR_BAD_LIMIT'],
+    ['a repeated parameter', '/v1/tenants/hist/events?limit=1&limit=2', 400, 'TC_ERR_BAD_REQUEST'],
+    ['a tenant id with braces', '/v1/tenants/%7Bhist%7D/events', 400, 'TC_ERR_BAD_TENANT_ID'],
+    ['a tenant id with a star', '/v1/tenants/*/events', 400, 'TC_ERR_BAD_TENANT_ID'],
+    ['a tenant not granted', '/v1/tenants/secret/events', 403, 'TC_ERR_FORBIDDEN_TENANT'],
+  ] as const) {
+    test(`${name} gets ${status} ${code}`, async () => {
+      const res = await get(path);
+      assert.equal(res.status, status);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, code);
+      assert.ok(body.error.message.length > 10);
+    });
+  }
+
+  test('needs the subscribe scope', async () => {
+    const res = await get('/v1/tenants/hist/events', publish);
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'TC_ERR_FORBIDDEN_SCOPE');
+  });
+
+  test('needs a valid token', async () => {
+    assert.equal((await fetch(`${relay.url}/v1/tenants/hist/events`)).status, 401);
+    const forged = await mintToken({ sub: 'x', scope: 'subscribe', tenants: ['*'] }, 'another-secret-entirely');
+    assert.equal((await get('/v1/tenants/hist/events', forged)).status, 401);
+  });
+});

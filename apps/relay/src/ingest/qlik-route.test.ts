@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+
+const QLIK_SECRET = 'qlik-webhook-secret-for-tests';
+
+let redis: RedisServer | undefined;
+/** A relay with the Qlik endpoint on. */
+let relay: TestRelay | undefined;
+/** A relay without QLIK_WEBHOOK_SECRET: the endpoint is off. */
+let disabled: TestRelay | undefined;
+let readToken: string;
+
+before(async () => {
+  redis = await startRedisServer();
+  relay = await startRelay(redis.url, { qlikWebhookSecret: QLIK_SECRET });
+  disabled = await startRelay(redis.url);
+  readToken = await relay.token({ scope: 'subscribe' });
+});
+
+after(async () => {
+  try {
+    await relay?.close();
+  } finally {
+    try {
+      await disabled?.close();
+    } finally {
+      await redis?.stop();
+    }
+  }
+});
+
+function tenant(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** `Qlik-Signature`: hex HMAC-SHA256 of the raw body. */
+function sign(body: string, secret = QLIK_SECRET): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+async function postQlik(body: string, headers: Record<string, string>, url = relay!.url): Promise<Response> {
+  return fetch(`${url}/v1/qlik/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+}
+
+/** Posts `body` signed as Qlik signs it, and no token. */
+const postSigned = (body: string, url?: string) => postQlik(body, { 'qlik-signature': sign(body) }, url);
+
+interface Accepted {
+  id: string;
+  source: string;
+  offset: string;
+  duplicate: boolean;
+}
+
+async function expectAccepted(res: Response): Promise<Accepted> {
+  const text = await res.text();
+  assert.equal(res.status, 202, text);
+  const body = JSON.parse(text) as { accepted: Accepted[] };
+  assert.equal(body.accepted.length, 1);
+  assert.match(body.accepted[0]!.offset, /^\d+-\d+$/);
+  return body.accepted[0]!;
+}
+
+async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: unknown[] }> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  const body = JSON.parse(text) as { error: { code: string; message: string; details?: unknown[] } };
+  assert.equal(body.error.code, code, text);
+  assert.ok(typeof body.error.message === 'string' && body.error.message.trim().length > 0);
+  return body.error;
+}
+
+async function history(tenantid: string): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
+  const res = await fetch(`${relay!.url}/v1/tenants/${tenantid}/events`, { headers: { authorization: `Bearer ${readToken}` } });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return (JSON.parse(text) as { events: Array<{ offset: string; event: Record<string, unknown> }> }).events;
+}
+
+/** A CloudEvents 1.0 body, as Qlik's catalog shows it. */
+function cloudEvent(tenantid: string): Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    time: '2026-01-01T12:00:00Z',
+    type: 'com.qlik.web-integration.created',
+    source: 'com.qlik/my-service',
+    specversion: '1.0',
+    datacontenttype: 'application/json',
+    userid: 'UZhiEfgW2bLd7HgR-jjzAh6VnicipweT',
+    tenantid,
+    data: { id: 'id123', name: 'Api client 1', validOrigins: ['http://unicorn.com', 'http://foo.example'] },
+  };
+}
+
+/** Qlik's legacy envelope (cloudEventsVersion 0.1 style). */
+function legacyEvent(tenantid: string): Record<string, unknown> {
+  return {
+    cloudEventsVersion: '0.1',
+    source: 'com.qlik/my-service',
+    contentType: 'application/json',
+    eventId: randomUUID(),
+    eventTime: '2026-02-03T04:05:06Z',
+    eventTypeVersion: '1.0.0',
+    eventType: 'com.qlik.web-integration.updated',
+    extensions: {
+      tenantId: tenantid,
+      userId: 'user-42',
+      ownerId: 'owner-7',
+      topLevelResourceId: 'res-9',
+    },
+    data: { id: 'id123', updates: [{ property: 'name', oldValue: 'Web Integration 1', newValue: 'Web Integration 2' }] },
+  };
+}
+
+describe('POST /v1/qlik/webhook', () => {
+  test('accepts a signed CloudEvents body without a Bearer token and stores it as sent', async () => {
+    const t = tenant('qlik-ce');
+    const event = cloudEvent(t);
+    const body = JSON.stringify(event);
+    const item = await expectAccepted(await postSigned(body));
+    assert.deepEqual(item, { id: event.id, source: event.source, offset: item.offset, duplicate: false });
+    assert.deepEqual(await history(t), [{ offset: item.offset, event }]);
+  });
+
+  test('accepts the signature in upper-case hex', async () => {
+    const t = tenant('qlik-upper');
+    const body = JSON.stringify(cloudEvent(t));
+    await expectAccepted(await postQlik(body, { 'qlik-signature': sign(body).toUpperCase() }));
+    assert.equal((await history(t)).length, 1);
+  });
+
+  test('normalizes the legacy envelope to CloudEvents 1.0', async () => {
+    const t = tenant('qlik-legacy');
+    const legacy = legacyEvent(t);
+    const item = await expectAccepted(await postSigned(JSON.stringify(legacy)));
+    assert.equal(item.id, legacy.eventId);
+    assert.equal(item.source, legacy.source);
+    const [stored] = await history(t);
+    assert.equal(stored?.offset, item.offset);
+    assert.deepEqual(stored?.event, {
+      specversion: '1.0',
+      id: legacy.eventId,
+      source: 'com.qlik/my-service',
+      type: 'com.qlik.web-integration.updated',
+      time: '2026-02-03T04:05:06Z',
+      datacontenttype: 'application/json',
+      eventtypeversion: '1.0.0',
+      tenantid: t,
+      userid: 'user-42',
+      ownerid: 'owner-7',
+      toplevelresourceid: 'res-9',
+      data: legacy.data,
+    });
+  });
+
+  test('lets the CloudEvents attributes win in a hybrid body', async () => {
+    const t = tenant('qlik-hybrid');
+    const hybrid = {
+      ...legacyEvent('legacy-tenant-ignored'),
+      id: 'ce-id',
+      type: 'com.qlik.web-integration.deleted',
+      time: '2026-03-04T05:06:07Z',
+      datacontenttype: 'application/json',
+      specversion: '1.0',
+      tenantid: t,
+      eventId: 'legacy-id',
+      eventType: 'com.qlik.web-integration.created',
+      eventTime: '2020-01-01T00:00:00Z',
+      data: { id: 'id123' },
+    };
+    const item = await expectAccepted(await postSigned(JSON.stringify(hybrid)));
+    assert.equal(item.id, 'ce-id');
+    const [stored] = await history(t);
+    assert.equal(stored?.event.id, 'ce-id');
+    assert.equal(stored?.event.type, 'com.qlik.web-integration.deleted');
+    assert.equal(stored?.event.time, '2026-03-04T05:06:07Z');
+    assert.equal(stored?.event.tenantid, t);
+    assert.equal(stored?.event.userid, 'user-42');
+    assert.equal(stored?.event.specversion, '1.0');
+    for (const legacyName of ['eventId', 'eventType', 'eventTime', 'cloudEventsVersion', 'extensions', 'contentType']) {
+      assert.equal(legacyName in (stored?.event ?? {}), false, `${legacyName} is not stored`);
+    }
+    assert.deepEqual(await history('legacy-tenant-ignored'), []);
+  });
+
+  test('dedupes a delivery Qlik retries', async () => {
+    const t = tenant('qlik-retry');
+    const body = JSON.stringify(legacyEvent(t));
+    const first = await expectAccepted(await postSigned(body));
+    const again = await expectAccepted(await postSigned(body));
+    assert.deepEqual(again, { ...first, duplicate: true });
+    assert.equal((await history(t)).length, 1);
+  });
+
+  test('validates what it ingests as /v1/events does', async () => {
+    const t = tenant('qlik-invalid');
+    const legacy = legacyEvent(t);
+    legacy.data = { id: 'id123' };
+    const error = await expectError(await postSigned(JSON.stringify(legacy)), 400, 'TC_ERR_VALIDATION');
+    assert.deepEqual(error.details, [{ path: '/data/updates', message: 'is required' }]);
+    await expectError(await postSigned('{"eventId": '), 400, 'TC_ERR_INVALID_JSON');
+    assert.deepEqual(await history(t), []);
+  });
+
+  test('401 when Qlik-Signature is missing, nothing stored', async () => {
+    const t = tenant('qlik-nosig');
+    const res = await postQlik(JSON.stringify(cloudEvent(t)), {});
+    const error = await expectError(res, 401, 'TC_ERR_SIGNATURE_INVALID');
+    assert.match(error.message, /Qlik-Signature/);
+    assert.deepEqual(await history(t), []);
+  });
+
+  test('401 when Qlik-Signature does not match, nothing stored', async () => {
+    const t = tenant('qlik-badsig');
+    const body = JSON.stringify(cloudEvent(t));
+    const tampered = body.replace('Api client 1', 'Api client 2');
+    const wrong = [
+      sign(body, 'another-secret'),
+      sign(tampered),
+      sign(body).slice(0, 63),
+      `${sign(body)}00`,
+      sign(body).replace(/^./, (c) => (c === '0' ? '1' : '0')),
+      'not-hex-at-all',
+      `sha256=${sign(body)}`,
+    ];
+    for (const signature of wrong) {
+      const error = await expectError(await postQlik(body, { 'qlik-signature': signature }), 401, 'TC_ERR_SIGNATURE_INVALID');
+      assert.match(error.message, /QLIK_WEBHOOK_SECRET|Qlik-Signature/);
+    }
+    // A bearer token does not stand in for the signature.
+    const publishToken = await relay!.token({ scope: 'publish' });
+    await expectError(
+      await postQlik(body, { 'qlik-signature': sign(tampered), authorization: `Bearer ${publishToken}` }),
+      401,
+      'TC_ERR_SIGNATURE_INVALID',
+    );
+    assert.deepEqual(await history(t), []);
+  });
+
+  test('404 TC_ERR_QLIK_DISABLED when the relay has no Qlik secret', async () => {
+    const t = tenant('qlik-off');
+    const body = JSON.stringify(cloudEvent(t));
+    const error = await expectError(await postQlik(body, { 'qlik-signature': sign(body) }, disabled!.url), 404, 'TC_ERR_QLIK_DISABLED');
+    assert.match(error.message, /QLIK_WEBHOOK_SECRET/);
+    const res = await fetch(`${disabled!.url}/v1/tenants/${t}/events`, { headers: { authorization: `Bearer ${readToken}` } });
+    assert.deepEqual(((await res.json()) as { events: unknown[] }).events, []);
+  });
+});

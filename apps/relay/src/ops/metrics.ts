@@ -1,0 +1,39 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The relay's Prometheus metrics, on a registry of its own so that several relays can share a process. */
+export interface RelayMetrics {
+  registry: Registry;
+  eventsStored: Counter<'result'>;
+  requestsRejected: Counter<'code'>;
+  ingestSeconds: Histogram<'mode'>;
+  redisUp: Gauge;
+}
+
+/** Creates the relay's metrics, with Node's default process metrics. */
+export function createRelayMetrics(): RelayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tenantcast_relay_' });
+  return {
+    registry,
+    eventsStored: new Counter({
+      name: 'tenantcast_relay_events_total',
+      help: 'Events accepted, by result: stored (new) or duplicate (stored before).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    requestsRejected: new Counter({
+      name: 'tenantcast_relay_requests_rejected_total',
+      help: 'Requests answered with an error, by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    ingestSeconds: new Histogram({
+      name: 'tenantcast_relay_ingest_duration_seconds',
+      help: 'Time from request to 202, by mode: single or batch.',
+      labelNames: ['mode'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    redisUp: new Gauge({ name: 'tenantcast_relay_redis_up', help: '1 when Redis answers, 0 when not.', registers: [registry] }),
+  };
+}

@@ -1,0 +1,102 @@
+--[[
+  Appends one tenant's events to its stream. Everything happens in one script, so it is atomic:
+  the rate check, the dedupe check, XADD, the trim and the live notification. A batch is stored
+  whole or not at all.
+
+  KEYS[1] the tenant's stream
+  KEYS[2] dedupe key prefix: prefix .. hash(source, id) holds the offset of the stored copy
+  KEYS[3] rate-limit key prefix: prefix .. unix second counts that second's events
+
+  ARGV[1] live channel (PUBLISHed when at least one event is new)
+  ARGV[2] MAXLEN: approximate length cap; 0 means none
+  ARGV[3] max age in ms: entries older are trimmed (XTRIM MINID); 0 means none
+  ARGV[4] dedupe window in seconds
+  ARGV[5] rate limit in events per second for this tenant; 0 means none
+  ARGV[6..] pairs: dedupe hash, event JSON
+
+  Returns {'ok', offset1, duplicate1, offset2, duplicate2, ...} with duplicate 1 or 0,
+  or {'rate', retryAfterMs} when the tenant is over its limit (and nothing is written).
+
+  Each entry has two fields: 'e', the event JSON, and 'p', the offset of the entry before it
+  ('0-0' for the first ever). A reader compares 'p' of the oldest retained entry with its own
+  offset to know, exactly, whether retention trimmed events it has not seen.
+
+  Live notification payload, one line per item:
+    line 1: the offset of the stream's last entry before this write ('0-0' if none)
+    then:   '<offset> <event JSON>' for each new event, in order
+  JSON text never holds a raw newline, so lines split cleanly.
+]]
+local stream = KEYS[1]
+local dedupePrefix = KEYS[2]
+local ratePrefix = KEYS[3]
+local channel = ARGV[1]
+local maxLen = tonumber(ARGV[2])
+local maxAgeMs = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+local rateLimit = tonumber(ARGV[5])
+local count = (#ARGV - 5) / 2
+
+local now = redis.call('TIME')
+
+if rateLimit > 0 then
+  local rateKey = ratePrefix .. now[1]
+  local used = tonumber(redis.call('GET', rateKey) or '0')
+  if used + count > rateLimit then
+    return {'rate', tostring(1000 - math.floor(tonumber(now[2]) / 1000))}
+  end
+  redis.call('INCRBY', rateKey, count)
+  redis.call('EXPIRE', rateKey, 2)
+end
+
+-- The id of the stream's last entry, even when retention has emptied the stream.
+local function lastOffset(key)
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if last[1] then return last[1][1] end
+  if redis.call('EXISTS', key) == 0 then return '0-0' end
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return info[i + 1] end
+  end
+  return '0-0'
+end
+
+local result = {'ok'}
+local lines = nil
+local prev = nil
+
+for i = 0, count - 1 do
+  local hash = ARGV[6 + i * 2]
+  local json = ARGV[7 + i * 2]
+  local dedupeKey = dedupePrefix .. hash
+  local existing = redis.call('GET', dedupeKey)
+  if existing then
+    result[#result + 1] = existing
+    result[#result + 1] = 1
+  else
+    if lines == nil then
+      prev = lastOffset(stream)
+      lines = {prev}
+    end
+    local offset
+    if maxLen > 0 then
+      offset = redis.call('XADD', stream, 'MAXLEN', '~', maxLen, '*', 'e', json, 'p', prev)
+    else
+      offset = redis.call('XADD', stream, '*', 'e', json, 'p', prev)
+    end
+    prev = offset
+    redis.call('SET', dedupeKey, offset, 'EX', window)
+    lines[#lines + 1] = offset .. ' ' .. json
+    result[#result + 1] = offset
+    result[#result + 1] = 0
+  end
+end
+
+if lines ~= nil then
+  if maxAgeMs > 0 then
+    local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+    redis.call('XTRIM', stream, 'MINID', '~', tostring(nowMs - maxAgeMs))
+  end
+  redis.call('PUBLISH', channel, table.concat(lines, '\n'))
+end
+
+return result

@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type RedisServer, startRedisServer } from '@tenantcast/testkit';
+import { Redis } from 'ioredis';
+import type { RelayError } from '../errors.ts';
+import { compareOffsets, dedupeHash, EventStore, type EventStoreOptions } from './event-store.ts';
+import { tenantKeys } from './keys.ts';
+
+let server: RedisServer;
+let redis: Redis;
+
+before(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+});
+after(async () => {
+  await redis.quit();
+  await server.stop();
+});
+
+function store(overrides: Partial<EventStoreOptions> = {}): EventStore {
+  return new EventStore(redis, {
+    keyPrefix: `t-${crypto.randomUUID().slice(0, 8)}:`,
+    streamMaxLen: 0,
+    streamMaxAgeSeconds: 0,
+    dedupeWindowSeconds: 60,
+    rateLimitFor: () => 0,
+    ...overrides,
+  });
+}
+
+function ev(id: string, source = 'src'): { id: string; source: string; json: string } {
+  return { id, source, json: JSON.stringify({ id, source, n: id }) };
+}
+
+describe('EventStore', () => {
+  test('keys of a tenant share one hash tag', () => {
+    const keys = tenantKeys('tc:', 'acme.EU-1_x');
+    for (const key of Object.values(keys)) assert.match(key, /^tc:\{acme\.EU-1_x\}:/);
+  });
+
+  test('appends in order and reads back what was stored', async () => {
+    const s = store();
+    const results = await s.append('acme', [ev('a'), ev('b'), ev('c')]);
+    assert.equal(results.length, 3);
+    assert.ok(results.every((r) => !r.duplicate));
+    assert.ok(compareOffsets(results[0]!.offset, results[1]!.offset) < 0);
+    assert.ok(compareOffsets(results[1]!.offset, results[2]!.offset) < 0);
+    const { entries, more } = await s.read('acme', '0', 10);
+    assert.equal(more, false);
+    assert.deepEqual(
+      entries.map((e) => e.offset),
+      results.map((r) => r.offset),
+    );
+    assert.deepEqual(
+      entries.map((e) => JSON.parse(e.json).id),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  test('a duplicate (same source and id) returns the first offset and is stored once', async () => {
+    const s = store();
+    const [first] = await s.append('acme', [ev('x')]);
+    const [again] = await s.append('acme', [ev('x')]);
+    assert.deepEqual(again, { offset: first!.offset, duplicate: true });
+    const inBatch = await s.append('acme', [ev('y'), ev('y')]);
+    assert.equal(inBatch[1]!.duplicate, true);
+    assert.equal(inBatch[1]!.offset, inBatch[0]!.offset);
+    const { entries } = await s.read('acme', '0', 10);
+    assert.deepEqual(
+      entries.map((e) => JSON.parse(e.json).id),
+      ['x', 'y'],
+    );
+  });
+
+  test('dedupe is scoped by source and by tenant', async () => {
+    const s = store();
+    const [a] = await s.append('acme', [ev('same', 'one')]);
+    const [b] = await s.append('acme', [ev('same', 'two')]);
+    const [c] = await s.append('globex', [ev('same', 'one')]);
+    assert.equal(b!.duplicate, false);
+    assert.equal(c!.duplicate, false);
+    assert.notEqual(a!.offset, b!.offset);
+  });
+
+  test('the dedupe hash separates source from id', () => {
+    assert.notEqual(dedupeHash('a', 'bc'), dedupeHash('ab', 'c'));
+    assert.equal(dedupeHash('a', 'b'), dedupeHash('a', 'b'));
+  });
+
+  test('the dedupe key expires after the window', async () => {
+    const s = store({ dedupeWindowSeconds: 1 });
+    const [first] = await s.append('acme', [ev('w')]);
+    const ttl = await redis.ttl(`${s.keys('acme').dedupePrefix}${dedupeHash('src', 'w')}`);
+    assert.ok(ttl >= 0 && ttl <= 1, `ttl ${ttl}`);
+    await new Promise((r) => setTimeout(r, 2100));
+    const [second] = await s.append('acme', [ev('w')]);
+    assert.equal(second!.duplicate, false);
+    assert.notEqual(second!.offset, first!.offset);
+  });
+
+  test('each write publishes one live notification: the previous offset, then each new entry', async () => {
+    const s = store();
+    const sub = new Redis(server.url);
+    try {
+      const messages: string[] = [];
+      await sub.subscribe(s.keys('acme').live);
+      sub.on('message', (_channel, message) => messages.push(message));
+      const first = await s.append('acme', [ev('n1'), ev('n2')]);
+      await s.append('acme', [ev('n1')]); // duplicate only: no notification
+      const second = await s.append('acme', [ev('n3')]);
+      await waitFor(() => messages.length >= 2);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(messages.length, 2);
+      const lines = messages[0]!.split('\n');
+      assert.equal(lines[0], '0-0');
+      assert.equal(lines[1], `${first[0]!.offset} ${ev('n1').json}`);
+      assert.equal(lines[2], `${first[1]!.offset} ${ev('n2').json}`);
+      assert.deepEqual(messages[1]!.split('\n'), [first[1]!.offset, `${second[0]!.offset} ${ev('n3').json}`]);
+    } finally {
+      sub.disconnect();
+    }
+  });
+
+  test('MAXLEN trims old entries, and a read after a trimmed offset is refused as expired', async () => {
+    const s = store({ streamMaxLen: 10 });
+    const firsts = await s.append('acme', [ev('t0')]);
+    // Approximate trimming (~) removes whole radix-tree nodes (100 entries by default); write enough to trim.
+    for (let i = 0; i < 5; i++)
+      await s.append(
+        'acme',
+        Array.from({ length: 100 }, (_, j) => ev(`t${i}-${j}`)),
+      );
+    const length = await redis.xlen(s.keys('acme').stream);
+    assert.ok(length < 501, `stream length ${length} should have been trimmed`);
+    await assert.rejects(
+      s.read('acme', firsts[0]!.offset, 10),
+      (error: RelayError) => error.code === 'TC_ERR_OFFSET_EXPIRED' && error.status === 410,
+    );
+    const fromStart = await s.read('acme', '0', 5);
+    assert.equal(fromStart.entries.length, 5);
+  });
+
+  test('age retention trims entries older than the max age', async () => {
+    const s = store({ streamMaxAgeSeconds: 1 });
+    const stream = s.keys('acme').stream;
+    // Entries whose ids are two seconds old, as if written then.
+    const old = Date.now() - 2000;
+    for (let i = 0; i < 150; i++) await redis.xadd(stream, `${old}-${i}`, 'e', '{}');
+    await s.append('acme', [ev('fresh')]);
+    const entries = await redis.xrange(stream, '-', '+');
+    assert.ok(entries.length < 151, `old entries should have been trimmed, ${entries.length} left`);
+    assert.equal(JSON.parse(entries.at(-1)![1][1]!).id, 'fresh');
+  });
+
+  test('the rate limit refuses a write whole, and a batch larger than the limit', async () => {
+    const s = store({ rateLimitFor: (tenant) => (tenant === 'slow' ? 3 : 0) });
+    await s.append('slow', [ev('r1'), ev('r2')]);
+    await assert.rejects(s.append('slow', [ev('r3'), ev('r4')]), (error: RelayError) => {
+      assert.equal(error.code, 'TC_ERR_RATE_LIMITED');
+      assert.ok(error.retryAfter !== undefined && error.retryAfter >= 1);
+      return true;
+    });
+    await assert.rejects(s.append('slow', [ev('a'), ev('b'), ev('c'), ev('d')]), /over tenant "slow"'s limit of 3/);
+    const { entries } = await s.read('slow', '0', 10);
+    assert.deepEqual(
+      entries.map((e) => JSON.parse(e.json).id),
+      ['r1', 'r2'],
+    );
+    // Another tenant is not limited.
+    assert.equal((await s.append('fast', [ev('f1'), ev('f2'), ev('f3'), ev('f4')])).length, 4);
+  });
+
+  test('reads page with limit and report whether more follow', async () => {
+    const s = store();
+    const written = await s.append(
+      'acme',
+      Array.from({ length: 7 }, (_, i) => ev(`p${i}`)),
+    );
+    const page1 = await s.read('acme', '0', 3);
+    assert.equal(page1.more, true);
+    const page2 = await s.read('acme', page1.entries.at(-1)!.offset, 3);
+    const page3 = await s.read('acme', page2.entries.at(-1)!.offset, 3);
+    assert.equal(page3.more, false);
+    assert.deepEqual(
+      [...page1.entries, ...page2.entries, ...page3.entries].map((e) => e.offset),
+      written.map((w) => w.offset),
+    );
+  });
+
+  test('a tenant with no stream reads as empty', async () => {
+    assert.deepEqual(await store().read('nobody', '0', 10), { entries: [], more: false });
+  });
+
+  test('compareOffsets orders numerically, not lexically', () => {
+    assert.ok(compareOffsets('9-0', '10-0') < 0);
+    assert.ok(compareOffsets('10-2', '10-10') < 0);
+    assert.equal(compareOffsets('5-5', '5-5'), 0);
+    assert.ok(compareOffsets('18446744073709551615-1', '18446744073709551615-0') > 0);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('EventStore retention checks', () => {
+  test('reading after the predecessor of the oldest entry is not expired (nothing unseen was trimmed)', async () => {
+    const s = store({ streamMaxLen: 1 });
+    const written: string[] = [];
+    for (let i = 0; i < 300; i++) written.push((await s.append('acme', [ev(`k${i}`)]))[0]!.offset);
+    const [oldest] = await redis.xrange(s.keys('acme').stream, '-', '+', 'COUNT', 1);
+    const index = written.indexOf(oldest![0]);
+    assert.ok(index > 0, 'some entries were trimmed');
+    // The client saw the entry just before the oldest retained one: nothing it has not seen is gone.
+    const page = await s.read('acme', written[index - 1]!, 1);
+    assert.equal(page.entries[0]!.offset, oldest![0]);
+    // One step further back, an entry it had not seen was trimmed.
+    await assert.rejects(s.read('acme', written[index - 2]!, 1), /trimmed by retention/);
+  });
+
+  test('a stream emptied by retention still reports offsets before its last id as expired', async () => {
+    const s = store();
+    const [w] = await s.append('acme', [ev('gone')]);
+    const [w2] = await s.append('acme', [ev('gone2')]);
+    await redis.xtrim(s.keys('acme').stream, 'MAXLEN', 0);
+    await assert.rejects(s.read('acme', w!.offset, 10), /trimmed by retention/);
+    assert.deepEqual(await s.read('acme', w2!.offset, 10), { entries: [], more: false });
+  });
+});

@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { RelayError } from '../errors.ts';
+import { type TenantKeys, tenantKeys } from './keys.ts';
+
+const appendEventsLua = readFileSync(new URL('./commands/append-events-3.lua', import.meta.url), 'utf8');
+
+/** A stream entry id, `<ms>-<seq>`, or `0` for "before the first entry". */
+export const OFFSET_PATTERN = /^(?:0|\d{1,20}-\d{1,20})$/;
+
+/** What to store: the event's dedupe identity and its serialized form. */
+export interface StoredEventInput {
+  source: string;
+  id: string;
+  json: string;
+}
+
+/** Where an event was stored. */
+export interface AppendResult {
+  offset: string;
+  duplicate: boolean;
+}
+
+/** One entry read back from a tenant's stream. */
+export interface StreamEntry {
+  offset: string;
+  /** The event as stored: structured-mode JSON text. */
+  json: string;
+}
+
+export interface EventStoreOptions {
+  keyPrefix: string;
+  streamMaxLen: number;
+  streamMaxAgeSeconds: number;
+  dedupeWindowSeconds: number;
+  /** Events per second for `tenant`; 0 means no limit. */
+  rateLimitFor(tenant: string): number;
+}
+
+type AppendEvents = (
+  stream: string,
+  dedupePrefix: string,
+  ratePrefix: string,
+  ...argv: Array<string | number>
+) => Promise<Array<string | number>>;
+
+/**
+ * The dedupe identity of an event: a digest of (`source`, `id`), so that keys stay short whatever
+ * the attributes' length. The NUL separator keeps ("a", "bc") and ("ab", "c") apart.
+ */
+export function dedupeHash(source: string, id: string): string {
+  return createHash('sha256').update(source).update('\0').update(id).digest('base64url');
+}
+
+/** Per-tenant Redis Streams: atomic, deduped appends and paged reads. */
+export class EventStore {
+  readonly #redis: Redis & { tcAppendEvents?: AppendEvents };
+  readonly #options: EventStoreOptions;
+
+  constructor(redis: Redis, options: EventStoreOptions) {
+    this.#redis = redis;
+    this.#options = options;
+    if (!('tcAppendEvents' in redis)) redis.defineCommand('tcAppendEvents', { numberOfKeys: 3, lua: appendEventsLua });
+  }
+
+  /** The keys of `tenant`. */
+  keys(tenant: string): TenantKeys {
+    return tenantKeys(this.#options.keyPrefix, tenant);
+  }
+
+  /**
+   * Appends one tenant's events atomically, in order. Events already stored within the dedupe
+   * window (same source and id) are not stored again: their result holds the first copy's offset.
+   * Throws TC_ERR_RATE_LIMITED, with nothing written, when the tenant is over its limit.
+   */
+  async append(tenant: string, events: readonly StoredEventInput[]): Promise<AppendResult[]> {
+    if (events.length === 0) return [];
+    const keys = this.keys(tenant);
+    const limit = this.#options.rateLimitFor(tenant);
+    if (limit > 0 && events.length > limit) {
+      throw new RelayError(
+        'TC_ERR_RATE_LIMITED',
+        `A batch of ${events.length} events is over tenant "${tenant}"'s limit of ${limit} events per second; send smaller batches.`,
+        { retryAfter: 1 },
+      );
+    }
+    const argv: Array<string | number> = [
+      keys.live,
+      this.#options.streamMaxLen,
+      this.#options.streamMaxAgeSeconds * 1000,
+      this.#options.dedupeWindowSeconds,
+      limit,
+    ];
+    for (const event of events) argv.push(dedupeHash(event.source, event.id), event.json);
+    const reply = await this.#redis.tcAppendEvents!(keys.stream, keys.dedupePrefix, keys.ratePrefix, ...argv);
+    if (reply[0] === 'rate') {
+      throw new RelayError('TC_ERR_RATE_LIMITED', `Tenant "${tenant}" is over its rate limit of ${limit} events per second.`, {
+        retryAfter: Math.max(1, Math.ceil(Number(reply[1]) / 1000)),
+      });
+    }
+    const results: AppendResult[] = [];
+    for (let i = 1; i < reply.length; i += 2) results.push({ offset: String(reply[i]), duplicate: Number(reply[i + 1]) === 1 });
+    return results;
+  }
+
+  /**
+   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry).
+   * Throws TC_ERR_OFFSET_EXPIRED when entries after `after` have been trimmed, so that a reader
+   * never skips events in silence.
+   */
+  async read(tenant: string, after: string, limit: number): Promise<{ entries: StreamEntry[]; more: boolean }> {
+    const { stream } = this.keys(tenant);
+    const start = after === '0' ? '-' : `(${after}`;
+    const [oldest, range] = (await this.#redis
+      .pipeline()
+      .xrange(stream, '-', '+', 'COUNT', 1)
+      .xrange(stream, start, '+', 'COUNT', limit + 1)
+      .exec()) as Array<[Error | null, Array<[string, string[]]>]>;
+    if (oldest![0] !== null) throw oldest![0];
+    if (range![0] !== null) throw range![0];
+    if (after !== '0') await this.#assertNotTrimmed(tenant, after, oldest![1][0]);
+    const rows = range![1];
+    const entries: StreamEntry[] = [];
+    for (const [offset, fields] of rows.slice(0, limit)) entries.push({ offset, json: fieldOf(fields, 'e') ?? 'null' });
+    return { entries, more: rows.length > limit };
+  }
+
+  /**
+   * Throws TC_ERR_OFFSET_EXPIRED when retention trimmed an entry after `after`: the oldest retained
+   * entry names its predecessor in field `p`, so the check is exact. An emptied stream is checked
+   * against its last generated id.
+   */
+  async #assertNotTrimmed(tenant: string, after: string, oldest: [string, string[]] | undefined): Promise<void> {
+    let lostUpTo: string | undefined;
+    if (oldest !== undefined) {
+      const predecessor = fieldOf(oldest[1], 'p') ?? '0-0';
+      if (compareOffsets(predecessor, after) > 0) lostUpTo = predecessor;
+    } else {
+      const info = (await this.#redis.xinfo('STREAM', this.keys(tenant).stream).catch(() => undefined)) as unknown[] | undefined;
+      const last = info === undefined ? undefined : fieldOf(info as string[], 'last-generated-id');
+      if (last !== undefined && compareOffsets(last, after) > 0) lostUpTo = last;
+    }
+    if (lostUpTo !== undefined) {
+      throw new RelayError(
+        'TC_ERR_OFFSET_EXPIRED',
+        `Events after offset ${after} of tenant "${tenant}" were trimmed by retention (up to ${lostUpTo}); restart from offset 0 and reconcile.`,
+      );
+    }
+  }
+}
+
+/** A field of a flat `[name, value, name, value, …]` reply. */
+function fieldOf(flat: readonly unknown[], name: string): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return flat[i + 1] as string;
+  return undefined;
+}
+
+/** Orders two stream ids numerically: negative, zero or positive. */
+export function compareOffsets(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms > 0n ? 1 : -1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq > 0n ? 1 : -1;
+}

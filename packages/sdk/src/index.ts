@@ -1,0 +1,29 @@
+export { type BackoffOptions, backoffDelay, parseRetryAfter } from './backoff.ts';
+export { createEvent } from './create-event.ts';
+export { describeIssues, type SdkErrorCode, TenantcastError, type ValidationIssue } from './errors.ts';
+export { type PublishResult, RelayClient, type RelayClientOptions } from './publish/relay-client.ts';
+export {
+  createRegistry,
+  defaultRegistry,
+  EventRegistry,
+  isJsonContentType,
+  type RegistryOptions,
+  type ValidationResult,
+} from './registry.ts';
+export {
+  ATTRIBUTE_NAME_PATTERN,
+  type CloudEvent,
+  CloudEventAttributes,
+  CloudEventEnvelope,
+  type EventFields,
+} from './schemas/envelope.ts';
+export type { EventOf, QlikEvent, QlikEventMap } from './schemas/qlik-events.ts';
+export {
+  WebIntegrationCreatedData,
+  WebIntegrationDeletedData,
+  WebIntegrationTypes,
+  WebIntegrationUpdate,
+  WebIntegrationUpdatedData,
+} from './schemas/web-integration.ts';
+export { isTenantId, TENANT_ID_PATTERN } from './tenant-id.ts';
+export { isGranted, type MintTokenOptions, mintToken, type Scope, type TokenClaims, verifyToken } from './tokens.ts';

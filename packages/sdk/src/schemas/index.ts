@@ -1,0 +1,9 @@
+export { ATTRIBUTE_NAME_PATTERN, type CloudEvent, CloudEventAttributes, CloudEventEnvelope, type EventFields } from './envelope.ts';
+export type { EventOf, QlikEvent, QlikEventMap } from './qlik-events.ts';
+export {
+  WebIntegrationCreatedData,
+  WebIntegrationDeletedData,
+  WebIntegrationTypes,
+  WebIntegrationUpdate,
+  WebIntegrationUpdatedData,
+} from './web-integration.ts';

@@ -1,0 +1,28 @@
+import type { CloudEvent } from './envelope.ts';
+import type {
+  WebIntegrationCreatedData,
+  WebIntegrationCreatedType,
+  WebIntegrationDeletedData,
+  WebIntegrationDeletedType,
+  WebIntegrationUpdatedData,
+  WebIntegrationUpdatedType,
+} from './web-integration.ts';
+
+/** Event type → `data` type, for every event tenantcast knows out of the box. */
+export type QlikEventMap = { [T in WebIntegrationCreatedType]: WebIntegrationCreatedData } & {
+  [T in WebIntegrationUpdatedType]: WebIntegrationUpdatedData;
+} & { [T in WebIntegrationDeletedType]: WebIntegrationDeletedData };
+
+/** A union with one member per type of `TMap`, so that `switch (event.type)` narrows `data`. */
+export type EventOf<TMap> = {
+  [K in keyof TMap & string]: CloudEvent<K, TMap[K]> & { data: TMap[K] };
+}[keyof TMap & string];
+
+/**
+ * Every known Qlik event, discriminated by `type`.
+ * @example
+ * switch (event.type) {
+ *   case 'com.qlik.web-integration.created': event.data.validOrigins; break;
+ * }
+ */
+export type QlikEvent = EventOf<QlikEventMap>;

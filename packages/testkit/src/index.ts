@@ -1,0 +1,2 @@
+export { freePort, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts';
+export { startRelay, TEST_SECRET, type TestRelay } from './relay.ts';

@@ -1,0 +1,39 @@
+import { loadConfig, type RelayConfig } from '@tenantcast/relay/config';
+import { createRelay, type Relay } from '@tenantcast/relay/create-relay';
+import { type MintTokenOptions, mintToken } from '@tenantcast/sdk';
+
+/** The secret test relays sign tokens with. */
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+/** A relay listening on a free port of 127.0.0.1. */
+export interface TestRelay {
+  relay: Relay;
+  url: string;
+  config: RelayConfig;
+  /** Mints a token for this relay. */
+  token(options: Partial<MintTokenOptions>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a relay against `redisUrl`, with a unique key prefix unless one is given. */
+export async function startRelay(redisUrl: string, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
+  const config = loadConfig({
+    redisUrl,
+    secret: TEST_SECRET,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    keyPrefix: `test-${crypto.randomUUID().slice(0, 8)}:`,
+    shutdownTimeoutMs: 2000,
+    ...overrides,
+  });
+  const relay = createRelay(config);
+  const url = await relay.listen();
+  return {
+    relay,
+    url,
+    config,
+    token: (options) => mintToken({ sub: 'test', scope: 'publish subscribe', tenants: ['*'], ...options }, config.secret),
+    close: () => relay.close(),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * `npm start`: runs tenantcast locally with working defaults.
+ * - Redis: REDIS_URL when set; else 127.0.0.1:6379 (TENANTCAST_DEV_REDIS_PORT) when it answers; else a redis-server started here
+ *   (data in .tenantcast-dev/redis, AOF on), stopped again on exit.
+ * - TENANTCAST_SECRET: when unset, a random one kept in .tenantcast-dev/secret, so tokens survive restarts.
+ * - Prints ready-to-use dev tokens and a first request to try.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mintToken } from '@tenantcast/sdk';
+import { Redis } from 'ioredis';
+
+const root = join(import.meta.dirname, '..');
+const devDir = join(root, '.tenantcast-dev');
+const children: ChildProcess[] = [];
+
+function log(message: string): void {
+  process.stdout.write(`tenantcast: ${message}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`tenantcast: ${message}\n`);
+  stopAll();
+  process.exit(1);
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function resolveRedis(): Promise<string> {
+  if (process.env.REDIS_URL) {
+    log(`using REDIS_URL=${process.env.REDIS_URL}`);
+    return process.env.REDIS_URL;
+  }
+  const port = process.env.TENANTCAST_DEV_REDIS_PORT ?? '6379';
+  const url = `redis://127.0.0.1:${port}`;
+  if (await answers(url)) {
+    log(`using the Redis that answers on ${url}`);
+    return url;
+  }
+  if (spawnSync('redis-server', ['--version']).error) {
+    fail(
+      `no Redis answers on 127.0.0.1:${port} and redis-server is not installed.\n` +
+        '  Install it: sudo apt-get install redis-server (Debian/Ubuntu), brew install redis (macOS),\n' +
+        '  or run one: docker run -p 6379:6379 redis:7; or point REDIS_URL at yours.',
+    );
+  }
+  const dir = join(devDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  log(`starting redis-server on 127.0.0.1:${port} (data in ${dir}, AOF on)`);
+  const child = spawn('redis-server', ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  for (let i = 0; i < 100; i++) {
+    if (await answers(url)) return url;
+    if (child.exitCode !== null) fail(`redis-server exited with code ${child.exitCode}; is port ${port} taken?`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail('redis-server did not answer within 10 s');
+}
+
+function resolveSecret(): string {
+  if (process.env.TENANTCAST_SECRET) return process.env.TENANTCAST_SECRET;
+  const file = join(devDir, 'secret');
+  if (!existsSync(file)) {
+    mkdirSync(devDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    log(`generated a dev TENANTCAST_SECRET in ${file}`);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) fail(`${name} exited with code ${child.exitCode}; see its log above.`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${name} did not become ready at ${url} within 30 s`);
+}
+
+function stopAll(): void {
+  for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+const redisUrl = await resolveRedis();
+const secret = resolveSecret();
+const relayPort = process.env.RELAY_PORT ?? '8080';
+const env = { ...process.env, REDIS_URL: redisUrl, TENANTCAST_SECRET: secret, RELAY_PORT: relayPort };
+
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const relay = spawn(tsx, [join(root, 'apps/relay/src/main.ts')], { env, stdio: 'inherit' });
+children.unshift(relay);
+const relayUrl = `http://127.0.0.1:${relayPort}`;
+await waitReady(relayUrl, relay, 'relay');
+
+const week = 7 * 24 * 3600;
+const tokens = {
+  publish: await mintToken({ sub: 'dev-publisher', scope: 'publish', tenants: ['*'], expiresIn: week }, secret),
+  subscribe: await mintToken({ sub: 'dev-subscriber', scope: 'subscribe', tenants: ['*'], expiresIn: week }, secret),
+  admin: await mintToken({ sub: 'dev-admin', scope: 'publish subscribe admin', tenants: ['*'], expiresIn: week }, secret),
+};
+
+process.stdout.write(`
+tenantcast is running.
+  relay   ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /healthz, /readyz, /metrics)
+  redis   ${redisUrl}
+
+Dev tokens (every tenant, valid 7 days):
+  TC_PUBLISH_TOKEN=${tokens.publish}
+  TC_SUBSCRIBE_TOKEN=${tokens.subscribe}
+  TC_ADMIN_TOKEN=${tokens.admin}
+
+Try it:
+  curl -i ${relayUrl}/v1/events -H "Authorization: Bearer ${tokens.publish}" \\
+    -H 'Content-Type: application/cloudevents+json' \\
+    -d '{"specversion":"1.0","id":"demo-1","source":"com.qlik/demo","type":"com.qlik.web-integration.deleted","tenantid":"demo","data":{"id":"wi-1"}}'
+  curl -s "${relayUrl}/v1/tenants/demo/events?after=0" -H "Authorization: Bearer ${tokens.subscribe}"
+
+Ctrl-C stops everything.
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping');
+    stopAll();
+  });
+}
+relay.on('exit', (code) => {
+  if (!stopping) fail(`relay exited with code ${code}`);
+  stopAll();
+});
