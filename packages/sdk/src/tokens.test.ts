@@ -138,6 +138,17 @@ describe('verifyToken refuses', () => {
     }
   });
 
+  test('a token whose "tenants" holds a malformed tenant id (a glob, braces, empty)', async () => {
+    for (const tenants of [['acme*'], ['{acme}'], [''], ['ok', 'a b']]) {
+      const token = await new SignJWT({ scope: 'publish', tenants }).setProtectedHeader({ alg: 'HS256' }).setSubject('s').sign(key);
+      await assert.rejects(verifyToken(token, secret), refused(/tenants/));
+    }
+  });
+
+  test('minting refuses an empty tenants list', async () => {
+    await assert.rejects(mintToken({ sub: 's', scope: 'publish', tenants: [] }, secret), /at least one tenant/);
+  });
+
   test('a token without "scope"', async () => {
     const token = await new SignJWT({ tenants: ['acme'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('s').sign(key);
     await assert.rejects(verifyToken(token, secret), refused(/scope/));

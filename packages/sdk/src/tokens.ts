@@ -41,6 +41,9 @@ export async function mintToken(options: MintTokenOptions, secret: string | Uint
   for (const s of scope.split(' ')) {
     if (!SCOPES.has(s)) throw new TenantcastError('TC_ERR_BAD_OPTIONS', `Unknown scope "${s}"; use publish, subscribe or admin.`);
   }
+  if (options.tenants.length === 0) {
+    throw new TenantcastError('TC_ERR_BAD_OPTIONS', 'A token needs at least one tenant in "tenants", or ["*"] for all.');
+  }
   for (const t of options.tenants) {
     if (t !== '*' && !isTenantId(t)) {
       throw new TenantcastError('TC_ERR_BAD_OPTIONS', `Tenant id "${t}" must match ^[A-Za-z0-9._-]{1,128}$, or be "*".`);
@@ -80,8 +83,8 @@ export async function verifyToken(token: string, secret: string | Uint8Array): P
   const { sub, scope, tenants, exp } = payload;
   if (typeof sub !== 'string' || sub === '') throw invalid('Token lacks a "sub" claim.');
   if (typeof scope !== 'string') throw invalid('Token lacks a "scope" claim: a space-separated list of publish, subscribe, admin.');
-  if (!Array.isArray(tenants) || !tenants.every((t) => typeof t === 'string')) {
-    throw invalid('Token lacks a "tenants" claim: an array of tenant ids, or ["*"].');
+  if (!Array.isArray(tenants) || !tenants.every((t) => t === '*' || isTenantId(t))) {
+    throw invalid('Token lacks a valid "tenants" claim: an array of tenant ids matching ^[A-Za-z0-9._-]{1,128}$, or ["*"].');
   }
   const scopes = new Set(scope.split(' ').filter((s): s is Scope => SCOPES.has(s)));
   return {

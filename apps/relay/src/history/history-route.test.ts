@@ -93,6 +93,7 @@ describe('GET /v1/tenants/{tenantid}/events', () => {
   for (const [name, path, status, code] of [
     ['a bad offset', '/v1/tenants/hist/events?after=abc', 400, 'TC_ERR_BAD_OFFSET'],
     ['an offset with a glob', '/v1/tenants/hist/events?after=1-*', 400, 'TC_ERR_BAD_OFFSET'],
+    ['an offset past 64 bits', '/v1/tenants/hist/events?after=18446744073709551616-0', 400, 'TC_ERR_BAD_OFFSET'],
     ['a zero limit', '/v1/tenants/hist/events?limit=0', 400, 'TC_ERR_BAD_LIMIT'],
     ['a limit over 1000', '/v1/tenants/hist/events?limit=1001', 400, 'TC_ERR_BAD_LIMIT'],
     ['a fractional limit', '/v1/tenants/hist/events?limit=1.5', 400, 'TC_ERR_BAD_LIMIT'],
@@ -109,6 +110,11 @@ describe('GET /v1/tenants/{tenantid}/events', () => {
       assert.ok(body.error.message.length > 10);
     });
   }
+
+  test('the largest possible offset reads as the end', async () => {
+    const res = await get('/v1/tenants/hist/events?after=18446744073709551615-18446744073709551615');
+    assert.deepEqual(await res.json(), { events: [], next: null });
+  });
 
   test('needs the subscribe scope', async () => {
     const res = await get('/v1/tenants/hist/events', publish);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { authenticate, requireScope, requireTenant } from '../auth/authenticate.ts';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { OFFSET_PATTERN } from '../storage/event-store.ts';
+import { isOffset } from '../storage/event-store.ts';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -24,7 +24,7 @@ export function registerHistoryRoute(app: FastifyInstance, ctx: RelayContext): v
       requireScope(claims, 'subscribe');
       requireTenant(claims, tenantid);
       const after = single(request.query.after, 'after') ?? '0';
-      if (!OFFSET_PATTERN.test(after)) {
+      if (!isOffset(after)) {
         throw new RelayError(
           'TC_ERR_BAD_OFFSET',
           `"after" is "${after.slice(0, 64)}"; pass a stream offset such as 1700000000000-0, or 0 for the start.`,

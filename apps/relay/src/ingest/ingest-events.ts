@@ -2,6 +2,7 @@ import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
 import { type ErrorDetail, RelayError } from '../errors.ts';
 import type { AppendResult, EventStore } from '../storage/event-store.ts';
 import type { ParsedRequest } from './http-binding.ts';
+import { exceedsDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 
 /** One accepted event, as the 202 answer lists it. */
 export interface AcceptedEvent extends AppendResult {
@@ -31,6 +32,18 @@ export async function ingestEvents(
   const { events, batch } = request;
   if (events.length === 0) return { accepted: [] };
 
+  const tooDeep = events.flatMap((event, index) => (exceedsDepth(event) ? [index] : []));
+  if (tooDeep.length > 0) {
+    throw new RelayError(
+      'TC_ERR_VALIDATION',
+      `Events nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep; flatten the data. Nothing was stored.`,
+      {
+        details: tooDeep
+          .slice(0, 20)
+          .map((index) => ({ ...(batch ? { index } : {}), path: '', message: `nests deeper than ${MAX_JSON_DEPTH} levels` })),
+      },
+    );
+  }
   const checked = deps.registry.validateBatch(events);
   if (!checked.ok) {
     const details: ErrorDetail[] = batch ? checked.issues : checked.issues.map(({ index: _, ...rest }) => rest);

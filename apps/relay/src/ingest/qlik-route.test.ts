@@ -157,17 +157,22 @@ describe('POST /v1/qlik/webhook', () => {
 
   test('lets the CloudEvents attributes win in a hybrid body', async () => {
     const t = tenant('qlik-hybrid');
+    // The CloudEvents attributes come first and the legacy ones after, so that the legacy ones
+    // cannot win merely by being read last.
     const hybrid = {
-      ...legacyEvent('legacy-tenant-ignored'),
+      specversion: '1.0',
       id: 'ce-id',
       type: 'com.qlik.web-integration.deleted',
       time: '2026-03-04T05:06:07Z',
       datacontenttype: 'application/json',
-      specversion: '1.0',
       tenantid: t,
+      source: 'com.qlik/my-service',
+      cloudEventsVersion: '0.1',
       eventId: 'legacy-id',
       eventType: 'com.qlik.web-integration.created',
       eventTime: '2020-01-01T00:00:00Z',
+      contentType: 'text/plain',
+      extensions: { tenantId: 'legacy-tenant-ignored', userId: 'user-42' },
       data: { id: 'id123' },
     };
     const item = await expectAccepted(await postSigned(JSON.stringify(hybrid)));
@@ -177,6 +182,7 @@ describe('POST /v1/qlik/webhook', () => {
     assert.equal(stored?.event.type, 'com.qlik.web-integration.deleted');
     assert.equal(stored?.event.time, '2026-03-04T05:06:07Z');
     assert.equal(stored?.event.tenantid, t);
+    assert.equal(stored?.event.datacontenttype, 'application/json');
     assert.equal(stored?.event.userid, 'user-42');
     assert.equal(stored?.event.specversion, '1.0');
     for (const legacyName of ['eventId', 'eventType', 'eventTime', 'cloudEventsVersion', 'extensions', 'contentType']) {

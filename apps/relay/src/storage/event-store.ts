@@ -6,8 +6,16 @@ import { type TenantKeys, tenantKeys } from './keys.ts';
 
 const appendEventsLua = readFileSync(new URL('./commands/append-events-3.lua', import.meta.url), 'utf8');
 
-/** A stream entry id, `<ms>-<seq>`, or `0` for "before the first entry". */
-export const OFFSET_PATTERN = /^(?:0|\d{1,20}-\d{1,20})$/;
+const OFFSET_PATTERN = /^(?:0|(\d{1,20})-(\d{1,20}))$/;
+const UINT64_MAX = 2n ** 64n - 1n;
+const LAST_OFFSET = `${UINT64_MAX}-${UINT64_MAX}`;
+
+/** Whether `value` is a stream entry id (`<ms>-<seq>`, both 64-bit unsigned) or `0` for "before the first entry". */
+export function isOffset(value: string): boolean {
+  const match = OFFSET_PATTERN.exec(value);
+  if (match === null) return false;
+  return match[1] === undefined || (BigInt(match[1]) <= UINT64_MAX && BigInt(match[2]!) <= UINT64_MAX);
+}
 
 /** What to store: the event's dedupe identity and its serialized form. */
 export interface StoredEventInput {
@@ -111,6 +119,8 @@ export class EventStore {
    */
   async read(tenant: string, after: string, limit: number): Promise<{ entries: StreamEntry[]; more: boolean }> {
     const { stream } = this.keys(tenant);
+    // Nothing can follow the largest id, and XRANGE refuses it as an exclusive start.
+    if (after === LAST_OFFSET) return { entries: [], more: false };
     const start = after === '0' ? '-' : `(${after}`;
     const [oldest, range] = (await this.#redis
       .pipeline()

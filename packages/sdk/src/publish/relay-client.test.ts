@@ -218,6 +218,15 @@ describe('RelayClient: the wire protocol', () => {
     assert.equal(again.offset, first.offset);
   });
 
+  test('option values that cannot work are refused up front', () => {
+    for (const bad of [{ maxBatchSize: 0 }, { maxAttempts: 0 }, { timeoutMs: -1 }, { maxBatchBytes: 1.5 }]) {
+      assert.throws(
+        () => new RelayClient({ url: 'http://127.0.0.1:1', token: 't', ...bad }),
+        (error: TenantcastError) => error.code === 'TC_ERR_BAD_OPTIONS' && /whole number of 1 or more/.test(error.message),
+      );
+    }
+  });
+
   test('a bad URL is refused up front', () => {
     assert.throws(
       () => new RelayClient({ url: 'not a url', token: 't' }),
@@ -318,7 +327,7 @@ describe('RelayClient: batching', () => {
 
   test('lingerMs gathers calls spread over a short time into one request', async (t) => {
     const relay = await startRelay(t);
-    const client = clientFor(t, relay, { lingerMs: 50 });
+    const client = clientFor(t, relay, { lingerMs: 200 });
     const published = events(3);
     const pending = [client.publish(published[0]!)];
     await delay(5);
@@ -355,6 +364,34 @@ describe('RelayClient: retries', () => {
     assert.equal(relay.seen.length, 2);
     const gap = relay.seen[1]!.at - relay.seen[0]!.at;
     assert.ok(gap >= 900, `retried after ${gap.toFixed(0)} ms, before the 1 s Retry-After`);
+  });
+
+  test('a Retry-After longer than maxRetryAfterMs is cut to it', async (t) => {
+    const relay = await startRelay(t, (r) =>
+      r.n === 0 ? { status: 503, headers: { 'retry-after': '3600' }, body: errorBody('TC_ERR_REDIS_UNAVAILABLE', 'down') } : 'accept',
+    );
+    const client = clientFor(t, relay, { maxRetryAfterMs: 50 });
+    const event = eventFor();
+    assert.equal((await client.publish(event)).offset, relay.offsetOf(event));
+    assert.equal(relay.seen.length, 2);
+  });
+
+  test('a 202 whose body is not JSON rejects with a TenantcastError', async (t) => {
+    const relay = await startRelay(t, () => ({ status: 202, body: 'not json' as unknown }));
+    const server = relay.url;
+    const client = new RelayClient({
+      url: server,
+      token: 't',
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        return new Response('<html>', { status: res.status === 202 ? 202 : res.status });
+      },
+    });
+    t.after(() => client.close({ abort: true }));
+    await assert.rejects(
+      client.publish(eventFor()),
+      (error: TenantcastError) => error instanceof TenantcastError && /not JSON/.test(error.message),
+    );
   });
 
   test('a dropped connection is retried', async (t) => {

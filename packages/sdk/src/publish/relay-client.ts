@@ -26,6 +26,8 @@ export interface RelayClientOptions {
   lingerMs?: number;
   /** Attempts per request, the first included. Default 10. */
   maxAttempts?: number;
+  /** Longest `Retry-After` honoured, in ms; longer ones are cut to this. Default 60,000. */
+  maxRetryAfterMs?: number;
   /** Backoff between attempts; a `Retry-After` from the relay takes precedence. */
   backoff?: BackoffOptions;
   /** Timeout of one HTTP attempt, in ms. Default 10,000. */
@@ -39,11 +41,14 @@ export interface RelayClientOptions {
 interface Item {
   event: CloudEvent;
   json: string;
+  /** UTF-8 length of `json`. */
+  bytes: number;
   resolve(result: PublishResult): void;
   reject(error: unknown): void;
 }
 
 interface Lane {
+  tenant: string;
   pending: Item[];
   draining: Promise<void> | undefined;
   scheduled: boolean;
@@ -76,6 +81,7 @@ export class RelayClient {
   readonly #lingerMs: number;
   readonly #maxAttempts: number;
   readonly #backoff: BackoffOptions;
+  readonly #maxRetryAfterMs: number;
   readonly #timeoutMs: number;
   readonly #registry: EventRegistry<any> | null;
   readonly #fetch: typeof fetch;
@@ -101,6 +107,13 @@ export class RelayClient {
     this.#lingerMs = options.lingerMs ?? 0;
     this.#maxAttempts = options.maxAttempts ?? 10;
     this.#backoff = options.backoff ?? {};
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    for (const name of ['maxBatchSize', 'maxBatchBytes', 'maxAttempts', 'timeoutMs'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+        throw new TenantcastError('TC_ERR_BAD_OPTIONS', `RelayClient: "${name}" must be a whole number of 1 or more, got ${value}.`);
+      }
+    }
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#registry = options.registry === undefined ? defaultRegistry : options.registry;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -152,10 +165,11 @@ export class RelayClient {
       const tenant = String(event.tenantid);
       let lane = this.#lanes.get(tenant);
       if (lane === undefined) {
-        lane = { pending: [], draining: undefined, scheduled: false };
+        lane = { tenant, pending: [], draining: undefined, scheduled: false };
         this.#lanes.set(tenant, lane);
       }
-      lane.pending.push({ event, json: JSON.stringify(event), resolve, reject });
+      const json = JSON.stringify(event);
+      lane.pending.push({ event, json, bytes: utf8Length(json), resolve, reject });
       this.#schedule(lane);
     });
   }
@@ -181,6 +195,8 @@ export class RelayClient {
         while (lane.pending.length > 0) await this.#send(this.#takeBatch(lane));
       } finally {
         lane.draining = undefined;
+        // Forget idle lanes, so that a long-lived publisher to many tenants does not grow.
+        if (lane.pending.length === 0 && !lane.scheduled) this.#lanes.delete(lane.tenant);
       }
     })();
     return lane.draining;
@@ -190,8 +206,9 @@ export class RelayClient {
     let bytes = 0;
     let count = 0;
     for (const item of lane.pending) {
-      if (count >= this.#maxBatchSize || (count > 0 && bytes + item.json.length > this.#maxBatchBytes)) break;
-      bytes += item.json.length;
+      // +1 for the comma or bracket that joins it into the batch.
+      if (count >= this.#maxBatchSize || (count > 0 && bytes + item.bytes + 1 > this.#maxBatchBytes)) break;
+      bytes += item.bytes + 1;
       count++;
     }
     return lane.pending.splice(0, count);
@@ -202,7 +219,16 @@ export class RelayClient {
     try {
       const response = await this.#post(items);
       if (response.status === 202) {
-        const body = (await response.json()) as Accepted;
+        const body = (await response.json().catch((cause: unknown) => {
+          throw new TenantcastError(
+            'TC_ERR_PUBLISH_FAILED',
+            'The relay answered 202 with a body that is not JSON; is the URL a tenantcast relay?',
+            {
+              status: 202,
+              cause,
+            },
+          );
+        })) as Accepted;
         items.forEach((item, i) => {
           const result = body.accepted?.[i];
           if (result === undefined)
@@ -279,7 +305,8 @@ export class RelayClient {
         lastError = error;
       }
       if (attempt + 1 < this.#maxAttempts) {
-        await sleep(waitMs ?? backoffDelay(attempt, this.#backoff), this.#closing.signal);
+        const delay = waitMs === undefined ? backoffDelay(attempt, this.#backoff) : Math.min(waitMs, this.#maxRetryAfterMs);
+        await sleep(delay, this.#closing.signal);
       }
     }
     throw new TenantcastError(
@@ -288,4 +315,19 @@ export class RelayClient {
       { cause: lastError, status: lastError instanceof TenantcastError ? lastError.status : undefined },
     );
   }
+}
+
+/** The UTF-8 length of a string, without encoding it (works in browsers too). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
