@@ -86,7 +86,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
 
   app.setErrorHandler((error, request, reply) => {
     let relayError = toRelayError(error);
-    if (relayError.code === 'TC_ERR_PAYLOAD_TOO_LARGE') {
+    if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       relayError = new RelayError(
         'TC_ERR_PAYLOAD_TOO_LARGE',
         `The body is over the relay's limit of ${config.bodyLimit} bytes (RELAY_BODY_LIMIT_BYTES); send smaller batches.`,
@@ -96,7 +96,9 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     if (relayError.status >= 500) request.log.error({ err: error, url: request.url }, relayError.message);
     else request.log.debug({ code: relayError.code, url: request.url }, relayError.message);
     if (relayError.retryAfter !== undefined) reply.header('retry-after', String(relayError.retryAfter));
-    if (relayError.status === 401) reply.header('www-authenticate', 'Bearer realm="tenantcast", error="invalid_token"');
+    // RFC 6750 §3: tell a client without a valid token how to authenticate (not for Qlik signatures).
+    if (relayError.code === 'TC_ERR_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="tenantcast"');
+    if (relayError.code === 'TC_ERR_TOKEN_INVALID') reply.header('www-authenticate', 'Bearer realm="tenantcast", error="invalid_token"');
     return reply.code(relayError.status).send(relayError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

@@ -169,6 +169,13 @@ describe('envelope', () => {
     }
   });
 
+  test('data_base64 must be base64', () => {
+    for (const bad of ['!!!notbase64', 'abc', 'ab=c']) {
+      assert.deepEqual(pathsOf(registry.validate({ ...UNKNOWN, data_base64: bad })), ['/data_base64'], bad);
+    }
+    for (const good of ['', 'YQ==', 'YWI=', 'YWJj']) assert.equal(registry.validate({ ...UNKNOWN, data_base64: good }).ok, true, good);
+  });
+
   test('data together with data_base64 fails', () => {
     const result = registry.validate({ ...UNKNOWN, data: { a: 1 }, data_base64: 'eyJhIjoxfQ==' });
     assert.deepEqual(pathsOf(result), ['/data_base64']);

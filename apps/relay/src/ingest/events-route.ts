@@ -10,7 +10,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: RelayContext): vo
     const started = performance.now();
     const claims = await authenticate(request.headers, ctx.config.secret);
     requireScope(claims, 'publish');
-    const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined);
+    const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined, { rawHeaders: request.raw.rawHeaders });
     const body = await ingestEvents(parsed, (tenant) => claims.tenants === '*' || claims.tenants.has(tenant), ctx);
     recordAccepted(ctx, body.accepted);
     ctx.metrics.ingestSeconds.observe({ mode: parsed.batch ? 'batch' : 'single' }, (performance.now() - started) / 1000);

@@ -75,7 +75,7 @@ const BATCH = 'application/cloudevents-batch+json';
 export function parseCloudEventsRequest(
   headers: IncomingHttpHeaders,
   body: Buffer | undefined,
-  options: { legacyJson?: boolean } = {},
+  options: { legacyJson?: boolean; rawHeaders?: readonly string[] } = {},
 ): ParsedRequest {
   const media = parseMediaType(headers['content-type']);
   const bytes = body ?? Buffer.alloc(0);
@@ -103,7 +103,10 @@ export function parseCloudEventsRequest(
     }
     return { events, batch: true };
   }
-  if (headers['ce-specversion'] !== undefined) return { events: [readBinaryMode(headers, bytes, media)], batch: false };
+  if (headers['ce-specversion'] !== undefined) {
+    if (options.rawHeaders !== undefined) refuseRepeatedAttributes(options.rawHeaders);
+    return { events: [readBinaryMode(headers, bytes, media)], batch: false };
+  }
   if (media !== undefined && isJsonEssence(media.essence) && bytes.length > 0) {
     const value = parseJson(decodeText(bytes, media), 'body');
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && ('specversion' in value || options.legacyJson)) {
@@ -115,6 +118,20 @@ export function parseCloudEventsRequest(
     `Content-Type ${media ? `"${media.essence}"` : '(none)'} without a ce-specversion header is not a CloudEvents mode: ` +
       'send application/cloudevents+json, application/cloudevents-batch+json, binary mode with ce-* headers, or application/json holding a whole CloudEvent.',
   );
+}
+
+/**
+ * Node joins a repeated header into one value with ", ", which would make two `ce-id` headers one
+ * id; the raw header list shows the repeat, so it is refused instead.
+ */
+function refuseRepeatedAttributes(rawHeaders: readonly string[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (!name.startsWith('ce-')) continue;
+    if (seen.has(name)) throw new RelayError('TC_ERR_INVALID_HEADER', `Header ${name} appears more than once; send each ce-* header once.`);
+    seen.add(name);
+  }
 }
 
 /**

@@ -213,6 +213,7 @@ describe('POST /v1/qlik/webhook', () => {
   test('401 when Qlik-Signature is missing, nothing stored', async () => {
     const t = tenant('qlik-nosig');
     const res = await postQlik(JSON.stringify(cloudEvent(t)), {});
+    assert.equal(res.headers.get('www-authenticate'), null, 'a signature failure asks for no Bearer token');
     const error = await expectError(res, 401, 'TC_ERR_SIGNATURE_INVALID');
     assert.match(error.message, /Qlik-Signature/);
     assert.deepEqual(await history(t), []);

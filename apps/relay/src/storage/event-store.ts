@@ -55,10 +55,13 @@ type AppendEvents = (
 
 /**
  * The dedupe identity of an event: a digest of (`source`, `id`), so that keys stay short whatever
- * the attributes' length. The NUL separator keeps ("a", "bc") and ("ab", "c") apart.
+ * the attributes' length. The pair is hashed as its JSON text, which is unambiguous: JSON escapes
+ * every separator, control character and lone surrogate, so different pairs never share an input.
  */
 export function dedupeHash(source: string, id: string): string {
-  return createHash('sha256').update(source).update('\0').update(id).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([source, id]))
+    .digest('base64url');
 }
 
 /** Per-tenant Redis Streams: atomic, deduped appends and paged reads. */
@@ -87,10 +90,10 @@ export class EventStore {
     const keys = this.keys(tenant);
     const limit = this.#options.rateLimitFor(tenant);
     if (limit > 0 && events.length > limit) {
+      // No wait would let this batch through, so it is not a 429: the caller must split it.
       throw new RelayError(
-        'TC_ERR_RATE_LIMITED',
-        `A batch of ${events.length} events is over tenant "${tenant}"'s limit of ${limit} events per second; send smaller batches.`,
-        { retryAfter: 1 },
+        'TC_ERR_PAYLOAD_TOO_LARGE',
+        `A batch of ${events.length} events is over tenant "${tenant}"'s limit of ${limit} events per second; send batches of at most ${limit}.`,
       );
     }
     const argv: Array<string | number> = [

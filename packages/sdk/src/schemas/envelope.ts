@@ -4,6 +4,9 @@ import { TENANT_ID_PATTERN } from '../tenant-id.ts';
 /** Bound on string attributes, so that one attribute cannot fill a request on its own. */
 const ATTRIBUTE_MAX = 4096;
 
+/** Standard base64 (RFC 4648 §4), padded. */
+const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+
 /**
  * Attribute names: lower-case letters and digits (CloudEvents 1.0 §"Attribute Naming Convention"),
  * plus `data_base64` from the JSON event format.
@@ -32,7 +35,7 @@ export const CloudEventEnvelope = Type.Object(
   {
     ...CloudEventAttributes,
     data: Type.Optional(Type.Unknown()),
-    data_base64: Type.Optional(Type.String({ contentEncoding: 'base64' })),
+    data_base64: Type.Optional(Type.String({ contentEncoding: 'base64', pattern: BASE64_PATTERN })),
   },
   { additionalProperties: ExtensionValue, propertyNames: { pattern: ATTRIBUTE_NAME_PATTERN } },
 );
