@@ -22,4 +22,4 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "tenantcast: no test files found" >&2
   exit 1
 fi
-"${pnpm[@]}" exec tsx --test --test-concurrency=2 "${files[@]}"
+"${pnpm[@]}" exec tsx --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"

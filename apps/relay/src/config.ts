@@ -1,8 +1,8 @@
 import { isTenantId } from '@tenantcast/sdk';
+import { ConfigError, defineConfig, LogLevel } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export { ConfigError };
 
 /** The relay's configuration, parsed once at boot. */
 export const RelayConfigSchema = Type.Object(
@@ -34,10 +34,7 @@ export const RelayConfigSchema = Type.Object(
     /** Key of Qlik's webhook signatures; the Qlik endpoint is off without it. */
     qlikWebhookSecret: Type.Optional(Type.String({ minLength: 1 })),
     /** pino log level. Default info. */
-    logLevel: Type.Union(
-      LOG_LEVELS.map((l) => Type.Literal(l)),
-      { default: 'info' },
-    ),
+    logLevel: LogLevel,
     /** How long shutdown waits for requests in flight, in ms. Default 10,000. */
     shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
   },
@@ -45,42 +42,6 @@ export const RelayConfigSchema = Type.Object(
 );
 
 export type RelayConfig = Static<typeof RelayConfigSchema>;
-
-const validator = Compile(RelayConfigSchema);
-
-/** Which environment variable sets which option, for error messages and for `configFromEnv`. */
-const ENV_NAMES: Record<keyof RelayConfig, string> = {
-  redisUrl: 'REDIS_URL',
-  keyPrefix: 'REDIS_KEY_PREFIX',
-  secret: 'TENANTCAST_SECRET',
-  port: 'RELAY_PORT',
-  host: 'RELAY_HOST',
-  bodyLimit: 'RELAY_BODY_LIMIT_BYTES',
-  streamMaxLen: 'STREAM_MAX_LEN',
-  streamMaxAgeSeconds: 'STREAM_MAX_AGE_SECONDS',
-  dedupeWindowSeconds: 'DEDUPE_WINDOW_SECONDS',
-  rateLimitPerSecond: 'RATE_LIMIT_EVENTS_PER_SECOND',
-  rateLimitTenants: 'RATE_LIMIT_TENANTS',
-  strictEventTypes: 'STRICT_EVENT_TYPES',
-  qlikWebhookSecret: 'QLIK_WEBHOOK_SECRET',
-  logLevel: 'LOG_LEVEL',
-  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
-};
-
-/** Thrown at boot when the configuration is wrong; the message names the variable to fix. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-const INTEGER_KEYS = new Set<keyof RelayConfig>([
-  'port',
-  'bodyLimit',
-  'streamMaxLen',
-  'streamMaxAgeSeconds',
-  'dedupeWindowSeconds',
-  'rateLimitPerSecond',
-  'shutdownTimeoutMs',
-]);
 
 /** Parses `RATE_LIMIT_TENANTS`: `tenant=limit` pairs separated by commas. */
 function parseTenantLimits(value: string): Record<string, number> {
@@ -98,46 +59,31 @@ function parseTenantLimits(value: string): Record<string, number> {
   return limits;
 }
 
+const relayConfig = defineConfig({
+  app: 'relay',
+  schema: RelayConfigSchema,
+  env: {
+    redisUrl: 'REDIS_URL',
+    keyPrefix: 'REDIS_KEY_PREFIX',
+    secret: 'TENANTCAST_SECRET',
+    port: 'RELAY_PORT',
+    host: 'RELAY_HOST',
+    bodyLimit: 'RELAY_BODY_LIMIT_BYTES',
+    streamMaxLen: 'STREAM_MAX_LEN',
+    streamMaxAgeSeconds: 'STREAM_MAX_AGE_SECONDS',
+    dedupeWindowSeconds: 'DEDUPE_WINDOW_SECONDS',
+    rateLimitPerSecond: 'RATE_LIMIT_EVENTS_PER_SECOND',
+    rateLimitTenants: 'RATE_LIMIT_TENANTS',
+    strictEventTypes: 'STRICT_EVENT_TYPES',
+    qlikWebhookSecret: 'QLIK_WEBHOOK_SECRET',
+    logLevel: 'LOG_LEVEL',
+    shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  },
+  parse: { rateLimitTenants: parseTenantLimits },
+});
+
 /** Reads the relay's options from environment variables (the only place that knows their names). */
-export function configFromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof RelayConfig, unknown>> {
-  const out: Partial<Record<keyof RelayConfig, unknown>> = {};
-  for (const [key, name] of Object.entries(ENV_NAMES) as Array<[keyof RelayConfig, string]>) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    if (INTEGER_KEYS.has(key)) out[key] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-    else if (key === 'strictEventTypes') out[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
-    else if (key === 'rateLimitTenants') out[key] = parseTenantLimits(raw);
-    else out[key] = raw;
-  }
-  return out;
-}
+export const configFromEnv = (env: Record<string, string | undefined>): Partial<RelayConfig> => relayConfig.fromEnv(env);
 
 /** Applies defaults and validates; throws a ConfigError naming the variable to fix. */
-export function loadConfig(input: Partial<Record<keyof RelayConfig, unknown>>): RelayConfig {
-  const withDefaults: Record<string, unknown> = {};
-  for (const [key, schema] of Object.entries(RelayConfigSchema.properties)) {
-    const value = (input as Record<string, unknown>)[key];
-    withDefaults[key] = value !== undefined ? value : structuredClone((schema as { default?: unknown }).default);
-    if (withDefaults[key] === undefined) delete withDefaults[key];
-  }
-  for (const key of Object.keys(input))
-    if (!(key in RelayConfigSchema.properties)) withDefaults[key] = (input as Record<string, unknown>)[key];
-  if (validator.Check(withDefaults)) return withDefaults as RelayConfig;
-  const problems = [...validator.Errors(withDefaults)].map((e) => {
-    const key = e.instancePath.split('/')[1] as keyof RelayConfig | undefined;
-    const name = key && ENV_NAMES[key] ? `${ENV_NAMES[key]} (${key})` : e.instancePath || 'config';
-    if (e.keyword === 'required') {
-      const missing = (e.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '';
-      const env = ENV_NAMES[missing as keyof RelayConfig];
-      return `${env ? `${env} (${missing})` : missing} is required`;
-    }
-    if (e.keyword === 'additionalProperties') {
-      return `unknown option ${(e.params as { additionalProperties?: string[] }).additionalProperties?.join(', ')}`;
-    }
-    if (key === 'logLevel') return `${name} must be one of ${LOG_LEVELS.join(', ')}`;
-    if (e.keyword === 'boolean') return '';
-    return `${name} ${e.message}`;
-  });
-  const unique = [...new Set(problems.filter(Boolean))].slice(0, 5);
-  throw new ConfigError(`Invalid relay configuration: ${unique.join('; ')}.`);
-}
+export const loadConfig = (input: Partial<RelayConfig>): RelayConfig => relayConfig.load(input);

@@ -1,8 +1,8 @@
 import type { EventRegistry } from '@tenantcast/sdk';
+import type { EventStore } from '@tenantcast/server';
 import type { Redis } from 'ioredis';
 import type { RelayConfig } from './config.ts';
 import type { RelayMetrics } from './ops/metrics.ts';
-import type { EventStore } from './storage/event-store.ts';
 
 /** What the relay's routes share. */
 export interface RelayContext {

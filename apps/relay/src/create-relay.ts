@@ -1,6 +1,6 @@
 import { createRegistry, type EventRegistry } from '@tenantcast/sdk';
+import { closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
 import type { RelayContext } from './context.ts';
@@ -10,7 +10,6 @@ import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/ops-routes.ts';
-import { EventStore } from './storage/event-store.ts';
 
 export interface RelayDeps {
   /** A logger; default a pino JSON logger at `config.logLevel`. */
@@ -40,25 +39,7 @@ const REDIS_BOOT_WAIT_MS = 3000;
  */
 export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'relay' } });
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true,
-    // Fail fast while Redis is down, so that callers get a 503 with Retry-After instead of waiting.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    // A write whose connection dropped is not resent behind the client's back; the client retries,
-    // and the dedupe window makes that retry safe.
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: 5000,
-  });
-  let redisErrorLogged = false;
-  redis.on('error', (error) => {
-    if (!redisErrorLogged) logger.warn({ err: error }, 'Redis connection error; retrying');
-    redisErrorLogged = true;
-  });
-  redis.on('ready', () => {
-    if (redisErrorLogged) logger.info('Redis connection is back');
-    redisErrorLogged = false;
-  });
+  const redis = createRedis(config.redisUrl, logger);
 
   const metrics = createRelayMetrics();
   const registry = deps.registry ?? createRegistry({ strict: config.strictEventTypes });
@@ -113,30 +94,24 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   let state: 'created' | 'running' | 'closing' | 'closed' = 'created';
   let closing: Promise<void> | undefined;
 
+  // While closing, answers end their connection, so that kept-alive sockets do not hold shutdown up.
+  app.addHook('onSend', async (_request, reply) => {
+    if (state === 'closing') reply.header('connection', 'close');
+  });
+
   registerEventsRoute(app, ctx);
   registerHistoryRoute(app, ctx);
   registerQlikRoute(app, ctx);
   registerOpsRoutes(app, ctx, () => state === 'closing' || state === 'closed');
-
-  async function waitForRedis(): Promise<void> {
-    const ready = new Promise<void>((resolve) => {
-      if (redis.status === 'ready') return resolve();
-      redis.once('ready', () => resolve());
-    });
-    redis.connect().catch(() => {
-      // The error listener logs it; ioredis keeps reconnecting by itself.
-    });
-    await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, REDIS_BOOT_WAIT_MS).unref())]);
-    if (redis.status !== 'ready')
-      logger.warn({ redisUrl: redactUrl(config.redisUrl) }, 'Redis is not reachable yet; answering 503 until it is');
-  }
 
   return {
     app,
     async listen() {
       if (state !== 'created') throw new Error(`Relay.listen() called while ${state}; create a new relay.`);
       state = 'running';
-      await waitForRedis();
+      if (!(await connectRedis(redis, REDIS_BOOT_WAIT_MS))) {
+        logger.warn({ redis: redactRedisUrl(config.redisUrl) }, 'Redis is not reachable yet; answering 503 until it is');
+      }
       const address = await app.listen({ port: config.port, host: config.host });
       logger.info({ address }, 'relay listening');
       return address;
@@ -147,11 +122,11 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
         await step('stop HTTP', async () => {
           const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
           await Promise.race([app.close(), timeout]);
+          // Whatever is still open after the drain (a stuck upload, say) is cut.
+          app.server.closeAllConnections();
         });
-        await step('quit Redis', async () => {
-          if (redis.status === 'ready') await redis.quit();
-          else redis.disconnect();
-        });
+        await step('quit Redis', () => closeRedis(redis));
+
         state = 'closed';
       })();
       return closing;
@@ -165,16 +140,5 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     } catch (error) {
       logger.error({ err: error }, `shutdown step "${name}" failed`);
     }
-  }
-}
-
-/** A Redis URL without its password, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.href;
-  } catch {
-    return '(unparseable REDIS_URL)';
   }
 }

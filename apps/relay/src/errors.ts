@@ -1,3 +1,5 @@
+import { StorageError } from '@tenantcast/server';
+
 /** Every error the relay answers with, in the style of Fastify's `FST_ERR_*`. */
 export type RelayErrorCode =
   | 'TC_ERR_UNAUTHORIZED'
@@ -93,11 +95,16 @@ const REDIS_DOWN =
   /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
 
 /**
- * Turns anything thrown into a RelayError, in one place: RelayErrors pass through, Fastify's own
+ * Turns anything thrown into a RelayError, in one place: RelayErrors pass through, storage refusals
+ * map to their status (a batch over the tenant's rate is 413: no wait would let it pass), Fastify's own
  * client errors keep their 4xx status, Redis outages become 503, the rest 500.
  */
 export function toRelayError(error: unknown): RelayError {
   if (error instanceof RelayError) return error;
+  if (error instanceof StorageError) {
+    if (error.code === 'TC_ERR_BATCH_OVER_RATE') return new RelayError('TC_ERR_PAYLOAD_TOO_LARGE', error.message, { cause: error });
+    return new RelayError(error.code, error.message, { retryAfter: error.retryAfter, cause: error });
+  }
   const e = error as { code?: string; statusCode?: number; message?: string; name?: string };
   switch (e?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

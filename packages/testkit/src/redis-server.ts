@@ -49,7 +49,7 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} before it answered`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 50 });
     client.on('error', () => {});
     try {
       await client.connect();

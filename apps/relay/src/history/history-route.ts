@@ -1,9 +1,9 @@
 import { isTenantId } from '@tenantcast/sdk';
+import { isOffset } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
 import { authenticate, requireScope, requireTenant } from '../auth/authenticate.ts';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { isOffset } from '../storage/event-store.ts';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;

@@ -1,6 +1,6 @@
 import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
+import type { AppendResult, EventStore } from '@tenantcast/server';
 import { type ErrorDetail, RelayError } from '../errors.ts';
-import type { AppendResult, EventStore } from '../storage/event-store.ts';
 import type { ParsedRequest } from './http-binding.ts';
 import { exceedsDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 

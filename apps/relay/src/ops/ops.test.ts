@@ -100,12 +100,14 @@ describe('operations', () => {
 
 describe('the relay process', () => {
   const main = join(import.meta.dirname, '..', 'main.ts');
-  const tsx = join(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'tsx');
+  // Node itself with tsx's loader: one process, so that signals and exit codes are the relay's own.
+  const run = (env: NodeJS.ProcessEnv, stdio: Array<'ignore' | 'pipe'>) =>
+    spawn(process.execPath, ['--import', 'tsx', main], { env, stdio });
 
   test('refuses to start without TENANTCAST_SECRET, saying what to set', async () => {
-    const child = spawn(tsx, [main], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = run({ PATH: process.env.PATH }, ['ignore', 'ignore', 'pipe']);
     let stderr = '';
-    child.stderr.on('data', (d) => {
+    child.stderr!.on('data', (d) => {
       stderr += d;
     });
     const [code] = await once(child, 'exit');
@@ -117,16 +119,10 @@ describe('the relay process', () => {
     const redis = await startRedisServer();
     t.after(() => redis.stop());
     const port = await freePort();
-    const child = spawn(tsx, [main], {
-      env: {
-        PATH: process.env.PATH,
-        REDIS_URL: redis.url,
-        TENANTCAST_SECRET: TEST_SECRET,
-        RELAY_PORT: String(port),
-        RELAY_HOST: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = run(
+      { PATH: process.env.PATH, REDIS_URL: redis.url, TENANTCAST_SECRET: TEST_SECRET, RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1' },
+      ['ignore', 'ignore', 'ignore'],
+    );
     t.after(() => child.kill('SIGKILL'));
     let ready = false;
     for (let i = 0; i < 200 && !ready; i++) {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { RelayError } from '../errors.ts';
 import { type TenantKeys, tenantKeys } from './keys.ts';
+import { StorageError } from './storage-error.ts';
 
 const appendEventsLua = readFileSync(new URL('./commands/append-events-3.lua', import.meta.url), 'utf8');
 
@@ -91,8 +91,8 @@ export class EventStore {
     const limit = this.#options.rateLimitFor(tenant);
     if (limit > 0 && events.length > limit) {
       // No wait would let this batch through, so it is not a 429: the caller must split it.
-      throw new RelayError(
-        'TC_ERR_PAYLOAD_TOO_LARGE',
+      throw new StorageError(
+        'TC_ERR_BATCH_OVER_RATE',
         `A batch of ${events.length} events is over tenant "${tenant}"'s limit of ${limit} events per second; send batches of at most ${limit}.`,
       );
     }
@@ -106,9 +106,11 @@ export class EventStore {
     for (const event of events) argv.push(dedupeHash(event.source, event.id), event.json);
     const reply = await this.#redis.tcAppendEvents!(keys.stream, keys.dedupePrefix, keys.ratePrefix, ...argv);
     if (reply[0] === 'rate') {
-      throw new RelayError('TC_ERR_RATE_LIMITED', `Tenant "${tenant}" is over its rate limit of ${limit} events per second.`, {
-        retryAfter: Math.max(1, Math.ceil(Number(reply[1]) / 1000)),
-      });
+      throw new StorageError(
+        'TC_ERR_RATE_LIMITED',
+        `Tenant "${tenant}" is over its rate limit of ${limit} events per second; retry after the time in Retry-After.`,
+        Math.max(1, Math.ceil(Number(reply[1]) / 1000)),
+      );
     }
     const results: AppendResult[] = [];
     for (let i = 1; i < reply.length; i += 2) results.push({ offset: String(reply[i]), duplicate: Number(reply[i + 1]) === 1 });
@@ -155,7 +157,7 @@ export class EventStore {
       if (last !== undefined && compareOffsets(last, after) > 0) lostUpTo = last;
     }
     if (lostUpTo !== undefined) {
-      throw new RelayError(
+      throw new StorageError(
         'TC_ERR_OFFSET_EXPIRED',
         `Events after offset ${after} of tenant "${tenant}" were trimmed by retention (up to ${lostUpTo}); restart from offset 0 and reconcile.`,
       );

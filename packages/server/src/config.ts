@@ -1,0 +1,107 @@
+import Type, { type Static, type TObject, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/** Thrown at boot when the configuration is wrong; the message names the variable to fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** pino's levels, shared by every app's `LOG_LEVEL`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The `LOG_LEVEL` option's schema. */
+export const LogLevel = Type.Union(
+  [
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ],
+  { default: 'info' },
+);
+
+/** How an app's options are read: the schema (with defaults) and the environment variable of each. */
+export interface ConfigSpec<S extends TObject> {
+  /** The app's name, for messages. */
+  app: string;
+  schema: S;
+  /** Option → the environment variable that sets it. */
+  env: { [K in keyof Static<S>]-?: string };
+  /** Readers for options whose text is not a plain string, integer or boolean. */
+  parse?: { [K in keyof Static<S>]?: (raw: string) => unknown };
+}
+
+/** The configuration of one app: read from the environment, defaulted and validated once at boot. */
+export interface ConfigLoader<S extends TObject> {
+  /** Reads the options that the environment sets (by their variable names). */
+  fromEnv(env: Record<string, string | undefined>): Partial<Static<S>>;
+  /** Applies defaults and validates; throws a ConfigError naming the variable to fix. */
+  load(input: Partial<Static<S>>): Static<S>;
+}
+
+function typeOf(schema: TSchema): string | undefined {
+  return (schema as { type?: string }).type;
+}
+
+/**
+ * Defines an app's configuration. Each option is one line of doc comment and a default in the
+ * schema; unknown options are refused; a failure names the environment variable.
+ */
+export function defineConfig<S extends TObject>(spec: ConfigSpec<S>): ConfigLoader<S> {
+  const validator = Compile(spec.schema);
+  const properties = spec.schema.properties as Record<string, TSchema>;
+  const envNames = spec.env as Record<string, string>;
+  const parsers = (spec.parse ?? {}) as Record<string, (raw: string) => unknown>;
+
+  function describe(key: string | undefined): string {
+    return key !== undefined && envNames[key] ? `${envNames[key]} (${key})` : (key ?? 'config');
+  }
+
+  return {
+    fromEnv(env) {
+      const out: Record<string, unknown> = {};
+      for (const [key, name] of Object.entries(envNames)) {
+        const raw = env[name];
+        if (raw === undefined || raw === '') continue;
+        const schema = properties[key]!;
+        const parse = parsers[key];
+        if (parse !== undefined) out[key] = parse(raw);
+        else if (typeOf(schema) === 'integer') out[key] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+        else if (typeOf(schema) === 'boolean') out[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
+        else out[key] = raw;
+      }
+      return out as Partial<Static<S>>;
+    },
+
+    load(input) {
+      const value: Record<string, unknown> = {};
+      for (const [key, schema] of Object.entries(properties)) {
+        const given = (input as Record<string, unknown>)[key];
+        const fallback = (schema as { default?: unknown }).default;
+        if (given !== undefined) value[key] = given;
+        else if (fallback !== undefined) value[key] = structuredClone(fallback);
+      }
+      for (const key of Object.keys(input)) if (!(key in properties)) value[key] = (input as Record<string, unknown>)[key];
+      if (validator.Check(value)) return value as Static<S>;
+
+      const problems = [...validator.Errors(value)].map((e) => {
+        const key = e.instancePath.split('/')[1];
+        if (e.keyword === 'required') {
+          const missing = (e.params as { requiredProperties?: string[] }).requiredProperties ?? [];
+          return missing.map((m) => `${describe(m)} is required`).join('; ');
+        }
+        if (e.keyword === 'additionalProperties') {
+          return `unknown option ${(e.params as { additionalProperties?: string[] }).additionalProperties?.join(', ')}`;
+        }
+        if (e.keyword === 'boolean') return '';
+        if (key === 'logLevel') return `${describe(key)} must be one of ${LOG_LEVELS.join(', ')}`;
+        return `${describe(key)} ${e.message}`;
+      });
+      const unique = [...new Set(problems.filter(Boolean))].slice(0, 5);
+      throw new ConfigError(`Invalid ${spec.app} configuration: ${unique.join('; ')}.`);
+    },
+  };
+}
