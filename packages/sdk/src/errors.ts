@@ -6,6 +6,8 @@ export type SdkErrorCode =
   | 'TC_ERR_PUBLISH_FAILED'
   | 'TC_ERR_PUBLISH_REJECTED'
   | 'TC_ERR_TOKEN_INVALID'
+  | 'TC_ERR_OFFSET_EXPIRED'
+  | 'TC_ERR_SUBSCRIBE_REFUSED'
   | 'TC_ERR_BAD_OPTIONS';
 
 /** One validation failure: `path` is a JSON Pointer into the checked value (RFC 6901). */

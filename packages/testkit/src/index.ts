@@ -1,2 +1,3 @@
+export { startGateway, type TestGateway } from './gateway.ts';
 export { freePort, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts';
 export { startRelay, TEST_SECRET, type TestRelay } from './relay.ts';

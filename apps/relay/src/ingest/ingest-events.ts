@@ -1,8 +1,9 @@
 import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
+import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
 import type { AppendResult, EventStore } from '@tenantcast/server';
 import { type ErrorDetail, RelayError } from '../errors.ts';
 import type { ParsedRequest } from './http-binding.ts';
-import { exceedsDepth, MAX_JSON_DEPTH } from './json-depth.ts';
+import { originsChange } from './web-integration-origins.ts';
 
 /** One accepted event, as the 202 answer lists it. */
 export interface AcceptedEvent extends AppendResult {
@@ -81,7 +82,7 @@ export async function ingestEvents(
 
   const results = await deps.store.append(
     tenant,
-    valid.map((event) => ({ source: event.source, id: event.id, json: JSON.stringify(event) })),
+    valid.map((event) => ({ source: event.source, id: event.id, json: JSON.stringify(event), origins: originsChange(event) })),
   );
   return {
     accepted: valid.map((event, i) => ({ id: event.id, source: event.source, ...results[i]! })),

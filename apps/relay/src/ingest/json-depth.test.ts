@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
 import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
-import { exceedsDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;

@@ -1,9 +1,11 @@
 import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { describeIssues, TenantcastError, type ValidationIssue } from '../errors.ts';
+import { exceedsDepth } from '../json-depth.ts';
 
 /** Attribute → value maps of the `exact`, `prefix` and `suffix` dialects: 1 to 16 context attributes. */
-const AttributeMap = Type.Record(Type.String(), Type.String({ maxLength: 1024 }), {
+// Subscriptions API §3.2.4.1: neither the attribute name nor the value may be empty.
+const AttributeMap = Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 1024 }), {
   propertyNames: { pattern: '^[a-z0-9]{1,20}$' },
   minProperties: 1,
   maxProperties: 16,
@@ -11,7 +13,7 @@ const AttributeMap = Type.Record(Type.String(), Type.String({ maxLength: 1024 })
 
 /** Most filters in one expression, nested ones included; bounds the work per event. */
 export const MAX_FILTER_NODES = 64;
-/** Deepest nesting of `all`, `any` and `not`. */
+/** Deepest filter tree, the top-level filter counting as level 1. */
 export const MAX_FILTER_DEPTH = 8;
 
 /**
@@ -56,6 +58,11 @@ export type EventPredicate = (event: Record<string, unknown>) => boolean;
 
 const DIALECTS = ['exact', 'prefix', 'suffix', 'all', 'any', 'not'];
 
+/** Escapes one JSON Pointer reference token (RFC 6901 §3). */
+function token(key: string | number): string {
+  return String(key).replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
 /** Explains a filter that failed the schema, naming the dialect problem when there is one. */
 function explain(filters: unknown): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
@@ -72,20 +79,28 @@ function explain(filters: unknown): ValidationIssue[] {
     const [dialect] = keys as [string];
     const value = (node as Record<string, unknown>)[dialect];
     if (!DIALECTS.includes(dialect)) {
-      issues.push({ path: `${path}/${dialect}`, message: `dialect "${dialect}" is not supported; use one of ${DIALECTS.join(', ')}` });
+      issues.push({
+        path: `${path}/${token(dialect)}`,
+        message: `dialect "${dialect}" is not supported; use one of ${DIALECTS.join(', ')}`,
+      });
     } else if (dialect === 'all' || dialect === 'any') {
       if (!Array.isArray(value) || value.length === 0)
         issues.push({ path: `${path}/${dialect}`, message: 'must be a non-empty array of filters' });
+      else if (value.length > 32) issues.push({ path: `${path}/${dialect}`, message: 'must hold at most 32 filters' });
       else for (const [i, child] of value.entries()) walk(child, `${path}/${dialect}/${i}`);
     } else if (dialect === 'not') {
       walk(value, `${path}/not`);
     } else if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) {
       issues.push({ path: `${path}/${dialect}`, message: 'must map one or more attribute names to string values' });
+    } else if (Object.keys(value).length > 16) {
+      issues.push({ path: `${path}/${dialect}`, message: 'must name at most 16 attributes' });
     } else {
       for (const [name, v] of Object.entries(value)) {
-        if (!/^[a-z0-9]{1,20}$/.test(name))
-          issues.push({ path: `${path}/${dialect}/${name}`, message: 'is not a CloudEvents attribute name (a-z, 0-9)' });
-        else if (typeof v !== 'string') issues.push({ path: `${path}/${dialect}/${name}`, message: 'must be a string' });
+        const at = `${path}/${dialect}/${token(name)}`;
+        if (!/^[a-z0-9]{1,20}$/.test(name)) issues.push({ path: at, message: 'is not a CloudEvents attribute name (1-20 of a-z, 0-9)' });
+        else if (typeof v !== 'string') issues.push({ path: at, message: 'must be a string' });
+        else if (v === '') issues.push({ path: at, message: 'must not be empty' });
+        else if (v.length > 1024) issues.push({ path: at, message: 'must be at most 1024 characters' });
       }
     }
   };
@@ -138,6 +153,12 @@ function compileOne(filter: Filter): EventPredicate {
  * matches(event); // true or false
  */
 export function compileFilters(filters: unknown): EventPredicate {
+  // Each filter level is at most two JSON levels; refuse deeper input before anything recurses over it.
+  if (exceedsDepth(filters, 2 * MAX_FILTER_DEPTH + 2)) {
+    throw new TenantcastError('TC_ERR_VALIDATION', `Filters may nest at most ${MAX_FILTER_DEPTH} levels deep.`, {
+      details: [{ path: '', message: `nests deeper than ${MAX_FILTER_DEPTH} filter levels` }],
+    });
+  }
   if (!FiltersValidator.Check(filters)) {
     const issues = explain(filters);
     throw new TenantcastError('TC_ERR_VALIDATION', `Invalid filters: ${describeIssues(issues)}`, { details: issues });

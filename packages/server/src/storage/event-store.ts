@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { type TenantKeys, tenantKeys } from './keys.ts';
 import { StorageError } from './storage-error.ts';
 
-const appendEventsLua = readFileSync(new URL('./commands/append-events-3.lua', import.meta.url), 'utf8');
+const appendEventsLua = readFileSync(new URL('./commands/append-events-4.lua', import.meta.url), 'utf8');
 
 const OFFSET_PATTERN = /^(?:0|(\d{1,20})-(\d{1,20}))$/;
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -22,6 +22,11 @@ export interface StoredEventInput {
   source: string;
   id: string;
   json: string;
+  /**
+   * A web integration's allowed origins, learned from this event: a list to set, or null to
+   * forget them. Applied only if the event is new.
+   */
+  origins?: { integration: string; origins: readonly string[] | null };
 }
 
 /** Where an event was stored. */
@@ -50,6 +55,7 @@ type AppendEvents = (
   stream: string,
   dedupePrefix: string,
   ratePrefix: string,
+  origins: string,
   ...argv: Array<string | number>
 ) => Promise<Array<string | number>>;
 
@@ -72,7 +78,7 @@ export class EventStore {
   constructor(redis: Redis, options: EventStoreOptions) {
     this.#redis = redis;
     this.#options = options;
-    if (!('tcAppendEvents' in redis)) redis.defineCommand('tcAppendEvents', { numberOfKeys: 3, lua: appendEventsLua });
+    if (!('tcAppendEvents' in redis)) redis.defineCommand('tcAppendEvents', { numberOfKeys: 4, lua: appendEventsLua });
   }
 
   /** The keys of `tenant`. */
@@ -103,8 +109,8 @@ export class EventStore {
       this.#options.dedupeWindowSeconds,
       limit,
     ];
-    for (const event of events) argv.push(dedupeHash(event.source, event.id), event.json);
-    const reply = await this.#redis.tcAppendEvents!(keys.stream, keys.dedupePrefix, keys.ratePrefix, ...argv);
+    for (const event of events) argv.push(dedupeHash(event.source, event.id), event.json, originsOp(event));
+    const reply = await this.#redis.tcAppendEvents!(keys.stream, keys.dedupePrefix, keys.ratePrefix, keys.origins, ...argv);
     if (reply[0] === 'rate') {
       throw new StorageError(
         'TC_ERR_RATE_LIMITED',
@@ -117,12 +123,36 @@ export class EventStore {
     return results;
   }
 
+  /** The offset of the tenant's last entry, even when retention emptied the stream; `0-0` for none. */
+  async lastOffset(tenant: string): Promise<string> {
+    const { stream } = this.keys(tenant);
+    const [last] = await this.#redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+    if (last !== undefined) return last[0];
+    const info = (await this.#redis.xinfo('STREAM', stream).catch(() => undefined)) as string[] | undefined;
+    return (info && fieldOf(info, 'last-generated-id')) ?? '0-0';
+  }
+
+  /** The allowed browser origins of the tenant: the union of its web integrations' `validOrigins`. */
+  async origins(tenant: string): Promise<string[]> {
+    const values = await this.#redis.hvals(this.keys(tenant).origins);
+    const all = new Set<string>();
+    for (const value of values) {
+      try {
+        for (const origin of JSON.parse(value) as unknown[]) if (typeof origin === 'string') all.add(origin);
+      } catch {
+        // A value that is not JSON was not written by the relay; it grants nothing.
+      }
+    }
+    return [...all];
+  }
+
   /**
-   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry).
+   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry),
+   * up to `until` (inclusive) when given.
    * Throws TC_ERR_OFFSET_EXPIRED when entries after `after` have been trimmed, so that a reader
    * never skips events in silence.
    */
-  async read(tenant: string, after: string, limit: number): Promise<{ entries: StreamEntry[]; more: boolean }> {
+  async read(tenant: string, after: string, limit: number, until = '+'): Promise<{ entries: StreamEntry[]; more: boolean }> {
     const { stream } = this.keys(tenant);
     // Nothing can follow the largest id, and XRANGE refuses it as an exclusive start.
     if (after === LAST_OFFSET) return { entries: [], more: false };
@@ -130,7 +160,7 @@ export class EventStore {
     const [oldest, range] = (await this.#redis
       .pipeline()
       .xrange(stream, '-', '+', 'COUNT', 1)
-      .xrange(stream, start, '+', 'COUNT', limit + 1)
+      .xrange(stream, start, until, 'COUNT', limit + 1)
       .exec()) as Array<[Error | null, Array<[string, string[]]>]>;
     if (oldest![0] !== null) throw oldest![0];
     if (range![0] !== null) throw range![0];
@@ -163,6 +193,15 @@ export class EventStore {
       );
     }
   }
+}
+
+/** The origins op of the append script for one event. */
+function originsOp(event: StoredEventInput): string {
+  if (event.origins === undefined) return '';
+  const { integration, origins } = event.origins;
+  // The id is JSON-quoted, so it holds no raw newline and the first newline separates the list.
+  const field = JSON.stringify(integration);
+  return origins === null ? `D${field}` : `S${field}\n${JSON.stringify(origins)}`;
 }
 
 /** A field of a flat `[name, value, name, value, …]` reply. */

@@ -12,10 +12,18 @@ export interface TenantKeys {
   ratePrefix: string;
   /** The pub/sub channel the gateway listens on for new entries. */
   live: string;
+  /** Hash of the tenant's web integrations → JSON array of their `validOrigins`. */
+  origins: string;
 }
 
 /** The keys of one tenant under `prefix`. */
 export function tenantKeys(prefix: string, tenant: string): TenantKeys {
   const base = `${prefix}{${tenant}}:`;
-  return { stream: `${base}events`, dedupePrefix: `${base}dedupe:`, ratePrefix: `${base}rate:`, live: `${base}live` };
+  return {
+    stream: `${base}events`,
+    dedupePrefix: `${base}dedupe:`,
+    ratePrefix: `${base}rate:`,
+    live: `${base}live`,
+    origins: `${base}origins`,
+  };
 }

@@ -6,13 +6,16 @@
   KEYS[1] the tenant's stream
   KEYS[2] dedupe key prefix: prefix .. hash(source, id) holds the offset of the stored copy
   KEYS[3] rate-limit key prefix: prefix .. unix second counts that second's events
+  KEYS[4] the tenant's origins hash: web integration id -> JSON array of its validOrigins
 
   ARGV[1] live channel (PUBLISHed when at least one event is new)
   ARGV[2] MAXLEN: approximate length cap; 0 means none
   ARGV[3] max age in ms: entries older are trimmed (XTRIM MINID); 0 means none
   ARGV[4] dedupe window in seconds
   ARGV[5] rate limit in events per second for this tenant; 0 means none
-  ARGV[6..] pairs: dedupe hash, event JSON
+  ARGV[6..] triples: dedupe hash, event JSON, origins op
+            (origins op: '' for none, 'S<id>\n<JSON array>' to set, 'D<id>' to delete;
+             applied only when the event is new, so the hash follows the stream's order)
 
   Returns {'ok', offset1, duplicate1, offset2, duplicate2, ...} with duplicate 1 or 0,
   or {'rate', retryAfterMs} when the tenant is over its limit (and nothing is written).
@@ -29,12 +32,13 @@
 local stream = KEYS[1]
 local dedupePrefix = KEYS[2]
 local ratePrefix = KEYS[3]
+local originsKey = KEYS[4]
 local channel = ARGV[1]
 local maxLen = tonumber(ARGV[2])
 local maxAgeMs = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
 local rateLimit = tonumber(ARGV[5])
-local count = (#ARGV - 5) / 2
+local count = (#ARGV - 5) / 3
 
 local now = redis.call('TIME')
 
@@ -65,8 +69,9 @@ local lines = nil
 local prev = nil
 
 for i = 0, count - 1 do
-  local hash = ARGV[6 + i * 2]
-  local json = ARGV[7 + i * 2]
+  local hash = ARGV[6 + i * 3]
+  local json = ARGV[7 + i * 3]
+  local originsOp = ARGV[8 + i * 3]
   local dedupeKey = dedupePrefix .. hash
   local existing = redis.call('GET', dedupeKey)
   if existing then
@@ -85,6 +90,15 @@ for i = 0, count - 1 do
     end
     prev = offset
     redis.call('SET', dedupeKey, offset, 'EX', window)
+    if originsOp ~= '' then
+      local kind = string.sub(originsOp, 1, 1)
+      if kind == 'S' then
+        local newline = string.find(originsOp, '\n', 2, true)
+        redis.call('HSET', originsKey, string.sub(originsOp, 2, newline - 1), string.sub(originsOp, newline + 1))
+      elseif kind == 'D' then
+        redis.call('HDEL', originsKey, string.sub(originsOp, 2))
+      end
+    end
     lines[#lines + 1] = offset .. ' ' .. json
     result[#result + 1] = offset
     result[#result + 1] = 0

@@ -1,0 +1,345 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TokenClaims } from '@tenantcast/sdk';
+import { closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl } from '@tenantcast/server';
+import pino, { type Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { authorizeUpgrade, requireTenant } from './auth/authorize-upgrade.ts';
+import type { GatewayConfig } from './config.ts';
+import { CloseCode, GatewayError, toGatewayError } from './errors.ts';
+import { Fanout } from './fanout/fanout.ts';
+import type { Subscriber } from './fanout/subscriber.ts';
+import { createGatewayMetrics } from './ops/metrics.ts';
+import { Connection } from './protocol/connection.ts';
+import { MultiplexedSession, type SessionHost } from './protocol/multiplexed-session.ts';
+import { plainSubscriber } from './protocol/plain-session.ts';
+import { isOriginAllowed } from './upgrade/origin-policy.ts';
+import { parseUpgrade, type UpgradeTarget } from './upgrade/parse-upgrade.ts';
+
+export interface GatewayDeps {
+  /** A logger; default a pino JSON logger at `config.logLevel`. */
+  logger?: Logger;
+}
+
+/** A gateway that is built but may not listen yet. */
+export interface Gateway {
+  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8081`. */
+  listen(): Promise<string>;
+  /** Stops: refuses upgrades with 503, closes clients with 1001, drops subscriptions, quits Redis. Idempotent. */
+  close(): Promise<void>;
+}
+
+const REDIS_BOOT_WAIT_MS = 3000;
+
+/**
+ * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
+ * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode.
+ * @example
+ * const gateway = createGateway(loadConfig(configFromEnv(process.env)));
+ * console.log(await gateway.listen());
+ */
+export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
+  const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'gateway' } });
+  const redis = createRedis(config.redisUrl, logger);
+  // Subscriber mode takes a connection of its own; it re-subscribes by itself after a reconnect.
+  const subscriberRedis = createRedis(config.redisUrl, logger, {
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    commandTimeout: undefined,
+  });
+  const store = new EventStore(redis, {
+    keyPrefix: config.keyPrefix,
+    // The gateway only reads; these govern writes.
+    streamMaxLen: 0,
+    streamMaxAgeSeconds: 0,
+    dedupeWindowSeconds: 1,
+    rateLimitFor: () => 0,
+  });
+  const perTenant = new Map<string, number>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxPayload,
+    clientTracking: true,
+    // Answer with the subprotocol chosen, as the CloudEvents WebSocket binding says; none if none was offered.
+    handleProtocols: (offered, request) => (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol ?? false,
+  });
+  const fanout: Fanout = new Fanout({
+    store,
+    subscriber: subscriberRedis,
+    pageSize: config.catchUpPageSize,
+    onFanout: (ms, messages) => {
+      metrics.fanoutSeconds.observe(ms / 1000);
+      metrics.messagesOut.inc(messages);
+    },
+    onError: (error) => logger.warn({ err: error }, 'fan-out task failed; it will be retried'),
+  });
+  const metrics = createGatewayMetrics(
+    () => fanout.tenants(),
+    () => wss.clients.size,
+  );
+
+  let state: 'created' | 'running' | 'closing' | 'closed' = 'created';
+  let closing: Promise<void> | undefined;
+
+  /** Checks the per-tenant limit and the Origin policy, then counts one subscription in. */
+  async function admit(tenant: string, origin: string | undefined): Promise<void> {
+    if ((perTenant.get(tenant) ?? 0) >= config.maxConnectionsPerTenant) {
+      throw new GatewayError(
+        'TC_ERR_TOO_MANY_CONNECTIONS',
+        `Tenant "${tenant}" has ${config.maxConnectionsPerTenant} connections on this gateway already (GATEWAY_MAX_CONNECTIONS_PER_TENANT); retry later or elsewhere.`,
+      );
+    }
+    // Browsers send Origin; other clients do not, and the policy does not apply to them.
+    if (config.originPolicy === 'enforce' && origin !== undefined) {
+      const allowed = await store.origins(tenant);
+      if (!isOriginAllowed(origin, allowed)) {
+        throw new GatewayError(
+          'TC_ERR_FORBIDDEN_ORIGIN',
+          `Origin ${origin.slice(0, 200)} is not in tenant "${tenant}"'s web integrations' validOrigins; add it to a web integration.`,
+        );
+      }
+    }
+    perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
+  }
+
+  function release(tenant: string): void {
+    const count = (perTenant.get(tenant) ?? 1) - 1;
+    if (count <= 0) perTenant.delete(tenant);
+    else perTenant.set(tenant, count);
+  }
+
+  const host: SessionHost = {
+    admit,
+    release,
+    lastOffset: (tenant) => store.lastOffset(tenant),
+    subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
+    unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
+    onError: (error) => logger.error({ err: error }, 'subscription failed'),
+  };
+
+  function refuse(socket: Duplex, error: GatewayError): void {
+    metrics.upgradesRefused.inc({ code: error.code });
+    const body = JSON.stringify(error.toBody());
+    const reason = {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      410: 'Gone',
+      429: 'Too Many Requests',
+      503: 'Service Unavailable',
+    }[error.status as 400];
+    const extra =
+      error.status === 401 ? 'WWW-Authenticate: Bearer realm="tenantcast"\r\n' : error.status === 503 ? 'Retry-After: 1\r\n' : '';
+    socket.end(
+      `HTTP/1.1 ${error.status} ${reason ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+    );
+  }
+
+  /** Everything checked before the 101: a refused upgrade gets an HTTP status and never a socket. */
+  async function prepare(request: IncomingMessage, url: URL): Promise<{ target: UpgradeTarget; claims: TokenClaims; start?: string }> {
+    if (state !== 'running') throw new GatewayError('TC_ERR_SHUTTING_DOWN', 'The gateway is shutting down; connect to another instance.');
+    const target = parseUpgrade(request, url);
+    const claims = await authorizeUpgrade(request, url.searchParams, config.secret);
+    if (target.mode === 'multiplexed') return { target, claims };
+    requireTenant(claims, target.tenant);
+    await admit(target.tenant, request.headers.origin);
+    try {
+      if (target.after === undefined) return { target, claims, start: await store.lastOffset(target.tenant) };
+      // Refuse an expired offset now, with 410, rather than after the 101.
+      await store.read(target.tenant, target.after, 1);
+      return { target, claims, start: target.after };
+    } catch (error) {
+      release(target.tenant);
+      throw error;
+    }
+  }
+
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://gateway');
+    } catch {
+      return refuse(socket, new GatewayError('TC_ERR_BAD_REQUEST', 'The request target is not a valid URL.'));
+    }
+    prepare(request, url).then(
+      ({ target, claims, start }) => {
+        (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol = target.subprotocol;
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          if (target.mode === 'plain') openPlain(ws, target, claims, start!);
+          else openMultiplexed(ws, claims, request.headers.origin);
+        });
+      },
+      (error: unknown) => {
+        const gatewayError = toGatewayError(error);
+        if (gatewayError.status >= 500) logger.error({ err: error }, 'upgrade failed');
+        refuse(socket, gatewayError);
+      },
+    );
+  }
+
+  /** Closes the connection when its token expires (4001). */
+  function expireWith(connection: Connection, claims: TokenClaims): void {
+    if (claims.exp === undefined) return;
+    const ms = claims.exp * 1000 - Date.now();
+    // setTimeout holds 2^31-1 ms at most; a longer-lived token is left to the next reconnect.
+    if (ms > 2 ** 31 - 1) return;
+    const timer = setTimeout(
+      () => connection.close(CloseCode.TokenExpired, 'token expired: reconnect with a fresh token'),
+      Math.max(0, ms),
+    );
+    connection.ws.once('close', () => clearTimeout(timer));
+  }
+
+  function track(ws: WebSocket): Connection {
+    const connection = new Connection(ws, config.maxBufferedBytes, () => metrics.slowConsumers.inc());
+    const live = ws as WebSocket & { tcAlive?: boolean };
+    live.tcAlive = true;
+    ws.on('pong', () => {
+      live.tcAlive = true;
+    });
+    ws.on('error', (error) => logger.debug({ err: error }, 'client socket error'));
+    return connection;
+  }
+
+  function openPlain(ws: WebSocket, target: Extract<UpgradeTarget, { mode: 'plain' }>, claims: TokenClaims, start: string): void {
+    const connection = track(ws);
+    expireWith(connection, claims);
+    const subscriber: Subscriber = plainSubscriber(connection, start, target.predicate);
+    let released = false;
+    const end = () => {
+      if (released) return;
+      released = true;
+      fanout.unsubscribe(target.tenant, subscriber);
+      release(target.tenant);
+    };
+    ws.on('close', end);
+    // Plain mode only sends; what a client sends is read and dropped.
+    ws.on('message', () => {});
+    fanout.subscribe(target.tenant, subscriber).catch((error: unknown) => {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.code === 'TC_ERR_OFFSET_EXPIRED')
+        connection.close(CloseCode.OffsetExpired, 'resume offset expired: events were trimmed; reconnect without after, or with after=0');
+      else if (gatewayError.code === 'TC_ERR_REDIS_UNAVAILABLE')
+        connection.close(CloseCode.TryAgainLater, 'Redis unavailable: reconnect after a backoff and resume');
+      else {
+        logger.error({ err: error }, 'subscription failed');
+        connection.close(CloseCode.InternalError, 'internal error: reconnect and resume');
+      }
+      end();
+    });
+  }
+
+  function openMultiplexed(ws: WebSocket, claims: TokenClaims, origin: string | undefined): void {
+    const connection = track(ws);
+    expireWith(connection, claims);
+    const session = new MultiplexedSession(connection, claims, origin, host, config.maxSubscriptionsPerConnection);
+    ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
+    ws.on('close', () => session.closeAll());
+  }
+
+  async function onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '/').split('?')[0];
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+    };
+    if (path === '/healthz') return json(200, { status: 'ok' });
+    if (path === '/readyz') {
+      if (state !== 'running') return json(503, { status: state });
+      const ready = redis.status === 'ready' && subscriberRedis.status === 'ready';
+      return ready ? json(200, { status: 'ready' }) : json(503, { status: 'redis unavailable' }, { 'retry-after': '1' });
+    }
+    if (path === '/metrics') {
+      response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      return;
+    }
+    if (path?.startsWith('/v1/')) {
+      return json(426, new GatewayError('TC_ERR_BAD_REQUEST', 'This is a WebSocket endpoint: send an Upgrade request.').toBody(), {
+        upgrade: 'websocket',
+      });
+    }
+    return json(
+      404,
+      new GatewayError(
+        'TC_ERR_NOT_FOUND',
+        `No route ${path?.slice(0, 200)}; WebSocket endpoints are /v1/tenants/{tenantid}/events and /v1/connect.`,
+      ).toBody(),
+    );
+  }
+
+  const server = createServer((request, response) => {
+    onRequest(request, response).catch((error) => {
+      logger.error({ err: error }, 'request failed');
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  server.on('upgrade', onUpgrade);
+
+  // Heartbeat (RFC 6455 §5.5.2 ping/pong): a peer that did not answer the last ping is cut.
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      const live = ws as WebSocket & { tcAlive?: boolean };
+      if (live.tcAlive === false) {
+        ws.terminate();
+        continue;
+      }
+      live.tcAlive = false;
+      ws.ping();
+    }
+  }, config.heartbeatMs);
+  heartbeat.unref();
+
+  return {
+    async listen() {
+      if (state !== 'created') throw new Error(`Gateway.listen() called while ${state}; create a new gateway.`);
+      state = 'running';
+      const [commands, subscriptions] = await Promise.all([
+        connectRedis(redis, REDIS_BOOT_WAIT_MS),
+        connectRedis(subscriberRedis, REDIS_BOOT_WAIT_MS),
+      ]);
+      if (!commands || !subscriptions)
+        logger.warn({ redis: redactRedisUrl(config.redisUrl) }, 'Redis is not reachable yet; refusing upgrades with 503 until it is');
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.port;
+      const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      logger.info({ address: url }, 'gateway listening');
+      return url;
+    },
+    close() {
+      closing ??= (async () => {
+        state = 'closing';
+        clearInterval(heartbeat);
+        await step('stop accepting', async () => {
+          server.close();
+        });
+        await step('close clients with 1001', async () => {
+          for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'gateway shutting down: reconnect and resume');
+          const deadline = Date.now() + config.shutdownTimeoutMs;
+          while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          for (const ws of wss.clients) ws.terminate();
+          server.closeAllConnections();
+        });
+        await step('drop subscriptions', () => fanout.close());
+        await step('quit Redis', async () => {
+          await Promise.all([closeRedis(redis), closeRedis(subscriberRedis)]);
+        });
+        state = 'closed';
+      })();
+      return closing;
+    },
+  };
+
+  /** Runs one shutdown step; a failure is logged and does not skip the steps after it. */
+  async function step(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      logger.error({ err: error }, `shutdown step "${name}" failed`);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import type { EventStore } from '@tenantcast/server';
+import type { Redis } from 'ioredis';
+import type { Subscriber } from './subscriber.ts';
+import { TenantHub } from './tenant-hub.ts';
+
+export interface FanoutDeps {
+  store: EventStore;
+  /** A connection in subscriber mode, used for nothing else. */
+  subscriber: Redis;
+  pageSize: number;
+  onFanout(ms: number, messages: number): void;
+  onError(error: unknown): void;
+}
+
+/**
+ * The gateway's tenants: one hub and one Redis channel subscription per tenant with subscribers,
+ * however many they are. Hubs are made on the first subscriber and dropped after the last.
+ */
+export class Fanout {
+  readonly #deps: FanoutDeps;
+  readonly #hubs = new Map<string, { hub: TenantHub; ready: Promise<void> }>();
+  readonly #byChannel = new Map<string, TenantHub>();
+
+  constructor(deps: FanoutDeps) {
+    this.#deps = deps;
+    deps.subscriber.on('message', (channel: string, message: string) => this.#byChannel.get(channel)?.notify(message));
+    // After a reconnect ioredis subscribes again by itself; what was published meanwhile is read from the streams.
+    let connectedOnce = false;
+    deps.subscriber.on('ready', () => {
+      if (connectedOnce) for (const { hub } of this.#hubs.values()) void hub.resync().catch(() => {});
+      connectedOnce = true;
+    });
+  }
+
+  /** Tenants with a hub, and their subscriber counts. */
+  tenants(): Map<string, number> {
+    return new Map([...this.#hubs].map(([tenant, { hub }]) => [tenant, hub.size]));
+  }
+
+  /** Subscribes to a tenant: catches up from `subscriber.last`, then live. Rejects when Redis fails or the offset expired. */
+  async subscribe(tenant: string, subscriber: Subscriber): Promise<void> {
+    const { hub, ready } = this.#hub(tenant);
+    try {
+      await ready;
+      await hub.join(subscriber);
+    } catch (error) {
+      this.unsubscribe(tenant, subscriber);
+      throw error;
+    }
+  }
+
+  /** Ends a subscription; the tenant's hub goes when its last subscriber does. */
+  unsubscribe(tenant: string, subscriber: Subscriber): void {
+    const record = this.#hubs.get(tenant);
+    if (record === undefined) return;
+    record.hub.leave(subscriber);
+    if (record.hub.size === 0) this.#drop(tenant, record.hub);
+  }
+
+  /** Drops every hub and its channel subscription. */
+  async close(): Promise<void> {
+    for (const [tenant, { hub }] of this.#hubs) this.#drop(tenant, hub);
+  }
+
+  #hub(tenant: string): { hub: TenantHub; ready: Promise<void> } {
+    let record = this.#hubs.get(tenant);
+    if (record !== undefined) return record;
+    const hub = new TenantHub(tenant, {
+      store: this.#deps.store,
+      pageSize: this.#deps.pageSize,
+      onFanout: this.#deps.onFanout,
+      onError: this.#deps.onError,
+    });
+    const channel = this.#deps.store.keys(tenant).live;
+    this.#byChannel.set(channel, hub);
+    // Subscribe first, then read the stream's last offset: whatever is stored after that point is
+    // either in a notification the hub receives, or found by its gap check.
+    const ready = this.#deps.subscriber.subscribe(channel).then(() => hub.start());
+    record = { hub, ready };
+    this.#hubs.set(tenant, record);
+    ready.catch(() => {
+      if (this.#hubs.get(tenant)?.hub === hub && hub.size === 0) this.#drop(tenant, hub);
+    });
+    return record;
+  }
+
+  #drop(tenant: string, hub: TenantHub): void {
+    if (this.#hubs.get(tenant)?.hub !== hub) return;
+    this.#hubs.delete(tenant);
+    const channel = this.#deps.store.keys(tenant).live;
+    this.#byChannel.delete(channel);
+    hub.dispose();
+    if (this.#deps.subscriber.status === 'ready') void this.#deps.subscriber.unsubscribe(channel).catch(() => {});
+  }
+}

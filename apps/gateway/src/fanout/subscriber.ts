@@ -1,0 +1,15 @@
+import type { Entry } from './entry.ts';
+
+/** One subscription to a tenant's events, as a hub sees it. */
+export interface Subscriber {
+  /** The last offset this subscriber has been given (or passed over by its filter). */
+  last: string;
+  /** Whether the subscriber wants the entry (its filters). */
+  matches(entry: Entry): boolean;
+  /** Sends an entry; the subscriber closes itself when it cannot keep up. */
+  send(entry: Entry): void;
+  /** Whether it is gone (closed); a hub drops it. */
+  readonly closed: boolean;
+  /** Ends the subscription with a close code of docs/protocol.md, so that the client resumes. */
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,182 @@
+import { compareOffsets, type EventStore } from '@tenantcast/server';
+import { Entry } from './entry.ts';
+import type { Subscriber } from './subscriber.ts';
+
+export interface HubDeps {
+  store: EventStore;
+  /** Events per page when reading the stream. */
+  pageSize: number;
+  /** Called with the time, in ms, from a notification's arrival to the end of its fan-out. */
+  onFanout(ms: number, messages: number): void;
+  /** Called when a hub's work fails (a Redis read); the hub retries with a resync. */
+  onError(error: unknown): void;
+}
+
+/**
+ * One tenant's fan-out in this gateway process. It follows the tenant's live notifications and
+ * hands each new entry to every subscriber, in stream order, exactly once:
+ * - work runs one task at a time, so deliveries and joins never interleave;
+ * - `head` is the last offset handed out; a notification whose previous offset is past `head`
+ *   reveals a gap (a missed notification), which is filled from the stream before going on;
+ * - a subscriber joins after catching up from the stream, inside a task, so nothing falls between
+ *   its catch-up and live delivery; each subscriber skips what it has (`last`).
+ */
+export class TenantHub {
+  readonly tenant: string;
+  readonly #deps: HubDeps;
+  readonly #subscribers = new Set<Subscriber>();
+  #head = '0-0';
+  #tail: Promise<void> = Promise.resolve();
+  /** Joins in progress, so that the hub is not disposed under them. */
+  #joining = 0;
+
+  constructor(tenant: string, deps: HubDeps) {
+    this.tenant = tenant;
+    this.#deps = deps;
+  }
+
+  /** Number of subscribers, joining ones included. */
+  get size(): number {
+    return this.#subscribers.size + this.#joining;
+  }
+
+  /** Sets `head` to the stream's last offset; called once the live channel is subscribed. */
+  start(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#head = await this.#deps.store.lastOffset(this.tenant);
+    });
+  }
+
+  /** A live notification: the previous offset, then `<offset> <json>` lines (docs/storage.md). */
+  notify(payload: string): void {
+    const received = performance.now();
+    void this.#enqueue(async () => {
+      const lines = payload.split('\n');
+      const prev = lines[0] ?? '0-0';
+      let sent = 0;
+      if (compareOffsets(prev, this.#head) > 0) sent += await this.#fill(prev);
+      for (let i = 1; i < lines.length; i++) {
+        const line = lines[i]!;
+        const space = line.indexOf(' ');
+        if (space < 0) continue;
+        const offset = line.slice(0, space);
+        if (compareOffsets(offset, this.#head) <= 0) continue;
+        sent += this.#deliver(new Entry(offset, line.slice(space + 1)));
+      }
+      this.#deps.onFanout(performance.now() - received, sent);
+    });
+  }
+
+  /** Reads whatever the stream holds past `head`: after the live channel was down, say. */
+  resync(): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#fill('+');
+    });
+  }
+
+  /**
+   * Adds a subscriber that has everything up to `subscriber.last`: it is caught up from the stream
+   * in pages (outside the hub's queue), then the last stretch up to `head` is read inside a task,
+   * where it joins live delivery. Throws (TC_ERR_OFFSET_EXPIRED) when `last` was trimmed.
+   */
+  async join(subscriber: Subscriber): Promise<void> {
+    this.#joining++;
+    try {
+      // Bulk catch-up, while live delivery to others goes on.
+      let more = true;
+      while (more && !subscriber.closed) {
+        const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize);
+        for (const entry of page.entries) this.#offer(subscriber, new Entry(entry.offset, entry.json));
+        more = page.more;
+      }
+      await this.#enqueue(async () => {
+        while (!subscriber.closed && compareOffsets(subscriber.last, this.#head) < 0) {
+          const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize, this.#head);
+          for (const entry of page.entries) this.#offer(subscriber, new Entry(entry.offset, entry.json));
+          if (!page.more) break;
+        }
+        if (!subscriber.closed) this.#subscribers.add(subscriber);
+      });
+    } finally {
+      this.#joining--;
+    }
+  }
+
+  /** Removes a subscriber. */
+  leave(subscriber: Subscriber): void {
+    this.#subscribers.delete(subscriber);
+  }
+
+  /** Waits for the work queued so far. */
+  idle(): Promise<void> {
+    return this.#enqueue(async () => {});
+  }
+
+  /** Hands an entry to one subscriber, unless it has it already or its filter says no. */
+  #offer(subscriber: Subscriber, entry: Entry): boolean {
+    if (subscriber.closed || compareOffsets(entry.offset, subscriber.last) <= 0) return false;
+    subscriber.last = entry.offset;
+    if (!subscriber.matches(entry)) return false;
+    subscriber.send(entry);
+    return true;
+  }
+
+  /** Hands a live entry to every subscriber and moves `head`. Returns the number of messages sent. */
+  #deliver(entry: Entry): number {
+    let sent = 0;
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.closed) {
+        this.#subscribers.delete(subscriber);
+        continue;
+      }
+      if (this.#offer(subscriber, entry)) sent++;
+    }
+    this.#head = entry.offset;
+    return sent;
+  }
+
+  /** Delivers the stream's entries after `head`, up to `until` ('+' for all). */
+  async #fill(until: string): Promise<number> {
+    let sent = 0;
+    while (true) {
+      const page = await this.#deps.store.read(this.tenant, this.#head === '0-0' ? '0' : this.#head, this.#deps.pageSize, until);
+      for (const entry of page.entries) sent += this.#deliver(new Entry(entry.offset, entry.json));
+      if (!page.more) return sent;
+    }
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(task);
+    // The queue goes on after a failure; the failure also reaches whoever awaits this task.
+    this.#tail = run.catch((error) => this.#recover(error));
+    return run;
+  }
+
+  #retry: NodeJS.Timeout | undefined;
+
+  /**
+   * After a failed task nothing was lost: `head` did not move past what was not delivered. A resync
+   * soon after reads the stream on from `head`. If retention trimmed events past `head` meanwhile,
+   * they cannot be delivered: every subscriber is closed with 4010, so that none skips them unaware.
+   */
+  #recover(error: unknown): void {
+    this.#deps.onError(error);
+    if ((error as { code?: string }).code === 'TC_ERR_OFFSET_EXPIRED') {
+      for (const subscriber of this.#subscribers) subscriber.close(4010, 'events were trimmed before they could be delivered');
+      this.#subscribers.clear();
+      void this.start().catch(() => {});
+      return;
+    }
+    this.#retry ??= setTimeout(() => {
+      this.#retry = undefined;
+      void this.resync().catch(() => {});
+    }, 1000);
+    this.#retry.unref();
+  }
+
+  /** Stops retries; called when the hub is disposed. */
+  dispose(): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+}

@@ -1,0 +1,157 @@
+import type { EventPredicate, TokenClaims } from '@tenantcast/sdk';
+import { isTenantId } from '@tenantcast/sdk';
+import { requireTenant } from '../auth/authorize-upgrade.ts';
+import { CloseCode, GatewayError, toGatewayError } from '../errors.ts';
+import type { Entry } from '../fanout/entry.ts';
+import type { Subscriber } from '../fanout/subscriber.ts';
+import { compileFilter, parseAfter } from '../upgrade/parse-upgrade.ts';
+import type { Connection } from './connection.ts';
+
+/** What a multiplexed session needs from the gateway. */
+export interface SessionHost {
+  /** Checks the Origin policy and the per-tenant limit, and counts the subscription in. */
+  admit(tenant: string, origin: string | undefined): Promise<void>;
+  /** Counts a subscription out. */
+  release(tenant: string): void;
+  /** The stream's last offset: where a live-only subscription starts. */
+  lastOffset(tenant: string): Promise<string>;
+  subscribe(tenant: string, subscriber: Subscriber): Promise<void>;
+  unsubscribe(tenant: string, subscriber: Subscriber): void;
+  onError(error: unknown): void;
+}
+
+interface ActiveSubscription {
+  tenant: string;
+  subscriber: Subscriber & { ended: boolean };
+}
+
+const SUBSCRIPTION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Multiplexed mode (`tenantcast.v1`, docs/protocol.md): several subscriptions on one connection,
+ * each with its own tenant, filters and resume point. Client messages are JSON objects with an `op`;
+ * a message that is not valid closes the connection with 4000.
+ */
+export class MultiplexedSession {
+  readonly #connection: Connection;
+  readonly #claims: TokenClaims;
+  readonly #origin: string | undefined;
+  readonly #host: SessionHost;
+  readonly #maxSubscriptions: number;
+  readonly #subscriptions = new Map<string, ActiveSubscription>();
+
+  constructor(connection: Connection, claims: TokenClaims, origin: string | undefined, host: SessionHost, maxSubscriptions: number) {
+    this.#connection = connection;
+    this.#claims = claims;
+    this.#origin = origin;
+    this.#host = host;
+    this.#maxSubscriptions = maxSubscriptions;
+  }
+
+  /** Handles one client frame. */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    let message: { op?: unknown; id?: unknown; tenantid?: unknown; filters?: unknown; after?: unknown };
+    try {
+      if (isBinary) throw new Error('binary');
+      message = JSON.parse(data.toString('utf8'));
+      if (message === null || typeof message !== 'object') throw new Error('not an object');
+    } catch {
+      this.#connection.close(CloseCode.BadMessage, 'send JSON text messages of tenantcast.v1 (docs/protocol.md)');
+      return;
+    }
+    const id = message.id;
+    if (typeof id !== 'string' || !SUBSCRIPTION_ID.test(id)) {
+      this.#connection.close(CloseCode.BadMessage, '"id" must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+      return;
+    }
+    if (message.op === 'subscribe') void this.#subscribe(id, message);
+    else if (message.op === 'unsubscribe') this.#unsubscribe(id, true);
+    else this.#connection.close(CloseCode.BadMessage, '"op" must be "subscribe" or "unsubscribe"');
+  }
+
+  /** Ends every subscription: the connection closed. */
+  closeAll(): void {
+    for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id, false);
+  }
+
+  #reply(message: Record<string, unknown>): void {
+    this.#connection.send(JSON.stringify(message));
+  }
+
+  #fail(id: string, error: GatewayError): void {
+    this.#reply({
+      op: 'error',
+      id,
+      code: error.code,
+      message: error.message,
+      ...(error.details.length > 0 ? { details: error.details } : {}),
+    });
+  }
+
+  async #subscribe(id: string, message: { tenantid?: unknown; filters?: unknown; after?: unknown }): Promise<void> {
+    let admitted: string | undefined;
+    try {
+      if (this.#subscriptions.has(id))
+        throw new GatewayError('TC_ERR_BAD_REQUEST', `Subscription "${id}" exists already; unsubscribe first, or use another id.`);
+      if (this.#subscriptions.size >= this.#maxSubscriptions) {
+        throw new GatewayError(
+          'TC_ERR_TOO_MANY_CONNECTIONS',
+          `A connection holds at most ${this.#maxSubscriptions} subscriptions; open another connection.`,
+        );
+      }
+      const tenant = message.tenantid;
+      if (typeof tenant !== 'string' || !isTenantId(tenant)) {
+        throw new GatewayError('TC_ERR_BAD_TENANT_ID', '"tenantid" must match ^[A-Za-z0-9._-]{1,128}$.');
+      }
+      requireTenant(this.#claims, tenant);
+      const predicate: EventPredicate | undefined = message.filters === undefined ? undefined : compileFilter(message.filters);
+      if (message.after !== undefined && typeof message.after !== 'string')
+        throw new GatewayError('TC_ERR_BAD_OFFSET', '"after" must be a string offset.');
+      const after = parseAfter(message.after as string | undefined);
+      await this.#host.admit(tenant, this.#origin);
+      admitted = tenant;
+      const start = after ?? (await this.#host.lastOffset(tenant));
+      const connection = this.#connection;
+      const prefix = `{"op":"event","id":${JSON.stringify(id)},"event":`;
+      const subscriber: ActiveSubscription['subscriber'] = {
+        last: start,
+        ended: false,
+        matches: predicate === undefined ? () => true : (entry: Entry) => predicate(entry.event),
+        send: (entry: Entry) => {
+          connection.send(`${prefix}${entry.frameText}}`);
+        },
+        get closed() {
+          return this.ended || connection.closed;
+        },
+        close: (code: number, reason: string) => {
+          if (code === CloseCode.OffsetExpired) {
+            this.#fail(id, new GatewayError('TC_ERR_OFFSET_EXPIRED', `Subscription "${id}": ${reason}; resubscribe from 0 or live.`));
+            this.#unsubscribe(id, false);
+          } else {
+            connection.close(code, reason);
+          }
+        },
+      };
+      this.#subscriptions.set(id, { tenant, subscriber });
+      this.#reply({ op: 'subscribed', id, tenantid: tenant, after: start });
+      await this.#host.subscribe(tenant, subscriber);
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.status >= 500) this.#host.onError(error);
+      if (this.#subscriptions.has(id)) this.#unsubscribe(id, false);
+      else if (admitted !== undefined) this.#host.release(admitted);
+      this.#fail(id, gatewayError);
+    }
+  }
+
+  #unsubscribe(id: string, acknowledge: boolean): void {
+    const active = this.#subscriptions.get(id);
+    if (active !== undefined) {
+      this.#subscriptions.delete(id);
+      active.subscriber.ended = true;
+      this.#host.unsubscribe(active.tenant, active.subscriber);
+      this.#host.release(active.tenant);
+    }
+    if (acknowledge) this.#reply({ op: 'unsubscribed', id });
+  }
+}
