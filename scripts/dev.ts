@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 const root = join(import.meta.dirname, '..');
 const devDir = join(root, '.tenantcast-dev');
 const children: ChildProcess[] = [];
+let stopping = false;
 
 function log(message: string): void {
   process.stdout.write(`tenantcast: ${message}\n`);
@@ -103,13 +104,26 @@ function stopAll(): void {
 const redisUrl = await resolveRedis();
 const secret = resolveSecret();
 const relayPort = process.env.RELAY_PORT ?? '8080';
-const env = { ...process.env, REDIS_URL: redisUrl, TENANTCAST_SECRET: secret, RELAY_PORT: relayPort };
+const gatewayPort = process.env.GATEWAY_PORT ?? '8081';
+const env = { ...process.env, REDIS_URL: redisUrl, TENANTCAST_SECRET: secret, RELAY_PORT: relayPort, GATEWAY_PORT: gatewayPort };
 
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const relay = spawn(tsx, [join(root, 'apps/relay/src/main.ts')], { env, stdio: 'inherit' });
-children.unshift(relay);
+/** Runs an app with Node and tsx's loader: one process per app, so that signals reach it directly. */
+function startApp(name: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, `apps/${name}/src/main.ts`)], { env, stdio: 'inherit', cwd: root });
+  children.unshift(child);
+  child.on('exit', (code) => {
+    if (!stopping) fail(`${name} exited with code ${code}`);
+    stopAll();
+  });
+  return child;
+}
+
+const relay = startApp('relay');
+const gateway = startApp('gateway');
 const relayUrl = `http://127.0.0.1:${relayPort}`;
+const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
 await waitReady(relayUrl, relay, 'relay');
+await waitReady(gatewayUrl, gateway, 'gateway');
 
 const week = 7 * 24 * 3600;
 const tokens = {
@@ -120,8 +134,9 @@ const tokens = {
 
 process.stdout.write(`
 tenantcast is running.
-  relay   ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /healthz, /readyz, /metrics)
-  redis   ${redisUrl}
+  relay     ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /healthz, /readyz, /metrics)
+  gateway   ${gatewayUrl.replace('http', 'ws')}   (/v1/tenants/{tenantid}/events, /v1/connect; /healthz, /readyz, /metrics)
+  redis     ${redisUrl}
 
 Dev tokens (every tenant, valid 7 days):
   TC_PUBLISH_TOKEN=${tokens.publish}
@@ -133,11 +148,11 @@ Try it:
     -H 'Content-Type: application/cloudevents+json' \\
     -d '{"specversion":"1.0","id":"demo-1","source":"com.qlik/demo","type":"com.qlik.web-integration.deleted","tenantid":"demo","data":{"id":"wi-1"}}'
   curl -s "${relayUrl}/v1/tenants/demo/events?after=0" -H "Authorization: Bearer ${tokens.subscribe}"
+  npx wscat -s cloudevents.json -c "${gatewayUrl.replace('http', 'ws')}/v1/tenants/demo/events?after=0&token=${tokens.subscribe}"
 
 Ctrl-C stops everything.
 `);
 
-let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
@@ -146,7 +161,3 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopAll();
   });
 }
-relay.on('exit', (code) => {
-  if (!stopping) fail(`relay exited with code ${code}`);
-  stopAll();
-});

@@ -61,7 +61,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     maxPayload: config.maxPayload,
     clientTracking: true,
     // Answer with the subprotocol chosen, as the CloudEvents WebSocket binding says; none if none was offered.
-    handleProtocols: (offered, request) => (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol ?? false,
+    handleProtocols: (_offered, request) => (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol ?? false,
   });
   const fanout: Fanout = new Fanout({
     store,
@@ -161,12 +161,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     try {
       url = new URL(request.url ?? '/', 'http://gateway');
     } catch {
-      return refuse(socket, new GatewayError('TC_ERR_BAD_REQUEST', 'The request target is not a valid URL.'));
+      refuse(socket, new GatewayError('TC_ERR_BAD_REQUEST', 'The request target is not a valid URL.'));
+      return;
     }
     prepare(request, url).then(
       ({ target, claims, start }) => {
         (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol = target.subprotocol;
+        // A plain upgrade was counted in by admit(); if the handshake never completes (the socket
+        // went away, or ws refused a malformed handshake), count it out again.
+        let opened = false;
+        if (target.mode === 'plain') socket.once('close', () => opened || release(target.tenant));
         wss.handleUpgrade(request, socket, head, (ws) => {
+          opened = true;
           if (target.mode === 'plain') openPlain(ws, target, claims, start!);
           else openMultiplexed(ws, claims, request.headers.origin);
         });

@@ -229,3 +229,27 @@ describe('EventStore retention checks', () => {
     assert.deepEqual(await s.read('acme', w2!.offset, 10), { entries: [], more: false });
   });
 });
+
+describe('EventStore: last offset and origins', () => {
+  test('lastOffset is 0-0 for a tenant never written, then the last entry, even after retention empties the stream', async () => {
+    const s = store();
+    assert.equal(await s.lastOffset('fresh'), '0-0');
+    const written = await s.append('fresh', [ev('l1'), ev('l2')]);
+    assert.equal(await s.lastOffset('fresh'), written[1]!.offset);
+    await redis.xtrim(s.keys('fresh').stream, 'MAXLEN', 0);
+    assert.equal(await s.lastOffset('fresh'), written[1]!.offset);
+  });
+
+  test('origins follow set and delete operations of new events, and ignore duplicates', async () => {
+    const s = store();
+    const set = (id: string, integration: string, origins: string[] | null) => ({ ...ev(id), origins: { integration, origins } });
+    await s.append('web', [set('o1', 'wi-1', ['https://a.example']), set('o2', 'wi/2\n"x"', ['https://b.example', 'c.example'])]);
+    assert.deepEqual((await s.origins('web')).sort(), ['c.example', 'https://a.example', 'https://b.example']);
+    // A duplicate of o1 carrying other origins changes nothing: only new events apply.
+    await s.append('web', [set('o1', 'wi-1', ['https://evil.example'])]);
+    assert.ok(!(await s.origins('web')).includes('https://evil.example'));
+    await s.append('web', [set('o3', 'wi/2\n"x"', null)]);
+    assert.deepEqual(await s.origins('web'), ['https://a.example']);
+    assert.deepEqual(await s.origins('other-tenant'), []);
+  });
+});
