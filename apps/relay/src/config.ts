@@ -37,6 +37,26 @@ export const RelayConfigSchema = Type.Object(
     logLevel: LogLevel,
     /** How long shutdown waits for requests in flight, in ms. Default 10,000. */
     shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
+    /** `embedded` runs the webhook dispatcher and workers in the relay; `off` leaves them to `start:delivery` processes. */
+    deliveryMode: Type.Union([Type.Literal('embedded'), Type.Literal('off')], { default: 'embedded' }),
+    /** Delay before each webhook retry, in ms; attempts = its length + 1. Default about a day, as Svix's. */
+    webhookRetrySchedule: Type.Array(Type.Integer({ minimum: 0 }), {
+      minItems: 0,
+      maxItems: 50,
+      default: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+    }),
+    /** Retry 4xx answers other than 408, 410 and 429. Default true. */
+    webhookRetry4xx: Type.Boolean({ default: true }),
+    /** Timeout of one delivery, in ms. Default 15,000. */
+    webhookTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+    /** Deliver to loopback, private and link-local addresses (local development, tests). Default false. */
+    webhookAllowPrivate: Type.Boolean({ default: false }),
+    /** Deliveries in flight per process. Default 50. */
+    webhookConcurrency: Type.Integer({ minimum: 1, default: 50 }),
+    /** Deliveries in flight per endpoint per process. Default 4. */
+    webhookEndpointConcurrency: Type.Integer({ minimum: 1, default: 4 }),
+    /** Idle time, in ms, after which a dead dispatcher's unacknowledged entries are taken over. Default 30,000. */
+    dispatchClaimIdleMs: Type.Integer({ minimum: 100, default: 30_000 }),
   },
   { additionalProperties: false },
 );
@@ -59,6 +79,18 @@ function parseTenantLimits(value: string): Record<string, number> {
   return limits;
 }
 
+/** Parses `WEBHOOK_RETRY_SCHEDULE`: delays in ms separated by commas, e.g. "10,20,40". */
+function parseSchedule(value: string): number[] {
+  const parts = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (!parts.every((p) => /^\d+$/.test(p))) {
+    throw new ConfigError(`WEBHOOK_RETRY_SCHEDULE: "${value}" must be delays in milliseconds separated by commas, e.g. "1000,5000,30000".`);
+  }
+  return parts.map(Number);
+}
+
 const relayConfig = defineConfig({
   app: 'relay',
   schema: RelayConfigSchema,
@@ -78,8 +110,16 @@ const relayConfig = defineConfig({
     qlikWebhookSecret: 'QLIK_WEBHOOK_SECRET',
     logLevel: 'LOG_LEVEL',
     shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+    deliveryMode: 'WEBHOOK_DELIVERY',
+    webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',
+    webhookRetry4xx: 'WEBHOOK_RETRY_4XX',
+    webhookTimeoutMs: 'WEBHOOK_TIMEOUT_MS',
+    webhookAllowPrivate: 'WEBHOOK_ALLOW_PRIVATE',
+    webhookConcurrency: 'WEBHOOK_CONCURRENCY',
+    webhookEndpointConcurrency: 'WEBHOOK_ENDPOINT_CONCURRENCY',
+    dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
   },
-  parse: { rateLimitTenants: parseTenantLimits },
+  parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule },
 });
 
 /** Reads the relay's options from environment variables (the only place that knows their names). */

@@ -2,6 +2,7 @@ import type { EventRegistry } from '@tenantcast/sdk';
 import type { EventStore } from '@tenantcast/server';
 import type { Redis } from 'ioredis';
 import type { RelayConfig } from './config.ts';
+import type { DeliveryServices } from './delivery/delivery-services.ts';
 import type { RelayMetrics } from './ops/metrics.ts';
 
 /** What the relay's routes share. */
@@ -11,4 +12,5 @@ export interface RelayContext {
   store: EventStore;
   registry: EventRegistry<any>;
   metrics: RelayMetrics;
+  delivery: DeliveryServices;
 }

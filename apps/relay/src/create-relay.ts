@@ -4,12 +4,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import pino, { type Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
 import type { RelayContext } from './context.ts';
+import { registerDashboard } from './dashboard/dashboard.ts';
+import { createDeliveryServices } from './delivery/delivery-services.ts';
 import { RelayError, toRelayError } from './errors.ts';
 import { registerHistoryRoute } from './history/history-route.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/ops-routes.ts';
+import { registerWebhooksRoutes } from './webhooks/webhooks-route.ts';
 
 export interface RelayDeps {
   /** A logger; default a pino JSON logger at `config.logLevel`. */
@@ -50,7 +53,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     dedupeWindowSeconds: config.dedupeWindowSeconds,
     rateLimitFor: (tenant) => config.rateLimitTenants[tenant] ?? config.rateLimitPerSecond,
   });
-  const ctx: RelayContext = { config, redis, store, registry, metrics };
+  const delivery = createDeliveryServices(config, redis, logger, metrics);
+  const ctx: RelayContext = { config, redis, store, registry, metrics, delivery };
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -85,7 +89,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   app.setNotFoundHandler((request, reply) => {
     const error = new RelayError(
       'TC_ERR_NOT_FOUND',
-      `No route ${request.method} ${request.url.split('?')[0]}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, POST /v1/qlik/webhook.`,
+      `No route ${request.method} ${request.url.split('?')[0]}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, POST /v1/qlik/webhook, and the dashboard at /admin/queues.`,
     );
     metrics.requestsRejected.inc({ code: error.code });
     return reply.code(404).send(error.toBody());
@@ -102,6 +106,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   registerEventsRoute(app, ctx);
   registerHistoryRoute(app, ctx);
   registerQlikRoute(app, ctx);
+  registerWebhooksRoutes(app, ctx);
+  void app.register(async (scope) => registerDashboard(scope, ctx));
   registerOpsRoutes(app, ctx, () => state === 'closing' || state === 'closed');
 
   return {
@@ -113,6 +119,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
         logger.warn({ redis: redactRedisUrl(config.redisUrl) }, 'Redis is not reachable yet; answering 503 until it is');
       }
       const address = await app.listen({ port: config.port, host: config.host });
+      if (config.deliveryMode === 'embedded') delivery.startWorkers();
       logger.info({ address }, 'relay listening');
       return address;
     },
@@ -125,6 +132,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
           // Whatever is still open after the drain (a stuck upload, say) is cut.
           app.server.closeAllConnections();
         });
+        await step('stop deliveries', () => delivery.close());
         await step('quit Redis', () => closeRedis(redis));
 
         state = 'closed';

@@ -10,5 +10,5 @@ export {
   type StoredEventInput,
   type StreamEntry,
 } from './storage/event-store.ts';
-export { type TenantKeys, tenantKeys } from './storage/keys.ts';
+export { type TenantKeys, tenantKeys, webhookTenantsKey } from './storage/keys.ts';
 export { StorageError, type StorageErrorCode } from './storage/storage-error.ts';

@@ -7,12 +7,31 @@ export interface RelayMetrics {
   requestsRejected: Counter<'code'>;
   ingestSeconds: Histogram<'mode'>;
   redisUp: Gauge;
+  deliveries: Counter<'result'>;
+  deliverySeconds: Histogram;
+  /** Where the queue depth gauge reads from; set once the delivery queue exists. */
+  queueDepth: { source?: () => Promise<Record<string, number>> };
 }
 
 /** Creates the relay's metrics, with Node's default process metrics. */
 export function createRelayMetrics(): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tenantcast_relay_' });
+  const queueDepth: RelayMetrics['queueDepth'] = {};
+  new Gauge({
+    name: 'tenantcast_relay_delivery_queue_depth',
+    help: 'Delivery jobs by state: waiting, active, delayed (retrying), failed (kept for the dashboard).',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      if (queueDepth.source === undefined) return;
+      try {
+        for (const [state, count] of Object.entries(await queueDepth.source())) this.set({ state }, count);
+      } catch {
+        // Redis down: the gauge keeps its last values; tenantcast_relay_redis_up says why.
+      }
+    },
+  });
   return {
     registry,
     eventsStored: new Counter({
@@ -35,5 +54,18 @@ export function createRelayMetrics(): RelayMetrics {
       registers: [registry],
     }),
     redisUp: new Gauge({ name: 'tenantcast_relay_redis_up', help: '1 when Redis answers, 0 when not.', registers: [registry] }),
+    deliveries: new Counter({
+      name: 'tenantcast_relay_deliveries_total',
+      help: 'Webhook delivery attempts by result: succeeded, retrying (will be retried), failed (for good).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    deliverySeconds: new Histogram({
+      name: 'tenantcast_relay_delivery_duration_seconds',
+      help: 'Time of one webhook delivery attempt, request to response.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+      registers: [registry],
+    }),
+    queueDepth,
   };
 }

@@ -14,6 +14,13 @@ export interface TenantKeys {
   live: string;
   /** Hash of the tenant's web integrations → JSON array of their `validOrigins`. */
   origins: string;
+  /** Hash of the tenant's webhook endpoints: id → JSON. */
+  webhooks: string;
+}
+
+/** The set of tenants that have webhook endpoints, which the dispatcher reads. Not tenant data. */
+export function webhookTenantsKey(prefix: string): string {
+  return `${prefix}webhook-tenants`;
 }
 
 /** The keys of one tenant under `prefix`. */
@@ -25,5 +32,6 @@ export function tenantKeys(prefix: string, tenant: string): TenantKeys {
     ratePrefix: `${base}rate:`,
     live: `${base}live`,
     origins: `${base}origins`,
+    webhooks: `${base}webhooks`,
   };
 }

@@ -1,0 +1,105 @@
+import { closeRedis, createRedis } from '@tenantcast/server';
+import { Queue, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../config.ts';
+import type { RelayMetrics } from '../ops/metrics.ts';
+import { WebhookStore } from '../webhooks/webhook-store.ts';
+import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-queue.ts';
+import { createDeliveryWorker } from './delivery-worker.ts';
+import { Dispatcher } from './dispatcher.ts';
+
+/** The delivery queue and, where this process runs them, the dispatcher and the workers. */
+export interface DeliveryServices {
+  queue: Queue<DeliveryJobData>;
+  webhooks: WebhookStore;
+  /** Starts the dispatcher and the workers in this process. */
+  startWorkers(): void;
+  /** Stops the dispatcher, lets deliveries in flight finish, closes the workers and the queue, quits Redis. */
+  close(): Promise<void>;
+}
+
+/** Builds the delivery side of the relay. Redis connections of its own: the queue's, and the worker's and dispatcher's where they run. */
+export function createDeliveryServices(config: RelayConfig, redis: Redis, logger: Logger, metrics: RelayMetrics): DeliveryServices {
+  const prefix = queuePrefix(config.keyPrefix);
+  // BullMQ sends INFO as soon as the queue exists, so its connection queues commands until it is up.
+  const queueRedis = createRedis(config.redisUrl, logger, { lazyConnect: false, enableOfflineQueue: true });
+  const queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, {
+    connection: queueRedis,
+    prefix,
+    skipWaitingForReady: true,
+    defaultJobOptions: {
+      attempts: config.webhookRetrySchedule.length + 1,
+      backoff: { type: 'webhook' },
+      // Delivered jobs go after an hour; failed ones stay a week, for the dashboard.
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+  queue.on('error', (error) => logger.warn({ err: error }, 'delivery queue error'));
+  metrics.queueDepth.source = () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+  const webhooks = new WebhookStore(redis, config.keyPrefix);
+
+  let worker: Worker<DeliveryJobData> | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let workerRedis: ReturnType<typeof createRedis> | undefined;
+  let dispatchRedis: ReturnType<typeof createRedis> | undefined;
+  let closing: Promise<void> | undefined;
+
+  return {
+    queue,
+    webhooks,
+    startWorkers() {
+      if (worker !== undefined) return;
+      // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
+      workerRedis = createRedis(config.redisUrl, logger, {
+        lazyConnect: false,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        commandTimeout: undefined,
+      });
+      dispatchRedis = createRedis(config.redisUrl, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: undefined });
+      worker = createDeliveryWorker({
+        connection: workerRedis,
+        prefix,
+        webhooks,
+        metrics,
+        logger,
+        concurrency: config.webhookConcurrency,
+        endpointConcurrency: config.webhookEndpointConcurrency,
+        retrySchedule: config.webhookRetrySchedule,
+        retry4xx: config.webhookRetry4xx,
+        timeoutMs: config.webhookTimeoutMs,
+        allowPrivate: config.webhookAllowPrivate,
+      });
+      dispatcher = new Dispatcher({ redis: dispatchRedis, queue, webhooks, logger, batch: 100, claimIdleMs: config.dispatchClaimIdleMs });
+      dispatcher.start();
+    },
+    close() {
+      closing ??= (async () => {
+        // Each step is bounded: with Redis gone, BullMQ's close would wait for it for ever.
+        const bounded = (promise: Promise<unknown> | undefined) =>
+          Promise.race([promise, new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref())]);
+        const steps: Array<[string, () => Promise<unknown>]> = [
+          ['stop dispatcher', () => bounded(dispatcher?.stop())],
+          // With Redis down, in-flight jobs cannot record their outcome anyway: close without waiting for them
+          // (they stall, and are delivered again once Redis is back).
+          ['close workers', () => bounded(worker?.close(workerRedis?.status !== 'ready'))],
+          ['close queue', () => bounded(queue.close())],
+          [
+            'quit Redis',
+            () => Promise.all([queueRedis, workerRedis, dispatchRedis].map((r) => (r === undefined ? undefined : closeRedis(r)))),
+          ],
+        ];
+        for (const [name, step] of steps) {
+          try {
+            await step();
+          } catch (error) {
+            logger.error({ err: error }, `delivery shutdown step "${name}" failed`);
+          }
+        }
+      })();
+      return closing;
+    },
+  };
+}

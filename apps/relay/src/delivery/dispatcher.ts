@@ -1,0 +1,142 @@
+import { hostname } from 'node:os';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { DISPATCH_GROUP, type WebhookStore } from '../webhooks/webhook-store.ts';
+import { type DeliveryJobData, deliveryJobId, webhookId } from './delivery-queue.ts';
+
+export interface DispatcherOptions {
+  /** A connection of its own: XREADGROUP blocks it. */
+  redis: Redis;
+  queue: Queue<DeliveryJobData>;
+  webhooks: WebhookStore;
+  logger: Logger;
+  /** Entries per read. */
+  batch: number;
+  /** Entries a dead dispatcher read but did not acknowledge are taken over after this idle time, in ms. */
+  claimIdleMs: number;
+}
+
+type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+
+/**
+ * Turns stored events into delivery jobs. It reads each tenant's stream with a consumer group,
+ * matches every entry against the tenant's endpoints, adds one job per (endpoint, event) with an id
+ * derived from both, and acknowledges the entries only once the jobs exist. A dispatcher that dies
+ * in between leaves its entries pending; a live one claims them after `claimIdleMs` and dispatches
+ * them again, and the job ids make that add nothing twice.
+ */
+export class Dispatcher {
+  readonly #options: DispatcherOptions;
+  readonly #consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  readonly #grouped = new Set<string>();
+  readonly #abort = new AbortController();
+  #running: Promise<void> | undefined;
+  #lastClaim = 0;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Stops after the read in progress (at most one BLOCK period). */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    const { logger } = this.#options;
+    while (!this.#abort.signal.aborted) {
+      try {
+        await this.#step();
+      } catch (error) {
+        if (this.#abort.signal.aborted) break;
+        logger.warn({ err: error }, 'dispatch failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  async #step(): Promise<void> {
+    const { redis, webhooks, batch } = this.#options;
+    const tenants = await webhooks.tenants();
+    if (tenants.length === 0) {
+      await new Promise((r) => setTimeout(r, 250));
+      return;
+    }
+    for (const tenant of tenants) {
+      if (this.#grouped.has(tenant)) continue;
+      await webhooks.ensureGroup(tenant);
+      this.#grouped.add(tenant);
+    }
+    if (Date.now() - this.#lastClaim > Math.min(5000, this.#options.claimIdleMs)) {
+      this.#lastClaim = Date.now();
+      for (const tenant of tenants) await this.#claim(tenant);
+    }
+    const streams = tenants.map((t) => webhooks.keys(t).stream);
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      DISPATCH_GROUP,
+      this.#consumer,
+      'COUNT',
+      batch,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      ...streams,
+      ...streams.map(() => '>'),
+    )) as StreamReply;
+    if (reply === null) return;
+    for (const [stream, entries] of reply) {
+      const tenant = tenants[streams.indexOf(stream)];
+      if (tenant !== undefined && entries.length > 0) await this.#dispatch(tenant, stream, entries);
+    }
+  }
+
+  /** Takes over entries another dispatcher read but did not acknowledge in time. */
+  async #claim(tenant: string): Promise<void> {
+    const { redis, webhooks, batch, claimIdleMs } = this.#options;
+    const stream = webhooks.keys(tenant).stream;
+    let cursor = '0-0';
+    do {
+      const [next, entries] = (await redis.xautoclaim(stream, DISPATCH_GROUP, this.#consumer, claimIdleMs, cursor, 'COUNT', batch)) as [
+        string,
+        Array<[string, string[]] | null>,
+      ];
+      const live = entries.filter((e): e is [string, string[]] => e !== null);
+      if (live.length > 0) await this.#dispatch(tenant, stream, live);
+      cursor = next;
+    } while (cursor !== '0-0' && !this.#abort.signal.aborted);
+  }
+
+  async #dispatch(tenant: string, stream: string, entries: Array<[string, string[]]>): Promise<void> {
+    const { redis, queue, webhooks } = this.#options;
+    const endpoints = await webhooks.compiled(tenant);
+    const jobs: Array<{ name: string; data: DeliveryJobData; opts: { jobId: string } }> = [];
+    for (const [offset, fields] of entries) {
+      const at = fields.indexOf('e');
+      const json = at >= 0 ? fields[at + 1] : undefined;
+      if (json === undefined) continue;
+      const storedAt = Number(offset.split('-')[0]);
+      let event: Record<string, unknown> | undefined;
+      for (const endpoint of endpoints) {
+        // An endpoint gets the events stored after it was registered.
+        if (storedAt < endpoint.createdAtMs) continue;
+        event ??= JSON.parse(json) as Record<string, unknown>;
+        if (!endpoint.matches(event)) continue;
+        jobs.push({
+          name: 'deliver',
+          data: { tenantid: tenant, endpointId: endpoint.id, offset, webhookId: webhookId(tenant, offset), event: json },
+          opts: { jobId: deliveryJobId(endpoint.id, offset) },
+        });
+      }
+    }
+    if (jobs.length > 0) await queue.addBulk(jobs);
+    // Acknowledged only now that the jobs exist: a crash before this leaves the entries pending.
+    await redis.xack(stream, DISPATCH_GROUP, ...entries.map(([offset]) => offset));
+  }
+}
