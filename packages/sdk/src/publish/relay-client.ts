@@ -1,5 +1,6 @@
 import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from '../backoff.ts';
 import { describeIssues, TenantcastError, type ValidationIssue } from '../errors.ts';
+import type { Filter } from '../filters/filter.ts';
 import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
 
@@ -36,6 +37,26 @@ export interface RelayClientOptions {
   registry?: EventRegistry<any> | null;
   /** A fetch implementation. Default: the global one. */
   fetch?: typeof fetch;
+}
+
+/** What registers a webhook endpoint. */
+export interface WebhookInput {
+  url: string;
+  /** CloudEvents Subscriptions API filters, all of which must hold. */
+  filters?: Filter[];
+  description?: string;
+}
+
+/** A webhook endpoint as the relay describes it. */
+export interface WebhookEndpointInfo {
+  id: string;
+  tenantid: string;
+  url: string;
+  filters: Filter[];
+  description: string;
+  createdAt: string;
+  /** True once the endpoint answered 410 Gone. */
+  disabled: boolean;
 }
 
 interface Item {
@@ -75,6 +96,7 @@ const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
  */
 export class RelayClient {
   readonly #endpoint: string;
+  readonly #base: string;
   readonly #token: RelayClientOptions['token'];
   readonly #maxBatchSize: number;
   readonly #maxBatchBytes: number;
@@ -100,7 +122,8 @@ export class RelayClient {
         { cause },
       );
     }
-    this.#endpoint = new URL('v1/events', base.href.endsWith('/') ? base : `${base.href}/`).href;
+    this.#base = base.href.endsWith('/') ? base.href : `${base.href}/`;
+    this.#endpoint = new URL('v1/events', this.#base).href;
     this.#token = options.token;
     this.#maxBatchSize = options.maxBatchSize ?? 100;
     this.#maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
@@ -141,6 +164,73 @@ export class RelayClient {
     }
     const promises = events.map((event) => this.#enqueue(event));
     return Array.isArray(input) ? Promise.all(promises) : (promises[0] as Promise<PublishResult>);
+  }
+
+  /**
+   * Registers an HTTP endpoint for a tenant's events (token scope `admin`). The answer holds the
+   * endpoint's signing `secret`, for `verifyWebhook` on the receiving side.
+   * @example
+   * const { id, secret } = await relay.createWebhook('acme', { url: 'https://hooks.example/tenantcast' });
+   */
+  createWebhook(tenantid: string, endpoint: WebhookInput): Promise<WebhookEndpointInfo & { secret: string }> {
+    return this.#call('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks`, endpoint);
+  }
+
+  /** Lists a tenant's endpoints, without their secrets. */
+  async listWebhooks(tenantid: string): Promise<WebhookEndpointInfo[]> {
+    return (await this.#call<{ webhooks: WebhookEndpointInfo[] }>('GET', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks`)).webhooks;
+  }
+
+  /** One endpoint, with its secret. */
+  getWebhook(tenantid: string, id: string): Promise<WebhookEndpointInfo & { secret: string }> {
+    return this.#call('GET', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /** Deletes an endpoint. */
+  async deleteWebhook(tenantid: string, id: string): Promise<void> {
+    await this.#call('DELETE', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /** Delivers stored events to an endpoint again: after an offset, or between two RFC 3339 times. */
+  replayWebhook(
+    tenantid: string,
+    id: string,
+    range: { after?: string; since?: string; until?: string } = {},
+  ): Promise<{ replay: string; enqueued: number }> {
+    return this.#call('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}/replay`, range);
+  }
+
+  /** One JSON API call; a non-2xx answer becomes a TenantcastError with the relay's code and message. */
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
+    let response: Response;
+    try {
+      response = await this.#fetch(new URL(path, this.#base).href, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (cause) {
+      throw new TenantcastError(
+        'TC_ERR_REQUEST_FAILED',
+        `${method} ${path} failed: ${(cause as Error)?.message}; is the relay at ${this.#base} up?`,
+        { cause },
+      );
+    }
+    if (response.status === 204) return undefined as T;
+    const payload = (await response.json().catch(() => ({}))) as T & ErrorBody;
+    if (!response.ok) {
+      throw new TenantcastError(
+        'TC_ERR_REQUEST_FAILED',
+        `${response.status} ${payload.error?.code ?? ''}: ${payload.error?.message ?? response.statusText}`.trim(),
+        {
+          status: response.status,
+          details: payload.error?.details ?? [],
+        },
+      );
+    }
+    return payload;
   }
 
   /** Resolves once every event handed to `publish` so far has been sent (or has failed). */
