@@ -105,7 +105,15 @@ const redisUrl = await resolveRedis();
 const secret = resolveSecret();
 const relayPort = process.env.RELAY_PORT ?? '8080';
 const gatewayPort = process.env.GATEWAY_PORT ?? '8081';
-const env = { ...process.env, REDIS_URL: redisUrl, TENANTCAST_SECRET: secret, RELAY_PORT: relayPort, GATEWAY_PORT: gatewayPort };
+// Local development delivers webhooks to endpoints on this machine too.
+const env = {
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  ...process.env,
+  REDIS_URL: redisUrl,
+  TENANTCAST_SECRET: secret,
+  RELAY_PORT: relayPort,
+  GATEWAY_PORT: gatewayPort,
+};
 
 /** Runs an app with Node and tsx's loader: one process per app, so that signals reach it directly. */
 function startApp(name: string): ChildProcess {
@@ -134,7 +142,8 @@ const tokens = {
 
 process.stdout.write(`
 tenantcast is running.
-  relay     ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /healthz, /readyz, /metrics)
+  relay     ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, /healthz, /readyz, /metrics)
+  dashboard ${relayUrl}/admin/queues   (user: any, password: the admin token below)
   gateway   ${gatewayUrl.replace('http', 'ws')}   (/v1/tenants/{tenantid}/events, /v1/connect; /healthz, /readyz, /metrics)
   redis     ${redisUrl}
 
