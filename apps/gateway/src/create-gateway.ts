@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TokenClaims } from '@tenantcast/sdk';
-import { closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl } from '@tenantcast/server';
+import { closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl, runSteps } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authorizeUpgrade, requireTenant } from './auth/authorize-upgrade.ts';
@@ -320,32 +320,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       closing ??= (async () => {
         state = 'closing';
         clearInterval(heartbeat);
-        await step('stop accepting', async () => {
-          server.close();
-        });
-        await step('close clients with 1001', async () => {
-          for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'gateway shutting down: reconnect and resume');
-          const deadline = Date.now() + config.shutdownTimeoutMs;
-          while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-          for (const ws of wss.clients) ws.terminate();
-          server.closeAllConnections();
-        });
-        await step('drop subscriptions', () => fanout.close());
-        await step('quit Redis', async () => {
-          await Promise.all([closeRedis(redis), closeRedis(subscriberRedis)]);
-        });
+        await runSteps(
+          [
+            ['stop accepting', async () => server.close()],
+            [
+              'close clients with 1001',
+              async () => {
+                for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'gateway shutting down: reconnect and resume');
+                const deadline = Date.now() + config.shutdownTimeoutMs;
+                while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+                for (const ws of wss.clients) ws.terminate();
+                server.closeAllConnections();
+              },
+            ],
+            ['drop subscriptions', () => fanout.close()],
+            ['quit Redis', () => Promise.all([closeRedis(redis), closeRedis(subscriberRedis)])],
+          ],
+          logger,
+        );
         state = 'closed';
       })();
       return closing;
     },
   };
-
-  /** Runs one shutdown step; a failure is logged and does not skip the steps after it. */
-  async function step(name: string, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      logger.error({ err: error }, `shutdown step "${name}" failed`);
-    }
-  }
 }

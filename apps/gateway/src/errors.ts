@@ -1,3 +1,5 @@
+import { isRedisUnavailable } from '@tenantcast/server';
+
 /**
  * WebSocket close codes the gateway uses, documented in docs/protocol.md. 1000–1015 are RFC 6455's;
  * 4000–4999 are the application's own.
@@ -84,8 +86,7 @@ export class GatewayError extends Error {
   }
 }
 
-const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
+/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
 
 /** Turns anything thrown into a GatewayError, in one place: Redis outages are 503, the rest 500. */
 export function toGatewayError(error: unknown): GatewayError {
@@ -93,7 +94,7 @@ export function toGatewayError(error: unknown): GatewayError {
   const e = error as { code?: string; message?: string; name?: string };
   if (e?.code === 'TC_ERR_OFFSET_EXPIRED' && typeof e.message === 'string')
     return new GatewayError('TC_ERR_OFFSET_EXPIRED', e.message, { cause: error });
-  if (typeof e?.message === 'string' && (REDIS_DOWN.test(e.message) || e.name === 'MaxRetriesPerRequestError')) {
+  if (isRedisUnavailable(error)) {
     return new GatewayError('TC_ERR_REDIS_UNAVAILABLE', 'Redis is unavailable; reconnect after a backoff.', { cause: error });
   }
   return new GatewayError('TC_ERR_INTERNAL', 'Internal error; it has been logged.', { cause: error });

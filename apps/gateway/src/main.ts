@@ -1,26 +1,14 @@
-import { ConfigError, configFromEnv, type GatewayConfig, loadConfig } from './config.ts';
+import { exitOnSignal, loadOrExit } from '@tenantcast/server';
+import pino from 'pino';
+import { configFromEnv, loadConfig } from './config.ts';
 import { createGateway } from './create-gateway.ts';
 
 /** The gateway process: the only place that reads the environment, listens and handles signals. */
-let config: GatewayConfig;
-try {
-  config = loadConfig(configFromEnv(process.env));
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(78); // EX_CONFIG
-  }
-  throw error;
-}
-
-const gateway = createGateway(config);
+const config = loadOrExit(() => loadConfig(configFromEnv(process.env)));
+const logger = pino({ level: config.logLevel, base: { app: 'gateway' } });
+const gateway = createGateway(config, { logger });
 await gateway.listen();
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+exitOnSignal(
+  () => gateway.close(),
+  (signal) => logger.info({ signal }, 'shutting down'),
+);

@@ -1,5 +1,5 @@
 import { createRegistry, type EventRegistry } from '@tenantcast/sdk';
-import { closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl } from '@tenantcast/server';
+import { bounded, closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl, runSteps } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
@@ -126,27 +126,24 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     close() {
       closing ??= (async () => {
         state = 'closing';
-        await step('stop HTTP', async () => {
-          const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
-          await Promise.race([app.close(), timeout]);
-          // Whatever is still open after the drain (a stuck upload, say) is cut.
-          app.server.closeAllConnections();
-        });
-        await step('stop deliveries', () => delivery.close());
-        await step('quit Redis', () => closeRedis(redis));
-
+        await runSteps(
+          [
+            [
+              'stop HTTP',
+              async () => {
+                await bounded(app.close(), config.shutdownTimeoutMs);
+                // Whatever is still open after the drain (a stuck upload, say) is cut.
+                app.server.closeAllConnections();
+              },
+            ],
+            ['stop deliveries', () => delivery.close()],
+            ['quit Redis', () => closeRedis(redis)],
+          ],
+          logger,
+        );
         state = 'closed';
       })();
       return closing;
     },
   };
-
-  /** Runs one shutdown step; a failure is logged and does not skip the steps after it. */
-  async function step(name: string, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      logger.error({ err: error }, `shutdown step "${name}" failed`);
-    }
-  }
 }

@@ -1,4 +1,4 @@
-import { StorageError } from '@tenantcast/server';
+import { isRedisUnavailable, StorageError } from '@tenantcast/server';
 
 /** Every error the relay answers with, in the style of Fastify's `FST_ERR_*`. */
 export type RelayErrorCode =
@@ -91,8 +91,7 @@ export class RelayError extends Error {
 }
 
 /** Messages of ioredis errors that mean Redis cannot be reached right now. */
-const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
+/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
 
 /**
  * Turns anything thrown into a RelayError, in one place: RelayErrors pass through, storage refusals
@@ -117,7 +116,7 @@ export function toRelayError(error: unknown): RelayError {
     if (e.statusCode === 415) return new RelayError('TC_ERR_UNSUPPORTED_MEDIA_TYPE', undefined, { cause: error });
     return new RelayError('TC_ERR_BAD_REQUEST', e.message ?? RELAY_ERRORS.TC_ERR_BAD_REQUEST.message, { cause: error });
   }
-  if (typeof e?.message === 'string' && (REDIS_DOWN.test(e.message) || e.name === 'MaxRetriesPerRequestError')) {
+  if (isRedisUnavailable(error)) {
     return new RelayError('TC_ERR_REDIS_UNAVAILABLE', undefined, { retryAfter: 1, cause: error });
   }
   return new RelayError('TC_ERR_INTERNAL', undefined, { cause: error });

@@ -1,4 +1,5 @@
 export { ConfigError, type ConfigLoader, type ConfigSpec, defineConfig, LOG_LEVELS, LogLevel } from './config.ts';
+export { bounded, exitOnSignal, isRedisUnavailable, loadOrExit, runSteps, type StepLogger } from './lifecycle.ts';
 export { closeRedis, connectRedis, createRedis, type RedisLogger, redactRedisUrl } from './redis.ts';
 export {
   type AppendResult,

@@ -1,4 +1,4 @@
-import { closeRedis, createRedis } from '@tenantcast/server';
+import { bounded, closeRedis, createRedis, runSteps } from '@tenantcast/server';
 import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -78,26 +78,21 @@ export function createDeliveryServices(config: RelayConfig, redis: Redis, logger
     close() {
       closing ??= (async () => {
         // Each step is bounded: with Redis gone, BullMQ's close would wait for it for ever.
-        const bounded = (promise: Promise<unknown> | undefined) =>
-          Promise.race([promise, new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref())]);
-        const steps: Array<[string, () => Promise<unknown>]> = [
-          ['stop dispatcher', () => bounded(dispatcher?.stop())],
-          // With Redis down, in-flight jobs cannot record their outcome anyway: close without waiting for them
-          // (they stall, and are delivered again once Redis is back).
-          ['close workers', () => bounded(worker?.close(workerRedis?.status !== 'ready'))],
-          ['close queue', () => bounded(queue.close())],
+        const limit = config.shutdownTimeoutMs;
+        await runSteps(
           [
-            'quit Redis',
-            () => Promise.all([queueRedis, workerRedis, dispatchRedis].map((r) => (r === undefined ? undefined : closeRedis(r)))),
+            ['stop dispatcher', () => bounded(dispatcher?.stop(), limit)],
+            // With Redis down, in-flight jobs cannot record their outcome anyway: close without waiting
+            // for them (they stall, and are delivered again once Redis is back).
+            ['close workers', () => bounded(worker?.close(workerRedis?.status !== 'ready'), limit)],
+            ['close queue', () => bounded(queue.close(), limit)],
+            [
+              'quit Redis',
+              () => Promise.all([queueRedis, workerRedis, dispatchRedis].map((r) => (r === undefined ? undefined : closeRedis(r)))),
+            ],
           ],
-        ];
-        for (const [name, step] of steps) {
-          try {
-            await step();
-          } catch (error) {
-            logger.error({ err: error }, `delivery shutdown step "${name}" failed`);
-          }
-        }
+          logger,
+        );
       })();
       return closing;
     },

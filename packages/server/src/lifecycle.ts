@@ -1,0 +1,65 @@
+import { ConfigError } from './config.ts';
+
+/** The part of a logger shutdown uses. */
+export interface StepLogger {
+  error(object: object, message: string): void;
+}
+
+/**
+ * Runs shutdown steps in order; a failing step is logged and does not skip the steps after it
+ * (STYLE.md, "Shutdown and backpressure").
+ */
+export async function runSteps(steps: ReadonlyArray<readonly [string, () => Promise<unknown>]>, logger: StepLogger): Promise<void> {
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ err: error }, `shutdown step "${name}" failed`);
+    }
+  }
+}
+
+/** Resolves with `promise`, or after `ms` if that comes first; for steps that must not hold shutdown up. */
+export function bounded<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  let timer: { unref?: () => void } | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms) as { unref?: () => void };
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer as never));
+}
+
+/** Loads a process's configuration; on a ConfigError prints it and exits 78 (EX_CONFIG). */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
+/** On SIGTERM or SIGINT, runs `close` once, then exits 0 (or 1 if it failed). */
+export function exitOnSignal(close: () => Promise<void>, log: (signal: string) => void): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log(signal);
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+const REDIS_DOWN =
+  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
+
+/** Whether an ioredis error means Redis cannot be reached right now (a 503, not a 500). */
+export function isRedisUnavailable(error: unknown): boolean {
+  const e = error as { message?: unknown; name?: unknown } | null;
+  return typeof e?.message === 'string' && (REDIS_DOWN.test(e.message) || e.name === 'MaxRetriesPerRequestError');
+}
