@@ -86,8 +86,6 @@ export class GatewayError extends Error {
   }
 }
 
-/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
-
 /** Turns anything thrown into a GatewayError, in one place: Redis outages are 503, the rest 500. */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;

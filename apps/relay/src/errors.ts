@@ -91,7 +91,6 @@ export class RelayError extends Error {
 }
 
 /** Messages of ioredis errors that mean Redis cannot be reached right now. */
-/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
 
 /**
  * Turns anything thrown into a RelayError, in one place: RelayErrors pass through, storage refusals

@@ -32,6 +32,8 @@ export interface SubscribeOptions<TMap extends object = QlikEventMap> {
   after?: string;
   /** Called with each event: the callback form. The async iterator works either way. */
   onEvent?: (event: ReceivedEvent<TMap>) => void;
+  /** Called when `onEvent` throws; delivery goes on. Default: the error is logged to the console. */
+  onError?: (error: unknown, event: ReceivedEvent<TMap>) => void;
   /** Called when the connection state changes, e.g. to show "reconnecting". */
   onStatus?: (status: SubscriptionStatus, detail?: { code?: number; reason?: string; delayMs?: number }) => void;
   /** Backoff between reconnects (exponential with full jitter). Default base 250 ms, max 30 s. */
@@ -100,6 +102,7 @@ export function subscribe<TMap extends object = QlikEventMap>(options: Subscribe
   });
   ready.catch(() => {});
   const queue = new AsyncQueue<ReceivedEvent<TMap>>(() => close());
+  let iterated = false;
 
   const endpoint = new URL('v1/connect', options.url.endsWith('/') ? options.url : `${options.url}/`);
   endpoint.protocol = endpoint.protocol.replace(/^http/, 'ws');
@@ -178,8 +181,17 @@ export function subscribe<TMap extends object = QlikEventMap>(options: Subscribe
         // Resuming may replay the edge of what was seen; the offset decides.
         if (!after(event.relayoffset, offset)) return;
         offset = event.relayoffset;
-        options.onEvent?.(event);
-        queue.push(event);
+        // The iterator only holds events when someone iterates; a callback-only caller keeps no backlog.
+        if (iterated) queue.push(event);
+        if (options.onEvent !== undefined) {
+          try {
+            options.onEvent(event);
+          } catch (error) {
+            // A throwing callback must not stop delivery (nor crash the process from inside the socket).
+            if (options.onError !== undefined) options.onError(error, event);
+            else queueMicrotask(() => console.error('tenantcast subscribe: onEvent threw', error));
+          }
+        }
       } else if (message.op === 'subscribed') {
         subscribed = true;
         attempt = 0;
@@ -223,6 +235,9 @@ export function subscribe<TMap extends object = QlikEventMap>(options: Subscribe
     },
     ready,
     close,
-    [Symbol.asyncIterator]: () => queue,
+    [Symbol.asyncIterator]: () => {
+      iterated = true;
+      return queue;
+    },
   };
 }

@@ -126,10 +126,14 @@ export class EventStore {
   /** The offset of the tenant's last entry, even when retention emptied the stream; `0-0` for none. */
   async lastOffset(tenant: string): Promise<string> {
     const { stream } = this.keys(tenant);
-    const [last] = await this.#redis.xrevrange(stream, '+', '-', 'COUNT', 1);
-    if (last !== undefined) return last[0];
-    const info = (await this.#redis.xinfo('STREAM', stream).catch(() => undefined)) as string[] | undefined;
-    return (info && fieldOf(info, 'last-generated-id')) ?? '0-0';
+    // One transaction: a stream created between two separate reads would look emptied.
+    const [last, info] = (await this.#redis.multi().xrevrange(stream, '+', '-', 'COUNT', 1).xinfo('STREAM', stream).exec()) as [
+      [Error | null, Array<[string, string[]]>],
+      [Error | null, string[]],
+    ];
+    if (last[0] !== null) throw last[0];
+    if (last[1][0] !== undefined) return last[1][0][0];
+    return (info[0] === null ? fieldOf(info[1], 'last-generated-id') : undefined) ?? '0-0';
   }
 
   /** The allowed browser origins of the tenant: the union of its web integrations' `validOrigins`. */
@@ -157,15 +161,17 @@ export class EventStore {
     // Nothing can follow the largest id, and XRANGE refuses it as an exclusive start.
     if (after === LAST_OFFSET) return { entries: [], more: false };
     const start = after === '0' ? '-' : `(${after}`;
-    const [oldest, range] = (await this.#redis
-      .pipeline()
+    // One transaction, so that the retention check sees the stream as the range read does.
+    const [oldest, range, info] = (await this.#redis
+      .multi()
       .xrange(stream, '-', '+', 'COUNT', 1)
       .xrange(stream, start, until, 'COUNT', limit + 1)
-      .exec()) as Array<[Error | null, Array<[string, string[]]>]>;
-    if (oldest![0] !== null) throw oldest![0];
-    if (range![0] !== null) throw range![0];
-    if (after !== '0') await this.#assertNotTrimmed(tenant, after, oldest![1][0]);
-    const rows = range![1];
+      .xinfo('STREAM', stream)
+      .exec()) as [[Error | null, Array<[string, string[]]>], [Error | null, Array<[string, string[]]>], [Error | null, string[]]];
+    if (oldest[0] !== null) throw oldest[0];
+    if (range[0] !== null) throw range[0];
+    if (after !== '0') this.#assertNotTrimmed(tenant, after, oldest[1][0], info[0] === null ? info[1] : undefined);
+    const rows = range[1];
     const entries: StreamEntry[] = [];
     for (const [offset, fields] of rows.slice(0, limit)) entries.push({ offset, json: fieldOf(fields, 'e') ?? 'null' });
     return { entries, more: rows.length > limit };
@@ -176,14 +182,13 @@ export class EventStore {
    * entry names its predecessor in field `p`, so the check is exact. An emptied stream is checked
    * against its last generated id.
    */
-  async #assertNotTrimmed(tenant: string, after: string, oldest: [string, string[]] | undefined): Promise<void> {
+  #assertNotTrimmed(tenant: string, after: string, oldest: [string, string[]] | undefined, info: string[] | undefined): void {
     let lostUpTo: string | undefined;
     if (oldest !== undefined) {
       const predecessor = fieldOf(oldest[1], 'p') ?? '0-0';
       if (compareOffsets(predecessor, after) > 0) lostUpTo = predecessor;
     } else {
-      const info = (await this.#redis.xinfo('STREAM', this.keys(tenant).stream).catch(() => undefined)) as unknown[] | undefined;
-      const last = info === undefined ? undefined : fieldOf(info as string[], 'last-generated-id');
+      const last = info === undefined ? undefined : fieldOf(info, 'last-generated-id');
       if (last !== undefined && compareOffsets(last, after) > 0) lostUpTo = last;
     }
     if (lostUpTo !== undefined) {
