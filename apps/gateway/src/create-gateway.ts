@@ -67,10 +67,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     store,
     subscriber: subscriberRedis,
     pageSize: config.catchUpPageSize,
-    onFanout: (ms, messages) => {
-      metrics.fanoutSeconds.observe(ms / 1000);
-      metrics.messagesOut.inc(messages);
-    },
+    onFanout: (ms) => metrics.fanoutSeconds.observe(ms / 1000),
+    onSent: (messages) => metrics.messagesOut.inc(messages),
     onError: (error) => logger.warn({ err: error }, 'fan-out task failed; it will be retried'),
   });
   const metrics = createGatewayMetrics(

@@ -51,7 +51,9 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     streamMaxLen: config.streamMaxLen,
     streamMaxAgeSeconds: config.streamMaxAgeSeconds,
     dedupeWindowSeconds: config.dedupeWindowSeconds,
-    rateLimitFor: (tenant) => config.rateLimitTenants[tenant] ?? config.rateLimitPerSecond,
+    // Own properties only: a tenant named like an Object member ("toString") must not find one.
+    rateLimitFor: (tenant) =>
+      Object.hasOwn(config.rateLimitTenants, tenant) ? config.rateLimitTenants[tenant]! : config.rateLimitPerSecond,
   });
   const delivery = createDeliveryServices(config, redis, logger, metrics);
   const ctx: RelayContext = { config, redis, store, registry, metrics, delivery };

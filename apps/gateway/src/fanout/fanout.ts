@@ -8,7 +8,8 @@ export interface FanoutDeps {
   /** A connection in subscriber mode, used for nothing else. */
   subscriber: Redis;
   pageSize: number;
-  onFanout(ms: number, messages: number): void;
+  onFanout(ms: number): void;
+  onSent(messages: number): void;
   onError(error: unknown): void;
 }
 
@@ -69,6 +70,7 @@ export class Fanout {
       store: this.#deps.store,
       pageSize: this.#deps.pageSize,
       onFanout: this.#deps.onFanout,
+      onSent: this.#deps.onSent,
       onError: this.#deps.onError,
     });
     const channel = this.#deps.store.keys(tenant).live;

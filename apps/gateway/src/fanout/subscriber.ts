@@ -10,6 +10,8 @@ export interface Subscriber {
   send(entry: Entry): void;
   /** Whether it is gone (closed); a hub drops it. */
   readonly closed: boolean;
+  /** Resolves once the client's send buffer has room again (at once when it has): catch-up waits on it. */
+  drain(): Promise<void>;
   /** Ends the subscription with a close code of docs/protocol.md, so that the client resumes. */
   close(code: number, reason: string): void;
 }

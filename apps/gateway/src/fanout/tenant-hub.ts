@@ -7,7 +7,9 @@ export interface HubDeps {
   /** Events per page when reading the stream. */
   pageSize: number;
   /** Called with the time, in ms, from a notification's arrival to the end of its fan-out. */
-  onFanout(ms: number, messages: number): void;
+  onFanout(ms: number): void;
+  /** Called with the number of event messages sent, live or catching up. */
+  onSent(messages: number): void;
   /** Called when a hub's work fails (a Redis read); the hub retries with a resync. */
   onError(error: unknown): void;
 }
@@ -63,7 +65,8 @@ export class TenantHub {
         if (compareOffsets(offset, this.#head) <= 0) continue;
         sent += this.#deliver(new Entry(offset, line.slice(space + 1)));
       }
-      this.#deps.onFanout(performance.now() - received, sent);
+      this.#deps.onFanout(performance.now() - received);
+      this.#deps.onSent(sent);
     });
   }
 
@@ -82,21 +85,26 @@ export class TenantHub {
   async join(subscriber: Subscriber): Promise<void> {
     this.#joining++;
     try {
-      // Bulk catch-up, while live delivery to others goes on.
+      // Bulk catch-up, while live delivery to others goes on; paced by the client's send buffer.
       let more = true;
+      let sent = 0;
       while (more && !subscriber.closed) {
         const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize);
-        for (const entry of page.entries) this.#offer(subscriber, new Entry(entry.offset, entry.json));
+        for (const entry of page.entries) {
+          await subscriber.drain();
+          if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
+        }
         more = page.more;
       }
       await this.#enqueue(async () => {
         while (!subscriber.closed && compareOffsets(subscriber.last, this.#head) < 0) {
           const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize, this.#head);
-          for (const entry of page.entries) this.#offer(subscriber, new Entry(entry.offset, entry.json));
+          for (const entry of page.entries) if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
           if (!page.more) break;
         }
         if (!subscriber.closed) this.#subscribers.add(subscriber);
       });
+      this.#deps.onSent(sent);
     } finally {
       this.#joining--;
     }

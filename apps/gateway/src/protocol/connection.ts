@@ -40,6 +40,15 @@ export class Connection {
     return true;
   }
 
+  /**
+   * Resolves once the send buffer is at most half the limit, or the connection closed: a client
+   * catching up is fed as fast as it reads, not faster, so that a large backlog is not mistaken for
+   * a slow consumer.
+   */
+  async drain(): Promise<void> {
+    while (!this.#closed && this.ws.bufferedAmount > this.#maxBuffered / 2) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** Closes with a documented code; cuts the socket if the close handshake does not finish in time. */
   close(code: number, reason: string): void {
     if (this.#closed) return;

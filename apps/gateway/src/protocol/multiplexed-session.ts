@@ -39,6 +39,8 @@ export class MultiplexedSession {
   readonly #host: SessionHost;
   readonly #maxSubscriptions: number;
   readonly #subscriptions = new Map<string, ActiveSubscription>();
+  /** Ids of subscribes still being checked (token, origin, limits). */
+  readonly #pending = new Set<string>();
 
   constructor(connection: Connection, claims: TokenClaims, origin: string | undefined, host: SessionHost, maxSubscriptions: number) {
     this.#connection = connection;
@@ -89,28 +91,43 @@ export class MultiplexedSession {
   }
 
   async #subscribe(id: string, message: { tenantid?: unknown; filters?: unknown; after?: unknown }): Promise<void> {
-    let admitted: string | undefined;
-    try {
-      if (this.#subscriptions.has(id))
-        throw new GatewayError('TC_ERR_BAD_REQUEST', `Subscription "${id}" exists already; unsubscribe first, or use another id.`);
-      if (this.#subscriptions.size >= this.#maxSubscriptions) {
-        throw new GatewayError(
+    // The id is taken before the first await, so that a second subscribe with it, sent at once, is refused.
+    if (this.#subscriptions.has(id) || this.#pending.has(id)) {
+      this.#fail(id, new GatewayError('TC_ERR_BAD_REQUEST', `Subscription "${id}" exists already; unsubscribe first, or use another id.`));
+      return;
+    }
+    if (this.#subscriptions.size + this.#pending.size >= this.#maxSubscriptions) {
+      this.#fail(
+        id,
+        new GatewayError(
           'TC_ERR_TOO_MANY_CONNECTIONS',
           `A connection holds at most ${this.#maxSubscriptions} subscriptions; open another connection.`,
-        );
-      }
+        ),
+      );
+      return;
+    }
+    this.#pending.add(id);
+    let admitted: string | undefined;
+    let registered = false;
+    try {
       const tenant = message.tenantid;
       if (typeof tenant !== 'string' || !isTenantId(tenant)) {
         throw new GatewayError('TC_ERR_BAD_TENANT_ID', '"tenantid" must match ^[A-Za-z0-9._-]{1,128}$.');
       }
       requireTenant(this.#claims, tenant);
       const predicate: EventPredicate | undefined = message.filters === undefined ? undefined : compileFilter(message.filters);
-      if (message.after !== undefined && typeof message.after !== 'string')
+      if (message.after !== undefined && typeof message.after !== 'string') {
         throw new GatewayError('TC_ERR_BAD_OFFSET', '"after" must be a string offset.');
+      }
       const after = parseAfter(message.after as string | undefined);
       await this.#host.admit(tenant, this.#origin);
       admitted = tenant;
       const start = after ?? (await this.#host.lastOffset(tenant));
+      // The connection may have closed, or the client unsubscribed, while we waited.
+      if (this.#connection.closed || !this.#pending.has(id)) {
+        this.#host.release(tenant);
+        return;
+      }
       const connection = this.#connection;
       const prefix = `{"op":"event","id":${JSON.stringify(id)},"event":`;
       const subscriber: ActiveSubscription['subscriber'] = {
@@ -120,6 +137,7 @@ export class MultiplexedSession {
         send: (entry: Entry) => {
           connection.send(`${prefix}${entry.frameText}}`);
         },
+        drain: () => connection.drain(),
         get closed() {
           return this.ended || connection.closed;
         },
@@ -132,19 +150,24 @@ export class MultiplexedSession {
           }
         },
       };
+      this.#pending.delete(id);
       this.#subscriptions.set(id, { tenant, subscriber });
+      registered = true;
       this.#reply({ op: 'subscribed', id, tenantid: tenant, after: start });
       await this.#host.subscribe(tenant, subscriber);
     } catch (error) {
       const gatewayError = toGatewayError(error);
       if (gatewayError.status >= 500) this.#host.onError(error);
-      if (this.#subscriptions.has(id)) this.#unsubscribe(id, false);
+      if (registered) this.#unsubscribe(id, false);
       else if (admitted !== undefined) this.#host.release(admitted);
       this.#fail(id, gatewayError);
+    } finally {
+      this.#pending.delete(id);
     }
   }
 
   #unsubscribe(id: string, acknowledge: boolean): void {
+    this.#pending.delete(id);
     const active = this.#subscriptions.get(id);
     if (active !== undefined) {
       this.#subscriptions.delete(id);

@@ -17,6 +17,7 @@ export function plainSubscriber(connection: Connection, start: string, predicate
     get closed() {
       return connection.closed;
     },
+    drain: () => connection.drain(),
     close: (code: number, reason: string) => connection.close(code, reason),
   };
 }

@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import {
+  assertRefusal,
+  connect,
+  eventually,
+  makeEvent,
+  metricValue,
+  plainUrl,
+  publish,
+  publishOne,
+  refusal,
+  tenantOf,
+} from '../testing/clients.ts';
+
+let redis: RedisServer | undefined;
+let relay: TestRelay | undefined;
+let token: string;
+
+before(async () => {
+  redis = await startRedisServer();
+  relay = await startRelay(redis.url);
+  token = await relay.token({});
+});
+
+after(async () => {
+  try {
+    await relay?.close();
+  } finally {
+    await redis?.stop();
+  }
+});
+
+/** A gateway of the calling test's own, closed after it. */
+async function ownGateway(t: { after(fn: () => unknown): void }, overrides = {}): Promise<TestGateway> {
+  const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, ...overrides });
+  t.after(() => gateway.close());
+  return gateway;
+}
+
+async function tenantWithHistory(label: string): Promise<string> {
+  const tenant = tenantOf(label);
+  await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
+  return tenant;
+}
+
+async function scrape(gateway: TestGateway): Promise<string> {
+  const res = await fetch(`${gateway.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  return res.text();
+}
+
+/** Opens a TCP connection and sends a request line and some headers, but not the blank line that ends them. */
+function startRequest(port: number, head: string[]): Promise<{ socket: Socket; answer: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(port, '127.0.0.1', () => {
+      socket.write(`${head.join('\r\n')}\r\n`);
+      resolve({ socket, answer });
+    });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    const answer = new Promise<string>((done) => socket.on('close', () => done(text)));
+  });
+}
+
+describe('health', () => {
+  test('/healthz and /readyz answer 200 while running', async (t) => {
+    const gateway = await ownGateway(t);
+    const health = await fetch(`${gateway.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    const ready = await fetch(`${gateway.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' });
+  });
+
+  test('/readyz answers 503 while Redis is down, upgrades get 503, and both recover when it is back', async (t) => {
+    const own = await startRedisServer();
+    t.after(() => own.stop());
+    const ownRelay = await startRelay(own.url);
+    t.after(() => ownRelay.close());
+    const gateway = await startGateway(own.url, { keyPrefix: ownRelay.config.keyPrefix });
+    t.after(() => gateway.close());
+    const tenant = tenantOf('outage');
+    await publishOne(ownRelay.url, token, makeEvent(tenant, { id: 'history' }));
+    assert.equal((await fetch(`${gateway.url}/readyz`)).status, 200);
+
+    await own.kill();
+    await eventually(async () => (await fetch(`${gateway.url}/readyz`)).status === 503, '/readyz to answer 503');
+    const notReady = await fetch(`${gateway.url}/readyz`);
+    assert.equal(notReady.headers.get('retry-after'), '1');
+    assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200, 'the process itself is healthy');
+    const refused = await refusal(plainUrl(gateway.wsUrl, tenant), { token });
+    assertRefusal(refused, 503, 'TC_ERR_REDIS_UNAVAILABLE');
+    assert.ok(refused.headers['retry-after'] !== undefined, 'a 503 says when to retry');
+
+    await own.restart();
+    await eventually(async () => (await fetch(`${gateway.url}/readyz`)).status === 200, '/readyz to answer 200 again', 15_000);
+    await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+  });
+});
+
+describe('metrics', () => {
+  test('/metrics shows connections, subscriptions per tenant, messages out, fan-out latency, refused upgrades', async (t) => {
+    const gateway = await ownGateway(t);
+    const a = await tenantWithHistory('metrics-a');
+    const b = await tenantWithHistory('metrics-b');
+    const plain1 = await connect(t, plainUrl(gateway.wsUrl, a), { token });
+    const plain2 = await connect(t, plainUrl(gateway.wsUrl, a), { token });
+    const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token, protocols: ['tenantcast.v1'] });
+    mux.send({ op: 'subscribe', id: 'a', tenantid: a });
+    mux.send({ op: 'subscribe', id: 'b', tenantid: b });
+    await mux.received(2);
+
+    let text = await scrape(gateway);
+    assert.equal(metricValue(text, 'tenantcast_gateway_connections'), 3);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: a }), 3);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: b }), 1);
+    assert.equal(metricValue(text, 'tenantcast_gateway_messages_out_total'), 0);
+    assert.equal(metricValue(text, 'tenantcast_gateway_slow_consumers_total'), 0);
+
+    await publish(relay!.url, token, [makeEvent(a), makeEvent(a), makeEvent(a)]);
+    await publish(relay!.url, token, [makeEvent(b), makeEvent(b)]);
+    await plain1.received(3);
+    await plain2.received(3);
+    await mux.received(2 + 5);
+    text = await scrape(gateway);
+    assert.equal(metricValue(text, 'tenantcast_gateway_messages_out_total'), 3 * 3 + 2);
+    assert.ok((metricValue(text, 'tenantcast_gateway_fanout_duration_seconds_count') ?? 0) >= 2, 'fan-out latency is observed');
+
+    await refusal(plainUrl(gateway.wsUrl, a));
+    text = await scrape(gateway);
+    assert.equal(metricValue(text, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_UNAUTHORIZED' }), 1);
+
+    plain1.ws.close();
+    mux.ws.close();
+    await plain1.closedWith();
+    await mux.closedWith();
+    await eventually(async () => metricValue(await scrape(gateway), 'tenantcast_gateway_connections') === 1, 'connections to drop to 1');
+    text = await scrape(gateway);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: a }), 1);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: b }), undefined, 'a tenant without subscribers is gone');
+  });
+
+  test('messages out counts events sent while catching up too', async (t) => {
+    const gateway = await ownGateway(t);
+    const tenant = await tenantWithHistory('metrics-catch-up');
+    await publish(relay!.url, token, [makeEvent(tenant), makeEvent(tenant)]);
+    const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: '0' }), { token });
+    await client.received(3);
+    assert.equal(metricValue(await scrape(gateway), 'tenantcast_gateway_messages_out_total'), 3);
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('close() closes plain and multiplexed clients with 1001, is idempotent, and later upgrades are refused', async (t) => {
+    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix });
+    t.after(() => gateway.close());
+    const tenant = await tenantWithHistory('shutdown');
+    const plain = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token, protocols: ['tenantcast.v1'] });
+    mux.send({ op: 'subscribe', id: 's', tenantid: tenant });
+    await mux.received(1);
+
+    const closing = gateway.close();
+    assert.equal(gateway.close(), closing, 'close() returns the same promise');
+    const [plainClose, muxClose] = await Promise.all([plain.closedWith(), mux.closedWith()]);
+    assert.equal(plainClose.code, 1001);
+    assert.equal(muxClose.code, 1001);
+    assert.ok(plainClose.reason.length > 0);
+    await closing;
+
+    await assert.rejects(connect(t, plainUrl(gateway.wsUrl, tenant), { token }), /ECONNREFUSED/);
+    await assert.rejects(fetch(`${gateway.url}/healthz`));
+  });
+
+  test('while closing, requests on open connections get 503: /readyz, and upgrades with TC_ERR_SHUTTING_DOWN', async (t) => {
+    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, shutdownTimeoutMs: 3000 });
+    t.after(() => gateway.close());
+    const tenant = await tenantWithHistory('closing');
+    const port = Number(new URL(gateway.url).port);
+    // A client that does not read keeps the gateway in its closing phase until shutdownTimeoutMs.
+    const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    (stuck.ws as unknown as { _socket: Socket })._socket.pause();
+    const readyz = await startRequest(port, ['GET /readyz HTTP/1.1', `Host: 127.0.0.1:${port}`]);
+    const upgrade = await startRequest(port, [
+      `GET /v1/tenants/${tenant}/events HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      `Authorization: Bearer ${token}`,
+    ]);
+
+    // close() moves to closing at once; it then waits for the stuck client.
+    const closing = gateway.close();
+    readyz.socket.write('Connection: close\r\n\r\n');
+    upgrade.socket.write('\r\n');
+    const readyzAnswer = await readyz.answer;
+    const upgradeAnswer = await upgrade.answer;
+    assert.match(readyzAnswer, /^HTTP\/1\.1 503/, readyzAnswer);
+    assert.match(upgradeAnswer, /^HTTP\/1\.1 503/, upgradeAnswer);
+    assert.match(upgradeAnswer, /TC_ERR_SHUTTING_DOWN/);
+    assert.match(upgradeAnswer, /Retry-After/i);
+
+    (stuck.ws as unknown as { _socket: Socket })._socket.resume();
+    await closing;
+  });
+
+  test('a client that does not answer the close is cut after shutdownTimeoutMs, and close() still completes', async (t) => {
+    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, shutdownTimeoutMs: 300 });
+    t.after(() => gateway.close());
+    const tenant = await tenantWithHistory('stuck');
+    const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    (stuck.ws as unknown as { _socket: Socket })._socket.pause();
+    await gateway.close();
+    (stuck.ws as unknown as { _socket: Socket })._socket.resume();
+    await stuck.closedWith();
+  });
+});

@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { type Accepted, connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
+
+let redis: RedisServer | undefined;
+let relay: TestRelay | undefined;
+let gateway: TestGateway | undefined;
+/** Publishes and subscribes to every tenant. */
+let token: string;
+
+before(async () => {
+  redis = await startRedisServer();
+  relay = await startRelay(redis.url);
+  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
+  token = await relay.token({});
+});
+
+after(async () => {
+  try {
+    await gateway?.close();
+    await relay?.close();
+  } finally {
+    await redis?.stop();
+  }
+});
+
+/** `count` events of `tenant`, numbered in `data.n`. */
+function numbered(tenant: string, count: number, from = 0): Record<string, unknown>[] {
+  return Array.from({ length: count }, (_, i) => makeEvent(tenant, { datacontenttype: 'application/json', data: { n: from + i } }));
+}
+
+/**
+ * A tenant id of the test's own whose stream holds one event already. (A tenant with no stream yet
+ * once made a live subscriber look expired; a test below covers that case on its own.)
+ */
+async function tenantWithHistory(label: string): Promise<string> {
+  const tenant = tenantOf(label);
+  await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
+  return tenant;
+}
+
+/** Publishes `events` in batches of `size`, one after the other. */
+async function publishInBatches(events: Record<string, unknown>[], size: number): Promise<Accepted[]> {
+  const accepted: Accepted[] = [];
+  for (let i = 0; i < events.length; i += size) accepted.push(...(await publish(relay!.url, token, events.slice(i, i + size))));
+  return accepted;
+}
+
+describe('plain CloudEvents mode', () => {
+  test('answers with subprotocol cloudevents.json and sends each event as one structured CloudEvent text frame with its relayoffset', async (t) => {
+    const tenant = await tenantWithHistory('plain');
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    assert.equal(client.ws.protocol, 'cloudevents.json');
+
+    const events = [
+      makeEvent(tenant, { datacontenttype: 'application/json', data: { hello: 'wörld', nested: { list: [1, 2, 3] } }, subject: 's-1' }),
+      makeEvent(tenant, { type: 'com.example.other', data_base64: 'aGVsbG8=' }),
+      makeEvent(tenant, { myextension: 42, flag: true }),
+    ];
+    const accepted = await publish(relay!.url, token, events);
+    await client.received(3);
+
+    assert.equal(client.binaryFrames, 0, 'every frame is a text frame');
+    assert.deepEqual(
+      client.events.map((e) => e.relayoffset),
+      accepted.map((a) => a.offset),
+      'relayoffset is the offset the relay answered, in publish order',
+    );
+    for (const [i, delivered] of client.events.entries()) {
+      const { relayoffset, ...event } = delivered;
+      assert.equal(typeof relayoffset, 'string');
+      assert.deepEqual(event, events[i], 'the delivered event is the published one, attribute for attribute');
+    }
+  });
+
+  test('offering several subprotocols gets cloudevents.json chosen', async (t) => {
+    const tenant = tenantOf('choose');
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token, protocols: ['mqtt', 'cloudevents.json'] });
+    assert.equal(client.ws.protocol, 'cloudevents.json');
+  });
+
+  test('a client that offers no subprotocol is served in plain mode without one, as documented', async (t) => {
+    const tenant = await tenantWithHistory('no-protocol');
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token, protocols: [] });
+    assert.equal(client.ws.protocol, '');
+    const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'x' }));
+    const received = await client.receivedId('x');
+    assert.equal(received.at(-1)!.relayoffset, accepted.offset);
+  });
+
+  test('events arrive in publish order across many writes', async (t) => {
+    const tenant = await tenantWithHistory('order');
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const accepted: Accepted[] = [];
+    for (let i = 0; i < 20; i++) accepted.push(...(await publish(relay!.url, token, numbered(tenant, 5, i * 5))));
+    accepted.push(await publishOne(relay!.url, token, makeEvent(tenant, { data: { n: 100 } })));
+    await client.received(accepted.length);
+    assert.deepEqual(
+      client.events.map((e) => e.relayoffset),
+      accepted.map((a) => a.offset),
+    );
+    assert.deepEqual(
+      client.events.map((e) => (e.data as { n: number }).n),
+      [...Array.from({ length: 100 }, (_, i) => i), 100],
+    );
+  });
+
+  test('without after: nothing stored before the upgrade, every event stored after the 101', async (t) => {
+    const tenant = tenantOf('live');
+    await publish(relay!.url, token, numbered(tenant, 10));
+
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    // Published the moment the socket opens, concurrently: none may fall between the 101 and live delivery.
+    const writes = await Promise.all([
+      publish(relay!.url, token, numbered(tenant, 3, 100)),
+      publishOne(relay!.url, token, makeEvent(tenant, { data: { n: 200 } })),
+      publish(relay!.url, token, numbered(tenant, 3, 300)),
+    ]);
+    const expected = writes
+      .flat()
+      .map((a) => a.offset)
+      .sort(compare);
+    const sentinel = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'sentinel' }));
+    const received = await client.receivedId('sentinel');
+    assert.deepEqual(
+      received.map((e) => e.relayoffset),
+      [...expected, sentinel.offset],
+    );
+  });
+
+  test('a live subscriber of a tenant with no events yet gets the events published right after its 101', async (t) => {
+    for (let i = 0; i < 10; i++) {
+      const tenant = tenantOf('fresh');
+      const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+      const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'first' }));
+      const received = await client.receivedId('first', 5000);
+      assert.deepEqual(
+        received.map((e) => e.relayoffset),
+        [accepted.offset],
+      );
+    }
+  });
+
+  test('a second client of a tenant that has one already also gets only what follows its 101', async (t) => {
+    const tenant = await tenantWithHistory('second');
+    const first = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const early = await publish(relay!.url, token, numbered(tenant, 5));
+    await first.received(5);
+    const second = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const late = await publish(relay!.url, token, numbered(tenant, 5, 5));
+    await first.received(10);
+    await second.received(5);
+    assert.deepEqual(
+      first.events.map((e) => e.relayoffset),
+      [...early, ...late].map((a) => a.offset),
+    );
+    assert.deepEqual(
+      second.events.map((e) => e.relayoffset),
+      late.map((a) => a.offset),
+    );
+  });
+
+  test('after=<offset>: exactly the stored events after it, then live ones, with no gap and no duplicate while publishing during catch-up', async (t) => {
+    // Small pages make the catch-up long enough for live writes to land in the middle of it.
+    const paged = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, catchUpPageSize: 100 });
+    t.after(() => paged.close());
+    const tenant = tenantOf('resume');
+    const backlog = await publishInBatches(numbered(tenant, 2000), 250);
+    const from = backlog[99]!.offset;
+
+    const connecting = connect(t, plainUrl(paged.wsUrl, tenant, { after: from }), { token });
+    const concurrent: Accepted[] = [];
+    for (let i = 0; i < 30; i++) concurrent.push(...(await publish(relay!.url, token, numbered(tenant, 10, 10_000 + i * 10))));
+    const client = await connecting;
+    const sentinel = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'sentinel' }));
+
+    const received = await client.receivedId('sentinel', 20_000);
+    const expected = [...backlog.slice(100), ...concurrent, sentinel].map((a) => a.offset);
+    assert.equal(received.length, expected.length, 'as many events as were stored after the offset');
+    assert.deepEqual(
+      received.map((e) => e.relayoffset),
+      expected,
+    );
+    assert.equal(client.messages.length, expected.length, 'nothing after the sentinel either');
+  });
+
+  test('retention trimming during a catch-up never skips events in silence: the client gets a gap-free run, then everything or 4010', async (t) => {
+    // Streams keep about 300 entries; trimming drops whole stream nodes (100 entries) at the head.
+    const trimming = await startRelay(redis!.url, { streamMaxLen: 300 });
+    t.after(() => trimming.close());
+    // One event per page: the catch-up takes many round trips, while writes trim the stream under it.
+    const slow = await startGateway(redis!.url, { keyPrefix: trimming.config.keyPrefix, catchUpPageSize: 1 });
+    t.after(() => slow.close());
+    const tenant = tenantOf('trim-race');
+    const stored: Accepted[] = [...(await publish(trimming.url, token, numbered(tenant, 400)))];
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const from = stored.at(-250)!.offset;
+      const client = await connect(t, plainUrl(slow.wsUrl, tenant, { after: from }), { token });
+      for (let i = 0; i < 5; i++) stored.push(...(await publish(trimming.url, token, numbered(tenant, 200))));
+      const last = stored.at(-1)!.offset;
+      await client.until(
+        () => client.closeInfo !== undefined || client.events.some((e) => e.relayoffset === last),
+        'everything, or a close',
+        20_000,
+      );
+      const all = stored.map((a) => a.offset);
+      const start = all.indexOf(from) + 1;
+      const got = client.events.map((e) => e.relayoffset);
+      assert.deepEqual(got, all.slice(start, start + got.length), 'a gap-free run right after the offset');
+      if (client.closeInfo === undefined) {
+        assert.equal(got.length, all.length - start);
+        outcomes.push('complete');
+      } else {
+        assert.equal(client.closeInfo.code, 4010, client.closeInfo.reason);
+        outcomes.push('4010');
+      }
+      client.ws.close();
+    }
+    t.diagnostic(`outcomes: ${outcomes.join(', ')}`);
+  });
+
+  test('after=<offset> on a tenant with no live traffic delivers the backlog and then what comes next', async (t) => {
+    const tenant = tenantOf('backlog');
+    const stored = await publish(relay!.url, token, numbered(tenant, 50));
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: stored[9]!.offset }), { token });
+    await client.received(40);
+    const live = await publish(relay!.url, token, numbered(tenant, 3, 50));
+    await client.received(43);
+    assert.deepEqual(
+      client.events.map((e) => e.relayoffset),
+      [...stored.slice(10), ...live].map((a) => a.offset),
+    );
+  });
+
+  test('after=<the last offset> delivers nothing stored, then live events', async (t) => {
+    const tenant = tenantOf('at-end');
+    const stored = await publish(relay!.url, token, numbered(tenant, 5));
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: stored[4]!.offset }), { token });
+    const live = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'next' }));
+    const received = await client.receivedId('next');
+    assert.deepEqual(
+      received.map((e) => e.relayoffset),
+      [live.offset],
+    );
+  });
+
+  test('after=0 delivers every retained event', async (t) => {
+    const tenant = tenantOf('from-zero');
+    const stored = await publish(relay!.url, token, numbered(tenant, 25));
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: '0' }), { token });
+    await client.received(25);
+    assert.deepEqual(
+      client.events.map((e) => e.relayoffset),
+      stored.map((a) => a.offset),
+    );
+  });
+
+  test('after=0 on a tenant with no events yet delivers its first events', async (t) => {
+    const tenant = tenantOf('empty');
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: '0' }), { token });
+    const stored = await publish(relay!.url, token, numbered(tenant, 2));
+    await client.received(2);
+    assert.deepEqual(
+      client.events.map((e) => e.relayoffset),
+      stored.map((a) => a.offset),
+    );
+  });
+
+  test('the token may come in the Authorization header or in ?token=', async (t) => {
+    const tenant = await tenantWithHistory('token');
+    const subscribeOnly = await relay!.token({ scope: 'subscribe', tenants: [tenant] });
+    const viaHeader = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token: subscribeOnly });
+    const viaQuery = await connect(t, plainUrl(gateway!.wsUrl, tenant, { token: subscribeOnly }));
+    const accepted = await publishOne(relay!.url, token, makeEvent(tenant));
+    await viaHeader.received(1);
+    await viaQuery.received(1);
+    assert.equal(viaHeader.events[0]!.relayoffset, accepted.offset);
+    assert.equal(viaQuery.events[0]!.relayoffset, accepted.offset);
+  });
+
+  test('duplicates the relay refuses to store are not delivered again', async (t) => {
+    const tenant = await tenantWithHistory('dupe');
+    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const event = makeEvent(tenant, { id: 'once' });
+    const first = await publishOne(relay!.url, token, event);
+    const again = await publishOne(relay!.url, token, event);
+    assert.equal(again.duplicate, true);
+    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'sentinel' }));
+    const received = await client.receivedId('sentinel');
+    assert.deepEqual(
+      received.map((e) => e.id),
+      ['once', 'sentinel'],
+    );
+    assert.equal(received[0]!.relayoffset, first.offset);
+  });
+});
+
+/** Orders stream offsets numerically. */
+function compare(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import fc from 'fast-check';
+import { assertRefusal, connect, makeEvent, plainUrl, publishOne, refusal, tenantOf } from '../testing/clients.ts';
+import { isOriginAllowed } from './origin-policy.ts';
+
+describe('isOriginAllowed', () => {
+  const cases: Array<[string, string[], boolean, string]> = [
+    ['https://app.example', ['https://app.example'], true, 'an entry equal to the origin'],
+    ['http://app.example', ['https://app.example'], false, 'another scheme'],
+    ['https://app.example:8443', ['https://app.example'], false, 'another port'],
+    ['https://app.example:8443', ['https://app.example:8443'], true, 'the same explicit port'],
+    ['https://app.example', ['https://app.example:443'], true, 'the default port, explicit in the entry'],
+    ['https://app.example:443', ['https://app.example'], true, 'the default port, explicit in the origin'],
+    ['https://app.example', ['app.example'], true, 'a bare host name'],
+    ['http://app.example:3000', ['app.example'], true, 'a bare host name, any scheme and port'],
+    ['https://sub.app.example', ['app.example'], false, 'a bare host name does not cover subdomains'],
+    ['https://app.example.evil.example', ['app.example'], false, 'a bare host name is not a prefix'],
+    ['https://evilapp.example', ['app.example'], false, 'a bare host name is not a suffix'],
+    ['https://APP.Example', ['https://app.EXAMPLE'], true, 'case, scheme and host'],
+    ['HTTPS://app.example', ['https://app.example'], true, 'case of the scheme'],
+    ['https://app.example', ['APP.EXAMPLE'], true, 'case of a bare host name'],
+    ['https://app.example', ['https://app.example/'], true, 'a trailing slash on the entry'],
+    ['https://app.example', ['https://app.example///'], true, 'several trailing slashes'],
+    ['https://app.example', ['app.example/'], true, 'a trailing slash on a bare host name'],
+    ['https://app.example/', ['https://app.example'], true, 'a trailing slash on the origin'],
+    ['https://app.example', ['  https://app.example  '], true, 'whitespace around the entry'],
+    ['https://app.example', ['', 'https://other.example', 'https://app.example'], true, 'any entry of several'],
+    ['https://app.example', [], false, 'no entries'],
+    ['https://app.example', [''], false, 'an empty entry'],
+    ['https://app.example', ['https://'], false, 'an entry that is not a URL'],
+    ['null', ['https://app.example', 'null'], false, 'the opaque origin "null"'],
+    ['', ['app.example'], false, 'an empty origin'],
+    ['app.example', ['app.example'], false, 'an origin without a scheme'],
+    ['http://localhost:5173', ['localhost'], true, 'localhost, bare'],
+    ['http://127.0.0.1:8080', ['http://127.0.0.1:8080'], true, 'an IP address with its port'],
+  ];
+  for (const [origin, allowed, expected, label] of cases) {
+    test(`${label}: ${JSON.stringify(origin)} against ${JSON.stringify(allowed)} → ${expected}`, () => {
+      assert.equal(isOriginAllowed(origin, allowed), expected);
+    });
+  }
+
+  test('any web origin is allowed by itself, by its host name, and by neither of two others', () => {
+    fc.assert(
+      fc.property(fc.webUrl(), fc.webUrl(), (url, other) => {
+        const { origin, hostname } = new URL(url);
+        assert.equal(isOriginAllowed(origin, [origin]), true);
+        assert.equal(isOriginAllowed(origin, [hostname]), true);
+        const o = new URL(other);
+        if (o.origin !== origin && o.hostname !== hostname) assert.equal(isOriginAllowed(origin, [o.origin, o.hostname]), false);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+let redis: RedisServer | undefined;
+let relay: TestRelay | undefined;
+let enforcing: TestGateway | undefined;
+let token: string;
+
+before(async () => {
+  redis = await startRedisServer();
+  relay = await startRelay(redis.url);
+  enforcing = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix, originPolicy: 'enforce' });
+  token = await relay.token({});
+});
+
+after(async () => {
+  try {
+    await enforcing?.close();
+    await relay?.close();
+  } finally {
+    await redis?.stop();
+  }
+});
+
+/** Publishes a web-integration event (valid per the Qlik schema) for `tenant`. */
+async function webIntegration(tenant: string, change: 'created' | 'updated' | 'deleted', data: Record<string, unknown>, core = false) {
+  const type = `com.qlik.${core ? 'core.' : ''}web-integration.${change}`;
+  await publishOne(
+    relay!.url,
+    token,
+    makeEvent(tenant, { type, source: 'com.qlik/web-integrations', datacontenttype: 'application/json', data }),
+  );
+}
+
+/** Whether a browser upgrade from `origin` is accepted; asserts the refusal's shape when it is not. */
+async function accepts(
+  gateway: TestGateway,
+  tenant: string,
+  origin: string | undefined,
+  t: { after(fn: () => unknown): void },
+): Promise<boolean> {
+  const headers: Record<string, string> = origin === undefined ? {} : { origin };
+  try {
+    const client = await connect(t, plainUrl(gateway.wsUrl, tenant), { token, headers });
+    client.ws.close();
+    return true;
+  } catch {
+    assertRefusal(await refusal(plainUrl(gateway.wsUrl, tenant), { token, headers }), 403, 'TC_ERR_FORBIDDEN_ORIGIN');
+    return false;
+  }
+}
+
+describe('origin policy, enforced', () => {
+  test('created, updated and deleted web-integration events decide which browser origins may connect', async (t) => {
+    const tenant = tenantOf('web');
+    await webIntegration(tenant, 'created', { id: 'wi-1', name: 'Web app', validOrigins: ['https://app.example'] });
+
+    assert.equal(await accepts(enforcing!, tenant, 'https://app.example', t), true);
+    const refused = await refusal(plainUrl(enforcing!.wsUrl, tenant), { token, headers: { origin: 'https://evil.example' } });
+    assertRefusal(refused, 403, 'TC_ERR_FORBIDDEN_ORIGIN');
+    assert.match(refused.body.error.message, /validOrigins|web integration/);
+    assert.equal(await accepts(enforcing!, tenant, undefined, t), true, 'a client without Origin (not a browser) is not subject to it');
+
+    await webIntegration(tenant, 'updated', {
+      id: 'wi-1',
+      updates: [{ property: 'validOrigins', oldValue: '["https://app.example"]', newValue: '["https://new.example"]' }],
+    });
+    assert.equal(await accepts(enforcing!, tenant, 'https://new.example', t), true);
+    assert.equal(await accepts(enforcing!, tenant, 'https://app.example', t), false);
+
+    await webIntegration(tenant, 'deleted', { id: 'wi-1' });
+    assert.equal(await accepts(enforcing!, tenant, 'https://new.example', t), false);
+    assert.equal(await accepts(enforcing!, tenant, undefined, t), true);
+  });
+
+  test("a tenant's allowed origins are the union of its integrations; deleting one keeps the others", async (t) => {
+    const tenant = tenantOf('union');
+    await webIntegration(tenant, 'created', { id: 'wi-1', name: 'One', validOrigins: ['https://one.example'] });
+    await webIntegration(tenant, 'created', { id: 'wi-2', name: 'Two', validOrigins: ['two.example'] }, true);
+    assert.equal(await accepts(enforcing!, tenant, 'https://one.example', t), true);
+    assert.equal(await accepts(enforcing!, tenant, 'http://two.example:8080', t), true, 'a bare host name, any scheme and port');
+    await webIntegration(tenant, 'deleted', { id: 'wi-1' }, true);
+    assert.equal(await accepts(enforcing!, tenant, 'https://one.example', t), false);
+    assert.equal(await accepts(enforcing!, tenant, 'https://two.example', t), true);
+  });
+
+  test("another tenant's integrations allow nothing here, and a tenant with none refuses every browser", async (t) => {
+    const owner = tenantOf('owner');
+    const stranger = tenantOf('stranger');
+    await webIntegration(owner, 'created', { id: 'wi-1', name: 'Owner', validOrigins: ['https://owner.example'] });
+    await publishOne(relay!.url, token, makeEvent(stranger, { id: 'history' }));
+    assert.equal(await accepts(enforcing!, owner, 'https://owner.example', t), true);
+    assert.equal(await accepts(enforcing!, stranger, 'https://owner.example', t), false);
+    assert.equal(await accepts(enforcing!, stranger, undefined, t), true);
+  });
+
+  test('an updated event that carries validOrigins directly, or a comma-separated newValue, sets them', async (t) => {
+    const tenant = tenantOf('update-forms');
+    await webIntegration(tenant, 'created', { id: 'wi-1', name: 'Web', validOrigins: ['https://a.example'] });
+    await webIntegration(tenant, 'updated', {
+      id: 'wi-1',
+      updates: [{ property: 'validOrigins', newValue: 'https://b.example, c.example' }],
+    });
+    assert.equal(await accepts(enforcing!, tenant, 'https://a.example', t), false);
+    assert.equal(await accepts(enforcing!, tenant, 'https://b.example', t), true);
+    assert.equal(await accepts(enforcing!, tenant, 'https://c.example', t), true);
+    // An update of another property leaves the origins alone.
+    await webIntegration(tenant, 'updated', { id: 'wi-1', updates: [{ property: 'name', oldValue: 'Web', newValue: 'Web 2' }] });
+    assert.equal(await accepts(enforcing!, tenant, 'https://b.example', t), true);
+  });
+
+  test('multiplexed mode applies the policy to each subscription', async (t) => {
+    const tenant = tenantOf('mux-origin');
+    await webIntegration(tenant, 'created', { id: 'wi-1', name: 'Web', validOrigins: ['https://app.example'] });
+    const other = tenantOf('mux-other');
+    await webIntegration(other, 'created', { id: 'wi-9', name: 'Other', validOrigins: ['https://elsewhere.example'] });
+    const client = await connect(t, `${enforcing!.wsUrl}/v1/connect`, {
+      token,
+      protocols: ['tenantcast.v1'],
+      headers: { origin: 'https://app.example' },
+    });
+    client.send({ op: 'subscribe', id: 'allowed', tenantid: tenant });
+    await client.until(() => client.messages.some((m) => m.id === 'allowed'), 'the reply to "allowed"');
+    client.send({ op: 'subscribe', id: 'refused', tenantid: other });
+    await client.until(() => client.messages.some((m) => m.id === 'refused'), 'the reply to "refused"');
+    assert.deepEqual(
+      client.messages.map((m) => [m.op, m.id, m.code]),
+      [
+        ['subscribed', 'allowed', undefined],
+        ['error', 'refused', 'TC_ERR_FORBIDDEN_ORIGIN'],
+      ],
+    );
+  });
+});
+
+describe('origin policy, off', () => {
+  test('any origin connects', async (t) => {
+    const open = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, originPolicy: 'off' });
+    t.after(() => open.close());
+    const tenant = tenantOf('open');
+    await webIntegration(tenant, 'created', { id: 'wi-1', name: 'Web', validOrigins: ['https://app.example'] });
+    for (const origin of ['https://evil.example', 'null', 'https://app.example']) {
+      const client = await connect(t, plainUrl(open.wsUrl, tenant), { token, headers: { origin } });
+      client.ws.close();
+    }
+    assert.equal(open.config.originPolicy, 'off');
+  });
+});

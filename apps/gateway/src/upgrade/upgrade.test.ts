@@ -1,0 +1,349 @@
+import assert from 'node:assert/strict';
+import { connect as tcpConnect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { mintToken } from '@tenantcast/sdk';
+import {
+  type RedisServer,
+  startGateway,
+  startRedisServer,
+  startRelay,
+  TEST_SECRET,
+  type TestGateway,
+  type TestRelay,
+} from '@tenantcast/testkit';
+import { assertRefusal, connect, eventually, makeEvent, plainUrl, publish, refusal, tenantOf } from '../testing/clients.ts';
+
+let redis: RedisServer | undefined;
+let relay: TestRelay | undefined;
+let gateway: TestGateway | undefined;
+/** Publishes and subscribes to every tenant. */
+let token: string;
+
+before(async () => {
+  redis = await startRedisServer();
+  relay = await startRelay(redis.url);
+  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
+  token = await relay.token({});
+});
+
+after(async () => {
+  try {
+    await gateway?.close();
+    await relay?.close();
+  } finally {
+    await redis?.stop();
+  }
+});
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Sends a raw HTTP request over a socket of its own; resolves with the status line and the whole answer. */
+function rawRequest(port: number, lines: string[]): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  });
+}
+
+describe('refused upgrades: 401', () => {
+  test('no token', async () => {
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'));
+    assertRefusal(refused, 401, 'TC_ERR_UNAUTHORIZED');
+    assert.match(String(refused.headers['www-authenticate']), /^Bearer/);
+  });
+
+  test('an empty token in the query', async () => {
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme', { token: '' })), 401, 'TC_ERR_UNAUTHORIZED');
+  });
+
+  test('an Authorization header of another scheme', async () => {
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { headers: { authorization: `Basic ${btoa('a:b')}` } });
+    assertRefusal(refused, 401, 'TC_ERR_UNAUTHORIZED');
+  });
+
+  test('a token that is not a JWT, in the header and in the query', async () => {
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: 'not-a-jwt' }), 401, 'TC_ERR_TOKEN_INVALID');
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme', { token: 'not.a.jwt' })), 401, 'TC_ERR_TOKEN_INVALID');
+  });
+
+  test('an expired token', async () => {
+    const expired = await mintToken({ sub: 't', scope: 'subscribe', tenants: ['*'], expiresIn: -60 }, TEST_SECRET);
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: expired });
+    assertRefusal(refused, 401, 'TC_ERR_TOKEN_INVALID');
+    assert.match(refused.body.error.message, /expired/i);
+  });
+
+  test('alg none', async () => {
+    const unsigned = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 't', scope: 'subscribe', tenants: ['*'] })}.`;
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: unsigned }), 401, 'TC_ERR_TOKEN_INVALID');
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme', { token: unsigned })), 401, 'TC_ERR_TOKEN_INVALID');
+  });
+
+  test('a token signed with another secret', async () => {
+    const forged = await mintToken({ sub: 't', scope: 'subscribe', tenants: ['*'] }, 'another-secret-0123456789');
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: forged });
+    assertRefusal(refused, 401, 'TC_ERR_TOKEN_INVALID');
+    assert.match(refused.body.error.message, /signature/i);
+  });
+
+  test('multiplexed mode checks the token before the upgrade too', async () => {
+    const refused = await refusal(`${gateway!.wsUrl}/v1/connect`, { protocols: ['tenantcast.v1'], token: 'nope' });
+    assertRefusal(refused, 401, 'TC_ERR_TOKEN_INVALID');
+  });
+});
+
+describe('refused upgrades: 403', () => {
+  test('a token without the subscribe scope', async () => {
+    const publishOnly = await relay!.token({ scope: 'publish', tenants: ['acme'] });
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: publishOnly });
+    assertRefusal(refused, 403, 'TC_ERR_FORBIDDEN_SCOPE');
+    assert.match(refused.body.error.message, /subscribe/);
+  });
+
+  test('a tenant the token does not grant, whether the token comes in the header or the query', async () => {
+    const acmeOnly = await relay!.token({ scope: 'subscribe', tenants: ['acme'] });
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'globex'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'globex', { token: acmeOnly })), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    // Tenant ids compare exactly: neither case nor a prefix is enough.
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'ACME'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme2'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
+  });
+});
+
+describe('refused upgrades: 400', () => {
+  for (const [label, tenant] of [
+    ['a glob character', 'a*b'],
+    ['braces', '{acme}'],
+    ['a slash, percent-encoded', 'a/b'],
+    ['a space', 'a b'],
+    ['a colon', 'a:b'],
+    ['129 characters', 'a'.repeat(129)],
+    ['unicode', 'tenänt'],
+    ['nothing (an empty id)', ''],
+  ] as const) {
+    test(`a tenant id with ${label}`, async () => {
+      const refused = await refusal(plainUrl(gateway!.wsUrl, tenant), { token });
+      assertRefusal(refused, 400, 'TC_ERR_BAD_TENANT_ID');
+    });
+  }
+
+  test('a malformed percent-encoding in the tenant id', async () => {
+    const refused = await refusal(`${gateway!.wsUrl}/v1/tenants/a%E0%A4%A/events`, { token });
+    assertRefusal(refused, 400, 'TC_ERR_BAD_TENANT_ID');
+  });
+
+  test('filters that are not JSON', async () => {
+    const refused = await refusal(`${plainUrl(gateway!.wsUrl, 'acme')}?filters=${encodeURIComponent('[{exact:')}`, { token });
+    assertRefusal(refused, 400, 'TC_ERR_BAD_FILTER');
+  });
+
+  for (const [label, filters] of [
+    ['an object instead of an array', { exact: { type: 'x' } }],
+    ['the unsupported sql dialect', [{ sql: "type = 'x'" }]],
+    ['an unknown dialect nested in any', [{ any: [{ exact: { type: 'x' } }, { regex: { type: '.*' } }] }]],
+    ['two dialects in one filter', [{ exact: { type: 'x' }, prefix: { type: 'y' } }]],
+    ['an empty value', [{ exact: { type: '' } }]],
+    ['a non-string value', [{ exact: { type: 1 } }]],
+    ['an attribute name with upper case', [{ prefix: { Type: 'x' } }]],
+    ['an empty all', [{ all: [] }]],
+  ] as const) {
+    test(`filters with ${label}`, async () => {
+      const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme', { filters }), { token });
+      assertRefusal(refused, 400, 'TC_ERR_BAD_FILTER');
+    });
+  }
+
+  test('the sql dialect is named in the answer, with a JSON path', async () => {
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme', { filters: [{ sql: "type = 'x'" }] }), { token });
+    assertRefusal(refused, 400, 'TC_ERR_BAD_FILTER');
+    assert.match(refused.text, /sql/);
+    assert.ok(Array.isArray(refused.body.error.details) && refused.body.error.details.length > 0, 'details list the problems');
+  });
+
+  for (const bad of ['abc', '-1', '1-2-3', '1700000000000-', '18446744073709551616-0', ' 1-0', '0x10-0']) {
+    test(`after=${JSON.stringify(bad)}`, async () => {
+      const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme', { after: bad }), { token });
+      assertRefusal(refused, 400, 'TC_ERR_BAD_OFFSET');
+    });
+  }
+
+  test('only unsupported subprotocols offered', async () => {
+    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token, protocols: ['mqtt', 'graphql-ws'] });
+    assertRefusal(refused, 400, 'TC_ERR_BAD_SUBPROTOCOL');
+    assert.match(refused.body.error.message, /cloudevents\.json/);
+  });
+
+  test('the multiplexed subprotocol on the plain endpoint, and the plain one on /v1/connect', async () => {
+    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token, protocols: ['tenantcast.v1'] }), 400, 'TC_ERR_BAD_SUBPROTOCOL');
+    assertRefusal(await refusal(`${gateway!.wsUrl}/v1/connect`, { token, protocols: ['cloudevents.json'] }), 400, 'TC_ERR_BAD_SUBPROTOCOL');
+  });
+
+  test('a query parameter given twice', async () => {
+    const url = plainUrl(gateway!.wsUrl, 'acme');
+    assertRefusal(await refusal(`${url}?after=0&after=0`, { token }), 400, 'TC_ERR_BAD_REQUEST');
+    assertRefusal(await refusal(`${url}?filters=[]&filters=[]`, { token }), 400, 'TC_ERR_BAD_REQUEST');
+    assertRefusal(await refusal(`${url}?token=${token}&token=${token}`), 400, 'TC_ERR_BAD_REQUEST');
+  });
+});
+
+describe('refused upgrades: 404', () => {
+  for (const path of ['/', '/v1/tenants/acme', '/v1/tenants/acme/events/more', '/v2/tenants/acme/events', '/v1/connect/x']) {
+    test(`upgrade at ${path}`, async () => {
+      assertRefusal(await refusal(`${gateway!.wsUrl}${path}`, { token }), 404, 'TC_ERR_NOT_FOUND');
+    });
+  }
+
+  test('a plain HTTP request gets JSON too: 426 on an endpoint, 404 elsewhere', async () => {
+    const endpoint = await fetch(`${gateway!.url}/v1/tenants/acme/events`);
+    assert.equal(endpoint.status, 426);
+    assert.equal(endpoint.headers.get('upgrade'), 'websocket');
+    assert.equal(((await endpoint.json()) as { error: { code: string } }).error.code, 'TC_ERR_BAD_REQUEST');
+    const elsewhere = await fetch(`${gateway!.url}/nothing-here`);
+    assert.equal(elsewhere.status, 404);
+    assert.equal(((await elsewhere.json()) as { error: { code: string } }).error.code, 'TC_ERR_NOT_FOUND');
+  });
+});
+
+describe('refused upgrades: 410', () => {
+  test('an after whose events retention trimmed', async (t) => {
+    const trimming = await startRelay(redis!.url, { streamMaxLen: 10 });
+    t.after(() => trimming.close());
+    const gw = await startGateway(redis!.url, { keyPrefix: trimming.config.keyPrefix });
+    t.after(() => gw.close());
+    const tenant = tenantOf('trimmed');
+    const accepted = [];
+    for (let i = 0; i < 6; i++) {
+      accepted.push(
+        ...(await publish(
+          trimming.url,
+          token,
+          Array.from({ length: 50 }, () => makeEvent(tenant)),
+        )),
+      );
+    }
+
+    const refused = await refusal(plainUrl(gw.wsUrl, tenant, { after: accepted[0]!.offset }), { token });
+    assertRefusal(refused, 410, 'TC_ERR_OFFSET_EXPIRED');
+    assert.match(refused.body.error.message, /offset 0|after=0|restart/i, 'the message says how to recover');
+
+    // What retention kept is still served: from 0, and from the last offset.
+    const fromZero = await connect(t, plainUrl(gw.wsUrl, tenant, { after: '0' }), { token });
+    const last = accepted.at(-1)!.offset;
+    await fromZero.until(() => fromZero.events.some((e) => e.relayoffset === last), 'the last event');
+    assert.ok(fromZero.events.length >= 10 && fromZero.events.length < accepted.length, `${fromZero.events.length} retained events`);
+    await connect(t, plainUrl(gw.wsUrl, tenant, { after: last }), { token });
+  });
+});
+
+describe('refused upgrades: 429', () => {
+  test('over maxConnectionsPerTenant; another tenant is not affected; a closed connection frees its place', async (t) => {
+    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    t.after(() => limited.close());
+    const tenant = tenantOf('crowded');
+    const first = await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+    await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+
+    const refused = await refusal(plainUrl(limited.wsUrl, tenant), { token });
+    assertRefusal(refused, 429, 'TC_ERR_TOO_MANY_CONNECTIONS');
+    await connect(t, plainUrl(limited.wsUrl, tenantOf('other')), { token });
+
+    first.ws.close();
+    await first.closedWith();
+    // The server counts the close once its side of the handshake is done: retry for a bounded time.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  });
+
+  test('an upgrade that ws itself refuses after the gateway admitted it does not keep its place', async (t) => {
+    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    t.after(() => limited.close());
+    const tenant = tenantOf('leak');
+    const port = Number(new URL(limited.url).port);
+    for (let i = 0; i < 3; i++) {
+      // A valid path, token and subprotocol; a WebSocket version ws does not speak.
+      const answer = await rawRequest(port, [
+        `GET /v1/tenants/${tenant}/events HTTP/1.1`,
+        `Host: 127.0.0.1:${port}`,
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+        'Sec-WebSocket-Version: 12',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Protocol: cloudevents.json',
+        `Authorization: Bearer ${token}`,
+      ]);
+      assert.equal(answer.status, 400, answer.text);
+    }
+    await eventually(
+      async () => {
+        try {
+          await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      'a connection to be admitted',
+      3000,
+    );
+    await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+  });
+
+  test('an upgrade whose client resets the connection while the gateway checks it does not keep its place', async (t) => {
+    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    t.after(() => limited.close());
+    const tenant = tenantOf('gone');
+    const port = Number(new URL(limited.url).port);
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = tcpConnect(port, '127.0.0.1', () => {
+          socket.write(
+            [
+              `GET /v1/tenants/${tenant}/events HTTP/1.1`,
+              `Host: 127.0.0.1:${port}`,
+              'Connection: Upgrade',
+              'Upgrade: websocket',
+              'Sec-WebSocket-Version: 13',
+              'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+              `Authorization: Bearer ${token}`,
+              '',
+              '',
+            ].join('\r\n'),
+            // Reset before the gateway has verified the token and read the stream.
+            () => socket.resetAndDestroy(),
+          );
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+      });
+    }
+    // The gateway finishes its checks of the abandoned upgrades within moments; then both places are free.
+    await eventually(
+      async () => {
+        try {
+          await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      'a connection to be admitted',
+      3000,
+    );
+    await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+  });
+});
