@@ -79,7 +79,6 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
           'webhook-signature': signature,
         },
         lookup: safeLookup(request.allowPrivate) as never,
-        timeout: request.timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -97,10 +96,20 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
             }),
           ),
         );
-        res.on('error', (error) => resolve(done({ status: res.statusCode ?? 0, snippet: error.message, retryAfterMs: undefined })));
+        // An answer cut off before its end is no answer: the attempt failed, and is retried.
+        res.on('error', (error) => resolve(done({ status: 0, snippet: error.message, retryAfterMs: undefined })));
+        res.on('close', () => {
+          if (!res.complete) resolve(done({ status: 0, snippet: 'the answer was cut off before its end', retryAfterMs: undefined }));
+        });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${request.timeoutMs} ms`)));
+    // A deadline for the whole exchange, not just idle time: an endpoint trickling bytes would
+    // otherwise hold a worker slot for ever.
+    const deadline = setTimeout(() => {
+      resolve(done({ status: 0, snippet: `no complete answer within ${request.timeoutMs} ms`, retryAfterMs: undefined }));
+      req.destroy();
+    }, request.timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', (error) =>
       resolve(done({ status: 0, snippet: error.message, retryAfterMs: undefined, permanent: error instanceof PrivateAddressError })),
     );

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { compileFilters, type EventPredicate, type Filter, generateWebhookSecret } from '@tenantcast/sdk';
 import { type TenantKeys, tenantKeys, webhookTenantsKey } from '@tenantcast/server';
 import type { Redis } from 'ioredis';
+
+const deleteWebhookLua = readFileSync(new URL('./commands/delete-webhook-2.lua', import.meta.url), 'utf8');
 
 /** The consumer group the dispatcher reads tenant streams with. */
 export const DISPATCH_GROUP = 'dispatch';
@@ -31,11 +34,13 @@ export interface CompiledEndpoint extends WebhookEndpoint {
 export class WebhookStore {
   readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #cache = new Map<string, { at: number; endpoints: CompiledEndpoint[] }>();
+  /** Per tenant: compiled endpoints by their stored JSON. */
+  readonly #compiled = new Map<string, Map<string, CompiledEndpoint>>();
 
   constructor(redis: Redis, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
+    if (!('tcDeleteWebhook' in redis)) redis.defineCommand('tcDeleteWebhook', { numberOfKeys: 2, lua: deleteWebhookLua });
   }
 
   keys(tenant: string): TenantKeys {
@@ -64,7 +69,6 @@ export class WebhookStore {
       .sadd(webhookTenantsKey(this.#prefix), tenant)
       .exec();
     await this.ensureGroup(tenant);
-    this.#cache.delete(tenant);
     return endpoint;
   }
 
@@ -89,9 +93,8 @@ export class WebhookStore {
 
   /** Deletes an endpoint; returns whether it existed. */
   async delete(tenant: string, id: string): Promise<boolean> {
-    const removed = await this.#redis.hdel(this.keys(tenant).webhooks, id);
-    if ((await this.#redis.hlen(this.keys(tenant).webhooks)) === 0) await this.#redis.srem(webhookTenantsKey(this.#prefix), tenant);
-    this.#cache.delete(tenant);
+    const redis = this.#redis as Redis & { tcDeleteWebhook(hash: string, set: string, id: string, tenant: string): Promise<number> };
+    const removed = await redis.tcDeleteWebhook(this.keys(tenant).webhooks, webhookTenantsKey(this.#prefix), id, tenant);
     return removed > 0;
   }
 
@@ -100,7 +103,6 @@ export class WebhookStore {
     const endpoint = await this.get(tenant, id);
     if (endpoint === undefined) return;
     await this.#redis.hset(this.keys(tenant).webhooks, id, JSON.stringify({ ...endpoint, disabled: true, disabledReason: reason }));
-    this.#cache.delete(tenant);
   }
 
   /** The tenants that have endpoints. */
@@ -108,14 +110,28 @@ export class WebhookStore {
     return this.#redis.smembers(webhookTenantsKey(this.#prefix));
   }
 
-  /** The tenant's enabled endpoints with compiled filters, cached for `maxAgeMs`. */
-  async compiled(tenant: string, maxAgeMs = 1000): Promise<CompiledEndpoint[]> {
-    const cached = this.#cache.get(tenant);
-    if (cached !== undefined && Date.now() - cached.at < maxAgeMs) return cached.endpoints;
-    const endpoints = (await this.list(tenant))
-      .filter((e) => !e.disabled)
-      .map((e) => ({ ...e, matches: compileFilters(e.filters), createdAtMs: Date.parse(e.createdAt) }));
-    this.#cache.set(tenant, { at: Date.now(), endpoints });
+  /**
+   * The tenant's enabled endpoints with compiled filters, read from Redis on every call (once per
+   * dispatched batch), so that an endpoint registered through any relay gets the events stored
+   * after it. Compiled filters are reused while an endpoint's stored JSON is unchanged.
+   */
+  async compiled(tenant: string): Promise<CompiledEndpoint[]> {
+    const values = await this.#redis.hvals(this.keys(tenant).webhooks);
+    const endpoints: CompiledEndpoint[] = [];
+    const previous = this.#compiled.get(tenant);
+    const current = new Map<string, CompiledEndpoint>();
+    for (const value of values) {
+      let endpoint = previous?.get(value);
+      if (endpoint === undefined) {
+        const stored = JSON.parse(value) as WebhookEndpoint;
+        endpoint = { ...stored, matches: compileFilters(stored.filters), createdAtMs: Date.parse(stored.createdAt) };
+      }
+      current.set(value, endpoint);
+      if (!endpoint.disabled) endpoints.push(endpoint);
+    }
+    // Only what is current is kept, so that the map does not grow with edits.
+    if (current.size > 0) this.#compiled.set(tenant, current);
+    else this.#compiled.delete(tenant);
     return endpoints;
   }
 }

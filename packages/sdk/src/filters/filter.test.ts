@@ -410,14 +410,24 @@ const BAD_CASES: BadCase[] = [
   { name: 'boolean value', filters: [{ prefix: { type: 'x', flag: true } }], path: '/0/prefix/flag', hint: /must be a string/ },
   { name: 'null value', filters: [{ suffix: { type: null } }], path: '/0/suffix/type', hint: /must be a string/ },
   { name: 'object value', filters: [{ exact: { type: { eq: 'x' } } }], path: '/0/exact/type', hint: /must be a string/ },
-  { name: 'upper-case attribute name', filters: [{ exact: { Type: 'x' } }], path: '/0/exact/Type', hint: /attribute name \(1-20 of a-z, 0-9\)/ },
+  {
+    name: 'upper-case attribute name',
+    filters: [{ exact: { Type: 'x' } }],
+    path: '/0/exact/Type',
+    hint: /attribute name \(1-20 of a-z, 0-9\)/,
+  },
   {
     name: 'attribute name with a dash',
     filters: [{ prefix: { 'da-ta': 'x' } }],
     path: '/0/prefix/da-ta',
     hint: /attribute name \(1-20 of a-z, 0-9\)/,
   },
-  { name: 'wildcard attribute name', filters: [{ suffix: { '*': 'x' } }], path: '/0/suffix/*', hint: /attribute name \(1-20 of a-z, 0-9\)/ },
+  {
+    name: 'wildcard attribute name',
+    filters: [{ suffix: { '*': 'x' } }],
+    path: '/0/suffix/*',
+    hint: /attribute name \(1-20 of a-z, 0-9\)/,
+  },
   { name: 'empty attribute name', filters: [{ exact: { '': 'x' } }], path: '/0/exact/', hint: /attribute name/ },
   {
     name: '21-character attribute name',

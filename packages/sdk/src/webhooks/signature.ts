@@ -33,7 +33,9 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   try {
     key = fromBase64(encoded);
   } catch (cause) {
-    throw new TenantcastError('TC_ERR_BAD_OPTIONS', 'A webhook secret is "whsec_" followed by base64; copy it as the relay returned it.', { cause });
+    throw new TenantcastError('TC_ERR_BAD_OPTIONS', 'A webhook secret is "whsec_" followed by base64; copy it as the relay returned it.', {
+      cause,
+    });
   }
   return globalThis.crypto.subtle.importKey('raw', key as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
 }
@@ -85,7 +87,10 @@ export async function verifyWebhook(
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   const tolerance = options.toleranceSeconds ?? 300;
   if (!/^\d+$/.test(timestamp) || Math.abs(now - seconds) > tolerance) {
-    throw new TenantcastError('TC_ERR_WEBHOOK_SIGNATURE', `webhook-timestamp is more than ${tolerance} s from now; check the clock, or this is a replay.`);
+    throw new TenantcastError(
+      'TC_ERR_WEBHOOK_SIGNATURE',
+      `webhook-timestamp is more than ${tolerance} s from now; check the clock, or this is a replay.`,
+    );
   }
   const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
   const expected = await signWebhook(id, seconds, text, secret);

@@ -1,0 +1,456 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, type TestContext, test } from 'node:test';
+import type { RelayConfig } from '@tenantcast/relay/config';
+import { verifyWebhook } from '@tenantcast/sdk';
+import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { Webhook } from 'standardwebhooks';
+
+// Webhook delivery end to end: a real relay, real Redis, real HTTP receivers on loopback.
+
+/** One request a receiver got. */
+interface Hit {
+  at: number;
+  method: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** What the receiver answered. */
+  status: number;
+}
+
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Wait this long before answering. */
+  delayMs?: number;
+}
+
+interface Receiver {
+  url: string;
+  hits: Hit[];
+  /** Requests being answered right now, and the most at once. */
+  inFlight: number;
+  maxInFlight: number;
+  /** Decides each answer; `attempt` counts from 1 per webhook-id. Default 204. */
+  respond: (hit: Hit, attempt: number) => Answer;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** An HTTP receiver on 127.0.0.1, port 0, closed when the test ends. */
+async function startReceiver(respond: Receiver['respond'] = () => ({ status: 204 })): Promise<Receiver> {
+  const attempts = new Map<string, number>();
+  const receiver: Receiver = { url: '', hits: [], inFlight: 0, maxInFlight: 0, respond, close: async () => {} };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    receiver.inFlight++;
+    receiver.maxInFlight = Math.max(receiver.maxInFlight, receiver.inFlight);
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const hit: Hit = {
+        at: Date.now(),
+        method: req.method ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        status: 0,
+      };
+      const id = String(req.headers['webhook-id']);
+      const attempt = (attempts.get(id) ?? 0) + 1;
+      attempts.set(id, attempt);
+      receiver.hits.push(hit);
+      const answer = receiver.respond(hit, attempt);
+      hit.status = answer.status;
+      if (answer.delayMs) await sleep(answer.delayMs);
+      receiver.inFlight--;
+      if (!res.destroyed) res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return receiver;
+}
+
+interface Fixture {
+  relay: TestRelay;
+  /** Receivers started with `receiver()` are closed after the relay, before Redis. */
+  receiver(respond?: Receiver['respond']): Promise<Receiver>;
+}
+
+/** A redis-server, a relay and receivers of the test's own; one t.after closes the relay, the receivers, then Redis. */
+async function setup(t: TestContext, overrides: Partial<RelayConfig> = {}): Promise<Fixture> {
+  const redis = await startRedisServer();
+  const receivers: Receiver[] = [];
+  let relay: TestRelay | undefined;
+  t.after(async () => {
+    await relay?.close();
+    for (const r of receivers) await r.close();
+    await redis.stop();
+  });
+  relay = await startRelay(redis.url, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100], ...overrides });
+  return {
+    relay,
+    async receiver(respond) {
+      const r = await startReceiver(respond);
+      receivers.push(r);
+      return r;
+    },
+  };
+}
+
+interface Endpoint {
+  id: string;
+  url: string;
+  secret: string;
+  disabled: boolean;
+  disabledReason?: string;
+}
+
+async function register(relay: TestRelay, tenant: string, url: string, filters?: unknown[]): Promise<Endpoint> {
+  const token = await relay.token({ scope: 'admin', tenants: [tenant] });
+  const res = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url, ...(filters ? { filters } : {}) }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()) as Endpoint;
+}
+
+async function getEndpoint(relay: TestRelay, tenant: string, id: string): Promise<Endpoint> {
+  const token = await relay.token({ scope: 'admin', tenants: [tenant] });
+  const res = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()) as Endpoint;
+}
+
+interface Draft {
+  type: string;
+  subject?: string;
+  data?: unknown;
+}
+
+/** Publishes one batch of `tenant`'s events; returns each event's id and offset. */
+async function publish(relay: TestRelay, tenant: string, drafts: Draft[]): Promise<Array<{ id: string; offset: string }>> {
+  const token = await relay.token({ scope: 'publish', tenants: [tenant] });
+  const events = drafts.map((d) => ({ specversion: '1.0', id: randomUUID(), source: 'delivery-test', tenantid: tenant, ...d }));
+  const res = await fetch(`${relay.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events),
+  });
+  assert.equal(res.status, 202, await res.clone().text());
+  const { accepted } = (await res.json()) as { accepted: Array<{ offset: string }> };
+  return events.map((e, i) => ({ id: e.id, offset: accepted[i]!.offset }));
+}
+
+/** Verifies a hit with the official Standard Webhooks library; returns the event. */
+function verified(hit: Hit, secret: string): Record<string, unknown> {
+  const headers = {
+    'webhook-id': String(hit.headers['webhook-id']),
+    'webhook-timestamp': String(hit.headers['webhook-timestamp']),
+    'webhook-signature': String(hit.headers['webhook-signature']),
+  };
+  return new Webhook(secret).verify(hit.body, headers) as Record<string, unknown>;
+}
+
+const tenantName = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+describe('delivery', () => {
+  test('an endpoint gets its tenant’s matching events stored after it was registered, signed, in structured mode', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const orders = await receiver();
+    const all = await receiver();
+    const theirs = await receiver();
+    const acme = tenantName('acme');
+    const globex = tenantName('globex');
+
+    // Stored before any endpoint existed: never delivered.
+    const [early] = await publish(relay, acme, [{ type: 'com.example.order.placed', data: { n: 0 } }]);
+    const ordersEndpoint = await register(relay, acme, orders.url, [
+      { prefix: { type: 'com.example.order.' } },
+      { not: { exact: { subject: 'skip' } } },
+    ]);
+    const globexEndpoint = await register(relay, globex, theirs.url);
+
+    const acmeEvents = await publish(relay, acme, [
+      { type: 'com.example.order.placed', subject: 'o-1', data: { n: 1 } },
+      { type: 'com.example.user.created', data: { n: 2 } },
+      { type: 'com.example.order.placed', subject: 'skip', data: { n: 3 } },
+      { type: 'com.example.order.shipped', subject: 'o-1', data: { n: 4, text: 'ünïcödé ✓' } },
+    ]);
+    const globexEvents = await publish(relay, globex, [
+      { type: 'com.example.order.placed', data: { n: 100 } },
+      { type: 'com.example.order.shipped', data: { n: 101 } },
+    ]);
+    await until(() => orders.hits.length >= 2 && theirs.hits.length >= 2, 'the first deliveries');
+
+    // A second endpoint of the same tenant, registered now, gets only what is stored from now on.
+    const allEndpoint = await register(relay, acme, all.url);
+    await sleep(5);
+    const later = await publish(relay, acme, [
+      { type: 'com.example.order.placed', subject: 'o-2', data: { n: 5 } },
+      { type: 'com.example.misc', data: { n: 6 } },
+    ]);
+    await until(() => orders.hits.length >= 3 && all.hits.length >= 2, 'the later deliveries');
+    await sleep(400);
+
+    const byId = (hits: Hit[]) => hits.map((h) => JSON.parse(h.body).id as string).sort();
+    assert.deepEqual(byId(orders.hits), [acmeEvents[0]!.id, acmeEvents[3]!.id, later[0]!.id].sort(), 'filters are honoured');
+    assert.deepEqual(byId(all.hits), later.map((e) => e.id).sort(), 'a new endpoint gets no earlier events');
+    assert.deepEqual(byId(theirs.hits), globexEvents.map((e) => e.id).sort(), 'no events of another tenant');
+    assert.ok(!byId(orders.hits).includes(early!.id), 'an event stored before registration is not delivered');
+
+    const offsets = new Map([...acmeEvents, ...later, ...globexEvents].map((e) => [e.id, e.offset]));
+    for (const [receiverOf, endpoint, tenant] of [
+      [orders, ordersEndpoint, acme],
+      [all, allEndpoint, acme],
+      [theirs, globexEndpoint, globex],
+    ] as const) {
+      for (const hit of receiverOf.hits) {
+        assert.equal(hit.method, 'POST');
+        assert.match(String(hit.headers['content-type']), /^application\/cloudevents\+json(;|$)/);
+        assert.match(String(hit.headers['webhook-signature']), /^v1,[A-Za-z0-9+/=]+$/);
+        assert.ok(Math.abs(Number(hit.headers['webhook-timestamp']) - Date.now() / 1000) < 30, 'webhook-timestamp is now, in seconds');
+        const event = verified(hit, endpoint.secret);
+        assert.equal(event.specversion, '1.0');
+        assert.equal(event.tenantid, tenant);
+        assert.equal(event.source, 'delivery-test');
+        assert.equal(hit.headers['webhook-id'], `msg_${tenant}_${offsets.get(event.id as string)}`);
+        // The SDK's own verifier agrees with the official one.
+        assert.deepEqual(await verifyWebhook(hit.headers, hit.body, endpoint.secret), event);
+        // Another endpoint's secret does not verify.
+        assert.throws(() => verified(hit, endpoint === allEndpoint ? ordersEndpoint.secret : allEndpoint.secret));
+      }
+    }
+    const shipped = orders.hits.map((h) => JSON.parse(h.body)).find((e) => e.type === 'com.example.order.shipped');
+    assert.deepEqual(shipped.data, { n: 4, text: 'ünïcödé ✓' }, 'the data arrives as published');
+    assert.equal(shipped.subject, 'o-1');
+  });
+
+  test('a receiver that fails 3 times with 500 gets the event 4 times, the same webhook-id each time, and once successfully', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const flaky = await receiver((_hit, attempt) => (attempt <= 3 ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok' }));
+    const tenant = tenantName('flaky');
+    const endpoint = await register(relay, tenant, flaky.url);
+    const [event] = await publish(relay, tenant, [{ type: 'com.example.flaky' }]);
+    await until(() => flaky.hits.some((h) => h.status === 200), 'a successful delivery');
+    await sleep(500);
+    assert.deepEqual(
+      flaky.hits.map((h) => h.status),
+      [500, 500, 500, 200],
+    );
+    assert.deepEqual(new Set(flaky.hits.map((h) => h.headers['webhook-id'])), new Set([`msg_${tenant}_${event!.offset}`]));
+    const bodies = new Set(flaky.hits.map((h) => h.body));
+    assert.equal(bodies.size, 1, 'every attempt sends the same body');
+    for (const hit of flaky.hits) assert.equal(verified(hit, endpoint.secret).id, event!.id);
+    // The retries follow the schedule [50, 100, 100] with ±10% jitter: none comes sooner than 45 ms.
+    for (let i = 1; i < flaky.hits.length; i++) {
+      const gap = flaky.hits[i]!.at - flaky.hits[i - 1]!.at;
+      assert.ok(gap >= 40, `attempt ${i + 1} came ${gap} ms after the one before`);
+    }
+  });
+
+  test('429 and 503 with Retry-After are retried no sooner than it asks', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const tooMany = await receiver((_h, attempt) => (attempt === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 204 }));
+    const unavailable = await receiver((_h, attempt) =>
+      attempt === 1 ? { status: 503, headers: { 'retry-after': '1' }, body: 'maintenance' } : { status: 204 },
+    );
+    const dated = await receiver((_h, attempt) =>
+      attempt === 1 ? { status: 503, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } } : { status: 204 },
+    );
+    // Without Retry-After, the schedule's first delay (50 ms) applies.
+    const plain = await receiver((_h, attempt) => (attempt === 1 ? { status: 503 } : { status: 204 }));
+    const tenant = tenantName('retry-after');
+    for (const r of [tooMany, unavailable, dated, plain]) await register(relay, tenant, r.url);
+    await publish(relay, tenant, [{ type: 'com.example.wait' }]);
+    await until(() => [tooMany, unavailable, dated, plain].every((r) => r.hits.length === 2), 'the second attempts', 8000);
+
+    const gap = (r: Receiver) => r.hits[1]!.at - r.hits[0]!.at;
+    assert.ok(gap(tooMany) >= 950, `429 Retry-After: 1 was retried after ${gap(tooMany)} ms`);
+    assert.ok(gap(tooMany) < 5000, `429 Retry-After: 1 was retried only after ${gap(tooMany)} ms`);
+    assert.ok(gap(unavailable) >= 950, `503 Retry-After: 1 was retried after ${gap(unavailable)} ms`);
+    assert.ok(gap(unavailable) < 5000, `503 Retry-After: 1 was retried only after ${gap(unavailable)} ms`);
+    assert.ok(gap(dated) >= 950, `503 with an HTTP-date Retry-After was retried after ${gap(dated)} ms`);
+    assert.ok(gap(plain) < 900, `503 without Retry-After waited ${gap(plain)} ms`);
+    for (const r of [tooMany, unavailable, dated, plain]) assert.equal(r.hits[0]!.headers['webhook-id'], r.hits[1]!.headers['webhook-id']);
+  });
+
+  test('410 disables the endpoint: no retry, GET shows disabled, later events are not delivered', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const gone = await receiver(() => ({ status: 410, body: 'gone for good' }));
+    const healthy = await receiver();
+    const tenant = tenantName('gone');
+    const endpoint = await register(relay, tenant, gone.url);
+    await register(relay, tenant, healthy.url);
+    await publish(relay, tenant, [{ type: 'com.example.first' }]);
+    await until(() => gone.hits.length === 1 && healthy.hits.length === 1, 'the first delivery');
+    await until(async () => (await getEndpoint(relay, tenant, endpoint.id)).disabled, 'the endpoint to be disabled', 3000);
+    const shown = await getEndpoint(relay, tenant, endpoint.id);
+    assert.equal(shown.disabled, true);
+    assert.match(shown.disabledReason ?? '', /410/);
+
+    const token = await relay.token({ scope: 'admin', tenants: [tenant] });
+    const list = (await (
+      await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      webhooks: Endpoint[];
+    };
+    assert.equal(list.webhooks.find((w) => w.id === endpoint.id)?.disabled, true);
+
+    // The endpoint cache of the dispatcher lives for 1 s at most; publish after it.
+    await sleep(1100);
+    await publish(relay, tenant, [{ type: 'com.example.second' }, { type: 'com.example.third' }]);
+    await until(() => healthy.hits.length === 3, 'the later deliveries to the healthy endpoint');
+    await sleep(500);
+    assert.equal(gone.hits.length, 1, 'a disabled endpoint gets neither retries nor later events');
+  });
+
+  test('with webhookRetry4xx false a 400 is not retried, while 408 still is', async (t) => {
+    const { relay, receiver } = await setup(t, { webhookRetry4xx: false });
+    const bad = await receiver(() => ({ status: 400, body: 'bad payload' }));
+    const timeout = await receiver((_h, attempt) => (attempt === 1 ? { status: 408 } : { status: 204 }));
+    const tenant = tenantName('no-4xx');
+    await register(relay, tenant, bad.url);
+    await register(relay, tenant, timeout.url);
+    await publish(relay, tenant, [{ type: 'com.example.x' }]);
+    await until(() => bad.hits.length === 1 && timeout.hits.length === 2, 'the attempts');
+    // The whole schedule is 250 ms: a retry would have come by now.
+    await sleep(600);
+    assert.equal(bad.hits.length, 1);
+    assert.equal(timeout.hits.length, 2);
+  });
+
+  test('by default a 400 is retried', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const bad = await receiver((_h, attempt) => (attempt === 1 ? { status: 400 } : { status: 204 }));
+    const tenant = tenantName('4xx');
+    await register(relay, tenant, bad.url);
+    await publish(relay, tenant, [{ type: 'com.example.x' }]);
+    await until(() => bad.hits.length === 2, 'the retry');
+    assert.deepEqual(
+      bad.hits.map((h) => h.status),
+      [400, 204],
+    );
+  });
+
+  test('an answer slower than webhookTimeoutMs counts as a failure and is retried', async (t) => {
+    const { relay, receiver } = await setup(t, { webhookTimeoutMs: 300 });
+    const slow = await receiver((_h, attempt) => (attempt === 1 ? { status: 204, delayMs: 1500 } : { status: 204 }));
+    const tenant = tenantName('timeout');
+    await register(relay, tenant, slow.url);
+    await publish(relay, tenant, [{ type: 'com.example.x' }]);
+    await until(() => slow.hits.length === 2, 'the retry after the timeout', 5000);
+    const gap = slow.hits[1]!.at - slow.hits[0]!.at;
+    assert.ok(gap >= 280 && gap < 1500, `the retry came ${gap} ms after the first attempt`);
+  });
+
+  test('a deleted endpoint gets nothing more', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const r = await receiver();
+    const tenant = tenantName('deleted');
+    const endpoint = await register(relay, tenant, r.url);
+    await publish(relay, tenant, [{ type: 'com.example.x' }]);
+    await until(() => r.hits.length === 1, 'the first delivery');
+    const token = await relay.token({ scope: 'admin', tenants: [tenant] });
+    const del = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks/${endpoint.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(del.status, 204);
+    await publish(relay, tenant, [{ type: 'com.example.y' }]);
+    await sleep(1500);
+    assert.equal(r.hits.length, 1);
+  });
+
+  test('a slow endpoint gets at most webhookEndpointConcurrency deliveries at once and does not hold others back', async (t) => {
+    const { relay, receiver } = await setup(t, { webhookEndpointConcurrency: 2, webhookConcurrency: 8 });
+    const slow = await receiver(() => ({ status: 204, delayMs: 150 }));
+    const fast = await receiver();
+    const tenant = tenantName('slow');
+    await register(relay, tenant, slow.url);
+    const other = tenantName('fast');
+    await register(relay, other, fast.url);
+    const started = Date.now();
+    await publish(
+      relay,
+      tenant,
+      Array.from({ length: 12 }, (_, i) => ({ type: 'com.example.slow', data: { i } })),
+    );
+    await publish(
+      relay,
+      other,
+      Array.from({ length: 12 }, (_, i) => ({ type: 'com.example.fast', data: { i } })),
+    );
+    await until(() => fast.hits.length === 12, 'the fast endpoint’s deliveries');
+    const fastDone = Date.now() - started;
+    const slowAtFastDone = new Set(slow.hits.map((h) => h.headers['webhook-id'])).size;
+    await until(() => new Set(slow.hits.map((h) => h.headers['webhook-id'])).size === 12, 'the slow endpoint’s deliveries', 15_000);
+    const slowDone = Date.now() - started;
+    assert.ok(slow.maxInFlight <= 2, `the slow endpoint had ${slow.maxInFlight} deliveries at once`);
+    // 12 deliveries of 150 ms, two at a time, take at least 900 ms; the other tenant's must not wait for them.
+    assert.ok(slowDone >= 850, `the slow endpoint was done after ${slowDone} ms`);
+    assert.ok(slowAtFastDone < 12, `the fast endpoint was done only after the slow one (${fastDone} ms, ${slowDone} ms)`);
+  });
+});
+
+describe('delivery metrics', () => {
+  /** Reads one sample from /metrics, e.g. `tenantcast_relay_deliveries_total{result="failed"}`; undefined when absent. */
+  async function sample(relay: TestRelay, name: string): Promise<number | undefined> {
+    const text = await (await fetch(`${relay.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  }
+
+  test('/metrics counts succeeded, retrying and failed deliveries, their duration, and the queue depth', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const ok = await receiver();
+    const broken = await receiver(() => ({ status: 500 }));
+    const tenant = tenantName('metrics');
+    await register(relay, tenant, ok.url);
+    await register(relay, tenant, broken.url);
+    await publish(relay, tenant, [{ type: 'com.example.a' }, { type: 'com.example.b' }]);
+    // ok: 2 successes; broken: 2 events × (3 retries + 1 final failure).
+    await until(
+      async () => (await sample(relay, 'tenantcast_relay_deliveries_total{result="failed"}')) === 2,
+      'both deliveries to the broken endpoint to fail for good',
+    );
+    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total{result="succeeded"}'), 2);
+    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total{result="retrying"}'), 6);
+    assert.equal(broken.hits.length, 8);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_duration_seconds_count'), 10);
+    const sum = await sample(relay, 'tenantcast_relay_delivery_duration_seconds_sum');
+    assert.ok(sum !== undefined && sum > 0 && sum < 10, `duration sum ${sum}`);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="failed"}'), 2);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="waiting"}'), 0);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="delayed"}'), 0);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="active"}'), 0);
+  });
+
+  test('the queue depth shows deliveries waiting for a retry as delayed', async (t) => {
+    const { relay, receiver } = await setup(t, { webhookRetrySchedule: [60_000] });
+    const down = await receiver(() => ({ status: 503 }));
+    const tenant = tenantName('depth');
+    await register(relay, tenant, down.url);
+    await publish(relay, tenant, [{ type: 'com.example.a' }, { type: 'com.example.b' }, { type: 'com.example.c' }]);
+    await until(async () => (await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="delayed"}')) === 3, 'three delayed jobs');
+    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total{result="retrying"}'), 3);
+  });
+});

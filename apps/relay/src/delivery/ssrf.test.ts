@@ -1,0 +1,315 @@
+import assert from 'node:assert/strict';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { describe, type TestContext, test } from 'node:test';
+import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { Webhook } from 'standardwebhooks';
+import { deliver } from './deliver.ts';
+import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf.ts';
+
+// No SSRF: webhooks may not reach loopback, private or link-local addresses, checked after DNS
+// resolution, unless WEBHOOK_ALLOW_PRIVATE=true.
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A receiver on 127.0.0.1 that answers 204 and records what it got; closed when the test ends. */
+async function startReceiver(t: TestContext): Promise<{ port: number; got: Array<{ headers: IncomingHttpHeaders; body: string }> }> {
+  const got: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { port: (server.address() as AddressInfo).port, got };
+}
+
+describe('isPrivateAddress', () => {
+  test('IPv4: loopback, private, link-local, CGNAT, multicast and reserved ranges are private', () => {
+    for (const address of [
+      '127.0.0.1',
+      '127.255.255.254',
+      '0.0.0.0',
+      '0.1.2.3',
+      '10.0.0.1',
+      '10.255.255.255',
+      '100.64.0.1',
+      '100.127.255.255',
+      '169.254.169.254',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.0.0.8',
+      '192.168.1.1',
+      '198.18.0.1',
+      '198.19.255.255',
+      '224.0.0.1',
+      '239.255.255.250',
+      '240.0.0.1',
+      '255.255.255.255',
+    ]) {
+      assert.equal(isPrivateAddress(address), true, address);
+    }
+  });
+
+  test('IPv4: public addresses, including the neighbours of private ranges, are not', () => {
+    for (const address of [
+      '8.8.8.8',
+      '1.1.1.1',
+      '9.255.255.255',
+      '11.0.0.0',
+      '100.63.255.255',
+      '100.128.0.0',
+      '126.255.255.255',
+      '128.0.0.0',
+      '169.253.255.255',
+      '169.255.0.0',
+      '172.15.255.255',
+      '172.32.0.0',
+      '192.167.255.255',
+      '192.169.0.0',
+      '198.17.255.255',
+      '198.20.0.0',
+      '223.255.255.255',
+    ]) {
+      assert.equal(isPrivateAddress(address), false, address);
+    }
+  });
+
+  test('IPv6: unspecified, loopback, unique-local, link-local and multicast are private; global unicast is not', () => {
+    for (const address of [
+      '::',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      'fc00::1',
+      'fd12:3456:789a::1',
+      'fe80::1',
+      'fe80::1234:5678',
+      'febf::1',
+      'ff02::1',
+      'FF05::2',
+    ]) {
+      assert.equal(isPrivateAddress(address), true, address);
+    }
+    for (const address of ['2001:4860:4860::8888', '2606:4700:4700::1111', '2a00:1450:4001::200e', 'fec0::1']) {
+      assert.equal(isPrivateAddress(address), false, address);
+    }
+  });
+
+  test('IPv4-mapped IPv6 is judged by the IPv4 address it maps, in dotted and in hex form', () => {
+    for (const address of [
+      '::ffff:127.0.0.1',
+      '::FFFF:127.0.0.1',
+      '::ffff:10.0.0.1',
+      '::ffff:169.254.169.254',
+      '::ffff:192.168.0.1',
+      '::ffff:7f00:1',
+      '::ffff:a00:1',
+      '0:0:0:0:0:ffff:7f00:1',
+      '::ffff:a9fe:a9fe',
+    ]) {
+      assert.equal(isPrivateAddress(address), true, address);
+    }
+    for (const address of ['::ffff:8.8.8.8', '::ffff:808:808', '::ffff:1.1.1.1']) {
+      assert.equal(isPrivateAddress(address), false, address);
+    }
+  });
+
+  test('what is not an IP address is refused', () => {
+    for (const value of ['', 'localhost', 'example.com', '127.0.0.1.nip.io', '256.0.0.1', '::ffff:999.0.0.1', '1.2.3']) {
+      assert.equal(isPrivateAddress(value), true, value);
+    }
+  });
+});
+
+describe('safeLookup', () => {
+  const lookup = (allowPrivate: boolean, host: string, all = false) =>
+    new Promise<{ error: NodeJS.ErrnoException | null; address: unknown; family: number | undefined }>((resolve) =>
+      safeLookup(allowPrivate)(host, { all }, (error, address, family) => resolve({ error, address, family })),
+    );
+
+  test('refuses a name that resolves to loopback, saying how to allow it', async () => {
+    const { error } = await lookup(false, 'localhost');
+    assert.ok(error instanceof PrivateAddressError, String(error));
+    assert.match(error.message, /localhost resolves to .*a private address.*WEBHOOK_ALLOW_PRIVATE=true/);
+  });
+
+  test('resolves it when private addresses are allowed, in both callback shapes', async () => {
+    const one = await lookup(true, 'localhost');
+    assert.equal(one.error, null);
+    assert.ok(one.address === '127.0.0.1' || one.address === '::1', String(one.address));
+    assert.ok(one.family === 4 || one.family === 6);
+    const all = await lookup(true, 'localhost', true);
+    assert.equal(all.error, null);
+    assert.ok(Array.isArray(all.address) && all.address.length > 0);
+  });
+
+  test('passes DNS errors through', async () => {
+    const { error } = await lookup(true, 'does-not-exist.invalid');
+    assert.ok(error !== null && !(error instanceof PrivateAddressError));
+  });
+});
+
+describe('deliver() with allowPrivate false', () => {
+  const request = (url: string, allowPrivate = false) => ({
+    url,
+    secret: SECRET,
+    webhookId: 'msg_ssrf_1-0',
+    body: JSON.stringify({ specversion: '1.0', id: '1', source: 'ssrf', type: 'com.example.x', tenantid: 'ssrf' }),
+    timeoutMs: 2000,
+    allowPrivate,
+  });
+
+  test('refuses a host name that resolves to loopback: status 0, permanent, and nothing reaches the receiver', async (t) => {
+    const receiver = await startReceiver(t);
+    const result = await deliver(request(`http://localhost:${receiver.port}/hook`));
+    assert.equal(result.status, 0);
+    assert.equal(result.permanent, true);
+    assert.match(result.snippet, /localhost resolves to .*private address/);
+    await sleep(100);
+    assert.equal(receiver.got.length, 0);
+  });
+
+  test('refuses literal private addresses without connecting', async (t) => {
+    const receiver = await startReceiver(t);
+    for (const url of [
+      `http://127.0.0.1:${receiver.port}/`,
+      `http://[::ffff:127.0.0.1]:${receiver.port}/`,
+      `http://0x7f000001:${receiver.port}/`,
+      `http://[::1]:${receiver.port}/`,
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+    ]) {
+      const result = await deliver(request(url));
+      assert.equal(result.status, 0, url);
+      assert.equal(result.permanent, true, url);
+      assert.match(result.snippet, /private address/, url);
+    }
+    await sleep(100);
+    assert.equal(receiver.got.length, 0);
+  });
+
+  test('an unparsable URL is a permanent failure', async () => {
+    const result = await deliver(request('not a url'));
+    assert.equal(result.status, 0);
+    assert.equal(result.permanent, true);
+  });
+
+  test('a refused connection is a failure that may be retried', async () => {
+    const result = await deliver(request('http://127.0.0.1:1/', true));
+    assert.equal(result.status, 0);
+    assert.notEqual(result.permanent, true);
+    assert.match(result.snippet, /ECONNREFUSED/);
+  });
+
+  test('with allowPrivate true the same URL is delivered, signed', async (t) => {
+    const receiver = await startReceiver(t);
+    const req = request(`http://localhost:${receiver.port}/hook`, true);
+    const result = await deliver(req);
+    assert.equal(result.status, 204);
+    assert.equal(receiver.got.length, 1);
+    const [got] = receiver.got;
+    assert.equal(got!.body, req.body);
+    assert.equal(got!.headers['webhook-id'], 'msg_ssrf_1-0');
+    assert.match(String(got!.headers['content-type']), /^application\/cloudevents\+json/);
+    new Webhook(SECRET).verify(got!.body, got!.headers as Record<string, string>);
+  });
+});
+
+/**
+ * A host name other than `localhost` (which the API refuses by name) that resolves to loopback
+ * without external DNS: this machine's name, or another name in /etc/hosts. Undefined when none does.
+ */
+async function loopbackName(): Promise<string | undefined> {
+  let names = [hostname()];
+  try {
+    for (const line of readFileSync('/etc/hosts', 'utf8').split('\n')) {
+      const [address, ...aliases] = line.replace(/#.*/, '').trim().split(/\s+/);
+      if (address !== undefined && /^(127\.|::1$)/.test(address)) names = names.concat(aliases);
+    }
+  } catch {
+    // No /etc/hosts: the host name alone.
+  }
+  for (const name of names) {
+    if (!name || /^localhost$/i.test(name) || !/^[a-z0-9.-]+$/i.test(name)) continue;
+    const addresses = await lookup(name, { all: true }).catch(() => []);
+    if (addresses.length > 0 && addresses.every((a) => /^(127\.|::1$)/.test(a.address))) return name;
+  }
+  return undefined;
+}
+
+describe('a relay with webhookAllowPrivate false', async () => {
+  const name = await loopbackName();
+  test('refuses the delivery to a name that resolves to loopback, for good, and the receiver gets nothing', {
+    skip: name === undefined ? 'no host name other than localhost resolves to loopback here (see /etc/hosts)' : false,
+  }, async (t) => {
+    const receiver = await startReceiver(t);
+    const redis = await startRedisServer();
+    let relay: TestRelay | undefined;
+    t.after(async () => {
+      await relay?.close();
+      await redis.stop();
+    });
+    relay = await startRelay(redis.url, { webhookAllowPrivate: false, webhookRetrySchedule: [50, 100, 100] });
+    const tenant = 'ssrf';
+    const admin = await relay.token({ scope: 'admin', tenants: [tenant] });
+    // `localhost` itself is refused at registration; another name for loopback is not (the API does
+    // not resolve names), so the refusal after DNS resolution is what stops it.
+    const refused = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://localhost:${receiver.port}/hook` }),
+    });
+    assert.equal(refused.status, 400);
+    const created = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://${name}:${receiver.port}/hook` }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+
+    const publisher = await relay.token({ scope: 'publish', tenants: [tenant] });
+    const res = await fetch(`${relay.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${publisher}`, 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ specversion: '1.0', id: 'e1', source: 'ssrf', type: 'com.example.x', tenantid: tenant }),
+    });
+    assert.equal(res.status, 202);
+
+    // The job fails at once (no retries: the address cannot change its nature), with the reason for the dashboard.
+    const root = await relay.token({ scope: 'admin', tenants: ['*'] });
+    let failed: Array<{ failedReason: string; attempts: number }> = [];
+    const deadline = Date.now() + 10_000;
+    while (failed.length === 0 && Date.now() < deadline) {
+      await sleep(50);
+      const board: Response = await fetch(
+        `${relay.url}/admin/queues/api/queues?activeQueue=webhook-deliveries&status=failed&page=1&jobsPerPage=50`,
+        {
+          headers: { authorization: `Bearer ${root}` },
+        },
+      );
+      assert.equal(board.status, 200);
+      const body = (await board.json()) as { queues: Array<{ name: string; jobs: Array<{ failedReason: string; attempts: number }> }> };
+      failed = body.queues.find((q) => q.name === 'webhook-deliveries')?.jobs ?? [];
+    }
+    assert.equal(failed.length, 1, 'the delivery failed');
+    assert.match(failed[0]!.failedReason, /resolves to 127\.0\.0\.1, a private address/);
+    assert.equal(failed[0]!.attempts, 1, 'it was not retried');
+    await sleep(400);
+    assert.equal(receiver.got.length, 0);
+  });
+});
