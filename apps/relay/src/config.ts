@@ -55,6 +55,8 @@ export const RelayConfigSchema = Type.Object(
     webhookConcurrency: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per endpoint per process. Default 4. */
     webhookEndpointConcurrency: Type.Integer({ minimum: 1, default: 4 }),
+    /** How long a delivery's lock lasts, in ms: a dead worker's jobs run again after at most about twice this. Default 30,000. */
+    webhookLockMs: Type.Integer({ minimum: 500, default: 30_000 }),
     /** Idle time, in ms, after which a dead dispatcher's unacknowledged entries are taken over. Default 30,000. */
     dispatchClaimIdleMs: Type.Integer({ minimum: 100, default: 30_000 }),
   },
@@ -118,6 +120,7 @@ const relayConfig = defineConfig({
     webhookConcurrency: 'WEBHOOK_CONCURRENCY',
     webhookEndpointConcurrency: 'WEBHOOK_ENDPOINT_CONCURRENCY',
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
+    webhookLockMs: 'WEBHOOK_LOCK_MS',
   },
   parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule },
 });

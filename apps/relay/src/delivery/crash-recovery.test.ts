@@ -92,6 +92,8 @@ test('the relay killed in mid-dispatch loses nothing; repeats carry the same web
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_RETRY_SCHEDULE: '50,100,200',
     WEBHOOK_DISPATCH_CLAIM_IDLE_MS: '500',
+    // Jobs active at the crash run again once their lock expires and the stalled check sees it.
+    WEBHOOK_LOCK_MS: '2000',
     LOG_LEVEL: 'warn',
     SHUTDOWN_TIMEOUT_MS: '2000',
   };
@@ -149,9 +151,9 @@ test('the relay killed in mid-dispatch loses nothing; repeats carry the same web
   children.push(second.child);
   const seen = () => new Set(hits.map((h) => JSON.parse(h.body).id as string));
   // Jobs that were active at the crash (up to the worker's concurrency, as jobs waiting for an endpoint
-  // slot are active too) come back only once BullMQ's stalled-job check finds their lock expired:
-  // lockDuration and stalledInterval are BullMQ's defaults, 30 s each, so this takes 30 to 60 s.
-  const recovery = Date.now() + 90_000;
+  // slot are active too) come back once the stalled-job check finds their lock expired: with
+  // WEBHOOK_LOCK_MS=2000 that is within about 4 s; the bound below is generous for a loaded machine.
+  const recovery = Date.now() + 60_000;
   while (seen().size < published.size && Date.now() < recovery) await sleep(100);
   const missing = [...published.keys()].filter((id) => !seen().has(id));
   assert.deepEqual(

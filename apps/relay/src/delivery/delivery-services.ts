@@ -71,6 +71,7 @@ export function createDeliveryServices(config: RelayConfig, redis: Redis, logger
         retry4xx: config.webhookRetry4xx,
         timeoutMs: config.webhookTimeoutMs,
         allowPrivate: config.webhookAllowPrivate,
+        lockMs: config.webhookLockMs,
       });
       dispatcher = new Dispatcher({ redis: dispatchRedis, queue, webhooks, logger, batch: 100, claimIdleMs: config.dispatchClaimIdleMs });
       dispatcher.start();

@@ -22,6 +22,8 @@ export interface DeliveryWorkerOptions {
   retry4xx: boolean;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** BullMQ lockDuration and stalledInterval: how soon a dead worker's jobs are run again. */
+  lockMs: number;
 }
 
 /** A failed attempt: what the endpoint answered, and how long it asked us to wait. */
@@ -101,6 +103,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker<Del
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) => {
         const asked = (error as DeliveryFailed | undefined)?.retryAfterMs;
