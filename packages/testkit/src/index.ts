@@ -1,3 +1,4 @@
 export { startGateway, type TestGateway } from './gateway.ts';
 export { freePort, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts';
 export { startRelay, TEST_SECRET, type TestRelay } from './relay.ts';
+export { startStack, type TestStack } from './stack.ts';

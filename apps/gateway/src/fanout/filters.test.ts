@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { startStack, type TestGateway, type TestRelay, type TestStack } from '@tenantcast/testkit';
 import { connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
 let relay: TestRelay | undefined;
 let gateway: TestGateway | undefined;
 let token: string;
 
+let stack: TestStack | undefined;
+
 before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
-  token = await relay.token({});
+  stack = await startStack();
+  ({ relay, gateway, token } = stack);
 });
 
-after(async () => {
-  try {
-    await gateway?.close();
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+after(() => stack?.close());
 
 /** The events every case publishes, by id: attributes of several kinds, some missing on some events. */
 const CORPUS: Record<string, Record<string, unknown>> = {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import {
+  type RedisServer,
+  startGateway,
+  startRelay,
+  startStack,
+  type TestGateway,
+  type TestRelay,
+  type TestStack,
+} from '@tenantcast/testkit';
 import {
   type Accepted,
   type Cleanup,
@@ -18,21 +26,14 @@ let relay: TestRelay | undefined;
 let gateway: TestGateway | undefined;
 let token: string;
 
+let stack: TestStack | undefined;
+
 before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
-  token = await relay.token({});
+  stack = await startStack();
+  ({ redis, relay, gateway, token } = stack);
 });
 
-after(async () => {
-  try {
-    await gateway?.close();
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+after(() => stack?.close());
 
 type Message = Record<string, unknown> & { op: string; id?: string };
 type EventMessage = { op: 'event'; id: string; event: Record<string, unknown> & { relayoffset: string; id: string; tenantid: string } };

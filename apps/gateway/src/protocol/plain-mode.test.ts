@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import {
+  type RedisServer,
+  startGateway,
+  startRelay,
+  startStack,
+  type TestGateway,
+  type TestRelay,
+  type TestStack,
+} from '@tenantcast/testkit';
 import { type Accepted, connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
 
 let redis: RedisServer | undefined;
@@ -9,21 +17,14 @@ let gateway: TestGateway | undefined;
 /** Publishes and subscribes to every tenant. */
 let token: string;
 
+let stack: TestStack | undefined;
+
 before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
-  token = await relay.token({});
+  stack = await startStack();
+  ({ redis, relay, gateway, token } = stack);
 });
 
-after(async () => {
-  try {
-    await gateway?.close();
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+after(() => stack?.close());
 
 /** `count` events of `tenant`, numbered in `data.n`. */
 function numbered(tenant: string, count: number, from = 0): Record<string, unknown>[] {

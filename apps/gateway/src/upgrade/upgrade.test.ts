@@ -5,11 +5,12 @@ import { mintToken } from '@tenantcast/sdk';
 import {
   type RedisServer,
   startGateway,
-  startRedisServer,
   startRelay,
+  startStack,
   TEST_SECRET,
   type TestGateway,
   type TestRelay,
+  type TestStack,
 } from '@tenantcast/testkit';
 import { assertRefusal, connect, eventually, makeEvent, plainUrl, publish, refusal, tenantOf } from '../testing/clients.ts';
 
@@ -19,21 +20,14 @@ let gateway: TestGateway | undefined;
 /** Publishes and subscribes to every tenant. */
 let token: string;
 
+let stack: TestStack | undefined;
+
 before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
-  token = await relay.token({});
+  stack = await startStack();
+  ({ redis, relay, gateway, token } = stack);
 });
 
-after(async () => {
-  try {
-    await gateway?.close();
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+after(() => stack?.close());
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
