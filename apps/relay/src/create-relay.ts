@@ -61,6 +61,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    // Tenant ids reach 128 characters and webhook ids 35; Fastify's default cap on a path parameter is 100.
+    routerOptions: { maxParamLength: 256 },
     // One log line per request would dominate at ingest rates; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
