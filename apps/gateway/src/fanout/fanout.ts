@@ -41,12 +41,16 @@ export class Fanout {
   /** Subscribes to a tenant: catches up from `subscriber.last`, then live. Rejects when Redis fails or the offset expired. */
   async subscribe(tenant: string, subscriber: Subscriber): Promise<void> {
     const { hub, ready } = this.#hub(tenant);
+    const arrived = hub.reserve();
     try {
       await ready;
-      await hub.join(subscriber);
+      await hub.join(subscriber, arrived);
     } catch (error) {
+      arrived();
       this.unsubscribe(tenant, subscriber);
       throw error;
+    } finally {
+      arrived();
     }
   }
 

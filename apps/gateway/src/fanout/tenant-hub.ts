@@ -82,32 +82,39 @@ export class TenantHub {
    * in pages (outside the hub's queue), then the last stretch up to `head` is read inside a task,
    * where it joins live delivery. Throws (TC_ERR_OFFSET_EXPIRED) when `last` was trimmed.
    */
-  async join(subscriber: Subscriber): Promise<void> {
-    this.#joining++;
-    try {
-      // Bulk catch-up, while live delivery to others goes on; paced by the client's send buffer.
-      let more = true;
-      let sent = 0;
-      while (more && !subscriber.closed) {
-        const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize);
-        for (const entry of page.entries) {
-          await subscriber.drain();
-          if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
-        }
-        more = page.more;
+  async join(subscriber: Subscriber, arrived: () => void = () => {}): Promise<void> {
+    // Bulk catch-up, while live delivery to others goes on; paced by the client's send buffer.
+    let more = true;
+    let sent = 0;
+    while (more && !subscriber.closed) {
+      const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize);
+      for (const entry of page.entries) {
+        await subscriber.drain();
+        if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
       }
-      await this.#enqueue(async () => {
-        while (!subscriber.closed && compareOffsets(subscriber.last, this.#head) < 0) {
-          const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize, this.#head);
-          for (const entry of page.entries) if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
-          if (!page.more) break;
-        }
-        if (!subscriber.closed) this.#subscribers.add(subscriber);
-      });
-      this.#deps.onSent(sent);
-    } finally {
-      this.#joining--;
+      more = page.more;
     }
+    await this.#enqueue(async () => {
+      while (!subscriber.closed && compareOffsets(subscriber.last, this.#head) < 0) {
+        const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize, this.#head);
+        for (const entry of page.entries) if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
+        if (!page.more) break;
+      }
+      // Counted out of the joining and into the subscribers in one step, so that it is never counted twice.
+      arrived();
+      if (!subscriber.closed) this.#subscribers.add(subscriber);
+    });
+    this.#deps.onSent(sent);
+  }
+
+  /** Counts a subscriber that is on its way in (from before the hub is ready), so that the hub is kept and counted. */
+  reserve(): () => void {
+    this.#joining++;
+    let done = false;
+    return () => {
+      if (!done) this.#joining--;
+      done = true;
+    };
   }
 
   /** Removes a subscriber. */
