@@ -31,6 +31,22 @@ function keyOf(secret: string | Uint8Array): Uint8Array {
   return typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
 }
 
+const verifyKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * The HMAC key that verifies tokens of `secret`, imported once per secret string: jose imports a
+ * raw key on every call, which was a sixth of the relay's CPU per request (BENCHMARKS.md).
+ */
+function verifyKeyOf(secret: string | Uint8Array): Promise<CryptoKey> | Uint8Array {
+  if (typeof secret !== 'string') return secret;
+  let key = verifyKeys.get(secret);
+  if (key === undefined) {
+    key = globalThis.crypto.subtle.importKey('raw', keyOf(secret) as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    if (verifyKeys.size < 64) verifyKeys.set(secret, key);
+  }
+  return key;
+}
+
 /**
  * Signs an HS256 token for the relay and the gateway. For servers: the secret must stay on the server.
  * @example
@@ -71,7 +87,7 @@ function invalid(message: string, cause?: unknown): TenantcastError {
 export async function verifyToken(token: string, secret: string | Uint8Array): Promise<TokenClaims> {
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'] }));
+    ({ payload } = await jwtVerify(token, await verifyKeyOf(secret), { algorithms: ['HS256'] }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw invalid('Token expired; mint a new one.', error);
     if (error instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('Token algorithm not allowed; sign with HS256.', error);

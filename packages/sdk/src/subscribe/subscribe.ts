@@ -1,6 +1,7 @@
 import { type BackoffOptions, backoffDelay } from '../backoff.ts';
 import { TenantcastError } from '../errors.ts';
 import type { Filter } from '../filters/filter.ts';
+import { compareOffsets } from '../offsets.ts';
 import type { EventOf, QlikEventMap } from '../schemas/qlik-events.ts';
 import { AsyncQueue } from './async-queue.ts';
 
@@ -58,15 +59,6 @@ export interface Subscription<TMap extends object = QlikEventMap> extends AsyncI
 /** Close codes after which reconnecting cannot help (docs/protocol.md). */
 const FATAL_CLOSE = new Set([1002, 1003, 1007, 1008, 4000]);
 const CLOSE_OFFSET_EXPIRED = 4010;
-
-/** Orders stream offsets `<ms>-<seq>` numerically. */
-function after(a: string, b: string | undefined): boolean {
-  if (b === undefined) return true;
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  return ms > 0n || (ms === 0n && BigInt(as) > BigInt(bs));
-}
 
 async function defaultSocket(): Promise<{ ctor: SocketConstructor; headers: boolean }> {
   const global = (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
@@ -179,7 +171,7 @@ export function subscribe<TMap extends object = QlikEventMap>(options: Subscribe
       if (message.op === 'event' && message.event !== undefined) {
         const event = message.event;
         // Resuming may replay the edge of what was seen; the offset decides.
-        if (!after(event.relayoffset, offset)) return;
+        if (offset !== undefined && compareOffsets(event.relayoffset, offset) <= 0) return;
         offset = event.relayoffset;
         // The iterator only holds events when someone iterates; a callback-only caller keeps no backlog.
         if (iterated) queue.push(event);

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { compareOffsets } from '@tenantcast/sdk';
 import type { Redis } from 'ioredis';
 import { type TenantKeys, tenantKeys } from './keys.ts';
 import { StorageError } from './storage-error.ts';
+
+export { compareOffsets };
 
 const appendEventsLua = readFileSync(new URL('./commands/append-events-4.lua', import.meta.url), 'utf8');
 
@@ -213,14 +216,4 @@ function originsOp(event: StoredEventInput): string {
 function fieldOf(flat: readonly unknown[], name: string): string | undefined {
   for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return flat[i + 1] as string;
   return undefined;
-}
-
-/** Orders two stream ids numerically: negative, zero or positive. */
-export function compareOffsets(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms > 0n ? 1 : -1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq > 0n ? 1 : -1;
 }
