@@ -1,13 +1,20 @@
+import { textFrame } from '../protocol/frames.ts';
+
 /**
- * One stored event on its way out. It is parsed and serialized at most once per gateway, whatever
- * the number of clients: `event` for filters, `frame` for plain-mode clients.
+ * One stored event on its way out. It is parsed, serialized and framed at most once per gateway,
+ * whatever the number of clients: `event` for filters, `wire` for plain-mode clients, `muxWire`
+ * for the multiplexed subscriptions that share an id.
  */
 export class Entry {
   readonly offset: string;
   readonly json: string;
   #event: Record<string, unknown> | undefined;
-  #frame: Buffer | undefined;
   #frameText: string | undefined;
+  #wire: Buffer | undefined;
+  /** Multiplexed frames by message prefix: one slot, then a map when subscriptions with other ids get it too. */
+  #muxPrefix: string | undefined;
+  #muxWire: Buffer | undefined;
+  #muxMore: Map<string, Buffer> | undefined;
 
   constructor(offset: string, json: string) {
     this.offset = offset;
@@ -27,9 +34,29 @@ export class Entry {
     return this.#frameText;
   }
 
-  /** `frameText` as UTF-8 bytes, shared by every plain-mode client. */
-  get frame(): Buffer {
-    this.#frame ??= Buffer.from(this.frameText);
-    return this.#frame;
+  /** The plain-mode WebSocket frame (header and `frameText`), shared by every plain-mode client. */
+  get wire(): Buffer {
+    this.#wire ??= textFrame(this.frameText);
+    return this.#wire;
+  }
+
+  /**
+   * The multiplexed-mode frame of the message `<prefix><frameText>}`, where the prefix names the
+   * subscription (`{"op":"event","id":"…","event":`); built once per prefix.
+   */
+  muxWire(prefix: string): Buffer {
+    if (this.#muxPrefix === prefix) return this.#muxWire!;
+    if (this.#muxPrefix === undefined) {
+      this.#muxPrefix = prefix;
+      this.#muxWire = textFrame(`${prefix}${this.frameText}}`);
+      return this.#muxWire;
+    }
+    this.#muxMore ??= new Map();
+    let frame = this.#muxMore.get(prefix);
+    if (frame === undefined) {
+      frame = textFrame(`${prefix}${this.frameText}}`);
+      this.#muxMore.set(prefix, frame);
+    }
+    return frame;
   }
 }

@@ -1,8 +1,13 @@
 import type { Entry } from './entry.ts';
 
-/** One subscription to a tenant's events, as a hub sees it. */
+/**
+ * One subscription to a tenant's events, as a hub sees it. The hub calls these for every subscriber
+ * and every live event: implementations are classes with their methods on the prototype (no
+ * closures per connection), and `send` only queues the event's prebuilt frame (`Entry.wire`) on the
+ * connection, which writes what a turn queued at its end (protocol/connection.ts).
+ */
 export interface Subscriber {
-  /** The last offset this subscriber has been given (or passed over by its filter). */
+  /** The last offset this subscriber has been given (or passed over by its filter); the hub moves it. */
   last: string;
   /** Whether the subscriber wants the entry (its filters). */
   matches(entry: Entry): boolean;

@@ -22,7 +22,54 @@ export interface SessionHost {
 
 interface ActiveSubscription {
   tenant: string;
-  subscriber: Subscriber & { ended: boolean };
+  subscriber: MultiplexedSubscriber;
+}
+
+/**
+ * One subscription of a multiplexed connection, as its tenant's hub sees it: events go out as
+ * `{"op":"event","id":…,"event":…}` messages, framed once per event and subscription id (`Entry.muxWire`).
+ */
+class MultiplexedSubscriber implements Subscriber {
+  last: string;
+  /** Unsubscribed: the hub drops it. */
+  ended = false;
+  readonly #session: MultiplexedSession;
+  readonly #connection: Connection;
+  readonly #id: string;
+  /** The start of each event message, up to the event. */
+  readonly #prefix: string;
+  readonly #predicate: EventPredicate | undefined;
+
+  constructor(session: MultiplexedSession, connection: Connection, id: string, start: string, predicate: EventPredicate | undefined) {
+    this.last = start;
+    this.#session = session;
+    this.#connection = connection;
+    this.#id = id;
+    this.#prefix = `{"op":"event","id":${JSON.stringify(id)},"event":`;
+    this.#predicate = predicate;
+  }
+
+  matches(entry: Entry): boolean {
+    return this.#predicate === undefined || this.#predicate(entry.event);
+  }
+
+  send(entry: Entry): void {
+    this.#connection.sendFrame(entry.muxWire(this.#prefix));
+  }
+
+  get closed(): boolean {
+    return this.ended || this.#connection.closed;
+  }
+
+  drain(): Promise<void> {
+    return this.#connection.drain();
+  }
+
+  close(code: number, reason: string): void {
+    // Trimmed events end this subscription alone; anything else ends the connection.
+    if (code === CloseCode.OffsetExpired) this.#session.expired(this.#id, this, reason);
+    else this.#connection.close(code, reason);
+  }
 }
 
 const SUBSCRIPTION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -76,8 +123,16 @@ export class MultiplexedSession {
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id, false);
   }
 
+  /** A subscription's hub lost events to retention before delivering them: the subscription ends with an error message. */
+  expired(id: string, subscriber: Subscriber, reason: string): void {
+    if (this.#subscriptions.get(id)?.subscriber !== subscriber) return;
+    this.#fail(id, new GatewayError('TC_ERR_OFFSET_EXPIRED', `Subscription "${id}": ${reason}; resubscribe from 0 or live.`));
+    this.#unsubscribe(id, false);
+  }
+
+  /** Replies go through the same queue as events, so that they keep their order on the wire. */
   #reply(message: Record<string, unknown>): void {
-    this.#connection.send(JSON.stringify(message));
+    this.#connection.sendText(JSON.stringify(message));
   }
 
   #fail(id: string, error: GatewayError): void {
@@ -128,28 +183,7 @@ export class MultiplexedSession {
         this.#host.release(tenant);
         return;
       }
-      const connection = this.#connection;
-      const prefix = `{"op":"event","id":${JSON.stringify(id)},"event":`;
-      const subscriber: ActiveSubscription['subscriber'] = {
-        last: start,
-        ended: false,
-        matches: predicate === undefined ? () => true : (entry: Entry) => predicate(entry.event),
-        send: (entry: Entry) => {
-          connection.send(`${prefix}${entry.frameText}}`);
-        },
-        drain: () => connection.drain(),
-        get closed() {
-          return this.ended || connection.closed;
-        },
-        close: (code: number, reason: string) => {
-          if (code === CloseCode.OffsetExpired) {
-            this.#fail(id, new GatewayError('TC_ERR_OFFSET_EXPIRED', `Subscription "${id}": ${reason}; resubscribe from 0 or live.`));
-            this.#unsubscribe(id, false);
-          } else {
-            connection.close(code, reason);
-          }
-        },
-      };
+      const subscriber = new MultiplexedSubscriber(this, this.#connection, id, start, predicate);
       this.#pending.delete(id);
       this.#subscriptions.set(id, { tenant, subscriber });
       registered = true;
