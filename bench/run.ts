@@ -9,10 +9,11 @@
  *   pnpm bench -- --runs 5          more runs
  *   pnpm bench -- --profile         CPU profiles of the servers under test in bench/results/profiles
  *   pnpm bench -- --only fanout --targets tenantcast,ws --cases 2000   a part of a scenario
+ *   pnpm bench -- --only fanout --baseline ../tenantcast-before      A/B: that checkout's gateway too
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stopAll } from './lib/cleanup.ts';
 import { fmtBytes, fmtMs, fmtRate, fmtRatio, renderTable } from './lib/format.ts';
 import { backgroundLoad, machine } from './lib/machine.ts';
@@ -29,7 +30,7 @@ const SCENARIOS: Scenario[] = [ingest, fanout, memory, latency, resume, webhooks
 
 function usage(): never {
   console.log(
-    `usage: pnpm bench [-- [--quick] [--only ${SCENARIOS.map((s) => s.id).join(',')}] [--runs N] [--profile] [--targets tenantcast,socketio,ws] [--cases ID-PART,…]]`,
+    `usage: pnpm bench [-- [--quick] [--only ${SCENARIOS.map((s) => s.id).join(',')}] [--runs N] [--profile] [--targets tenantcast,socketio,ws] [--cases ID-PART,…] [--baseline DIR]]`,
   );
   process.exit(2);
 }
@@ -41,6 +42,7 @@ interface Options {
   profile: boolean;
   targets: string[] | undefined;
   cases: string[] | undefined;
+  baseline: string | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -50,6 +52,7 @@ function parseArgs(argv: string[]): Options {
   let profile = false;
   let only: string[] | undefined;
   let runs: number | undefined;
+  let baseline: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') continue;
@@ -64,7 +67,16 @@ function parseArgs(argv: string[]): Options {
       if (!Number.isInteger(runs) || runs < 1) usage();
     } else if (arg === '--targets') targets = (argv[++i] ?? '').split(',');
     else if (arg === '--cases') cases = (argv[++i] ?? '').split(',');
-    else if (arg === '--help' || arg === '-h') usage();
+    else if (arg === '--baseline') {
+      baseline = argv[++i];
+      if (!baseline || !existsSync(join(baseline, 'apps/gateway/src/main.ts'))) {
+        console.error(
+          `--baseline needs a checkout of tenantcast with its dependencies installed (no apps/gateway/src/main.ts in ${baseline})`,
+        );
+        usage();
+      }
+      baseline = resolve(baseline);
+    } else if (arg === '--help' || arg === '-h') usage();
     else {
       console.error(`unknown argument ${arg}`);
       usage();
@@ -76,7 +88,7 @@ function parseArgs(argv: string[]): Options {
       usage();
     }
   }
-  return { quick, only, runs, profile, targets, cases };
+  return { quick, only, runs, profile, targets, cases, baseline };
 }
 
 function cell(row: Row, which: 'tenantcast' | 'peer' | 'ceiling'): string {
@@ -124,6 +136,7 @@ const ctx: BenchContext = {
   profile: options.profile,
   ...(options.targets ? { targets: options.targets } : {}),
   ...(options.cases ? { cases: options.cases } : {}),
+  ...(options.baseline ? { baseline: options.baseline } : {}),
   log: (message) => console.log(`[${elapsed()}] ${message}`),
 };
 
@@ -180,7 +193,7 @@ const result = {
   machine: env,
   /** Share of all cores busy with other work, sampled for 1 s before each scenario. */
   backgroundLoad: loads,
-  options: { quick: options.quick, runs, only: options.only ?? null, profile: options.profile },
+  options: { quick: options.quick, runs, only: options.only ?? null, profile: options.profile, baseline: options.baseline ?? null },
   rows,
   scenarios,
 };

@@ -33,6 +33,8 @@ export interface StartServerOptions {
   entry?: string;
   /** More node flags, e.g. --heapsnapshot-signal=SIGUSR2. */
   nodeFlags?: string[];
+  /** Run the entry point of another checkout of tenantcast (`--baseline`) instead of this one. */
+  root?: string;
 }
 
 function logFile(label: string): string {
@@ -94,7 +96,7 @@ export async function startServer(app: 'relay' | 'gateway', redisUrl: string, op
     ...options.env,
   };
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
-    cwd: ROOT,
+    cwd: options.root ?? ROOT,
     env,
     stdio: ['ignore', fd, fd],
   });

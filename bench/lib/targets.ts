@@ -24,13 +24,13 @@ export interface FanoutTarget {
   stop(): Promise<void>;
 }
 
-export type TargetKind = 'tenantcast' | 'socketio' | 'ws' | 'tenantcast-corked';
+export type TargetKind = 'tenantcast' | 'socketio' | 'ws' | 'tenantcast-baseline';
 
 export const TARGET_NAMES: Record<TargetKind, string> = {
   tenantcast: 'tenantcast gateway',
   socketio: 'Socket.IO + redis-streams-adapter',
   ws: 'bare ws (prebuilt frame)',
-  'tenantcast-corked': 'tenantcast gateway, writes batched per socket (what-if, bench/experiments)',
+  'tenantcast-baseline': 'tenantcast gateway of the --baseline checkout',
 };
 
 export interface TargetOptions {
@@ -38,14 +38,17 @@ export interface TargetOptions {
   profile: boolean;
   /** More node flags for the server under test. */
   nodeFlags?: string[];
+  /** The checkout whose gateway `tenantcast-baseline` runs. */
+  baseline?: string;
 }
 
 export async function startTarget(kind: TargetKind, redisUrl: string, options: TargetOptions): Promise<FanoutTarget> {
-  if (kind === 'tenantcast' || kind === 'tenantcast-corked') {
+  if (kind === 'tenantcast' || kind === 'tenantcast-baseline') {
+    if (kind === 'tenantcast-baseline' && options.baseline === undefined) throw new Error('tenantcast-baseline needs --baseline <dir>');
     const gateway: ServerProcess = await startServer('gateway', redisUrl, {
       label: options.label,
       profile: options.profile,
-      ...(kind === 'tenantcast-corked' ? { entry: 'bench/experiments/gateway-corked.ts' } : {}),
+      ...(kind === 'tenantcast-baseline' ? { root: options.baseline! } : {}),
       ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
       env: { GATEWAY_MAX_CONNECTIONS_PER_TENANT: '50000' },
     });

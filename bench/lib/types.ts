@@ -14,6 +14,12 @@ export interface BenchContext {
   targets?: string[];
   /** Only the cases whose id holds one of these strings (fan-out). */
   cases?: string[];
+  /**
+   * Another checkout of tenantcast (a directory with its dependencies installed, e.g. a `git
+   * worktree` of an earlier commit): its gateway runs as the target `tenantcast-baseline`, back to
+   * back with this one, for A/B comparisons (fan-out, resume).
+   */
+  baseline?: string;
   /** Progress output. */
   log(message: string): void;
 }

@@ -40,13 +40,13 @@ export interface MemoryMeasurement {
 export const memoryMeasurements = new Map<TargetKind, MemoryMeasurement>();
 
 const KINDS: TargetKind[] = ['tenantcast', 'socketio', 'ws'];
-/** Run only when named in --targets: prototypes of recommended changes (bench/experiments). */
-const WHAT_IF: TargetKind[] = ['tenantcast-corked'];
 
-/** The servers to run: the three unless --targets says otherwise. */
+/** The servers to run: the three unless --targets says otherwise; with --baseline, the baseline's gateway right after this one's. */
 export function selectedKinds(ctx: BenchContext): TargetKind[] {
-  if (ctx.targets === undefined) return KINDS;
-  return [...KINDS, ...WHAT_IF].filter((k) => ctx.targets!.includes(k));
+  const kinds = ctx.targets === undefined ? KINDS : KINDS.filter((k) => ctx.targets!.includes(k));
+  if (ctx.baseline === undefined) return kinds;
+  const at = kinds.indexOf('tenantcast');
+  return at < 0 ? ['tenantcast-baseline', ...kinds] : [...kinds.slice(0, at + 1), 'tenantcast-baseline', ...kinds.slice(at + 1)];
 }
 
 export function fanoutCases(quick: boolean): FanoutCase[] {
@@ -108,7 +108,11 @@ export async function withClients<T>(
 ): Promise<T> {
   const redis = await startRedis();
   try {
-    const target = await startTarget(kind, redis.url, { label: `${c.id}-${kind}`, profile: ctx.profile });
+    const target = await startTarget(kind, redis.url, {
+      label: `${c.id}-${kind}`,
+      profile: ctx.profile,
+      ...(ctx.baseline ? { baseline: ctx.baseline } : {}),
+    });
     const baselineRss = target.rss();
     const pool = await ClientPool.start(2);
     try {
@@ -225,17 +229,17 @@ export const fanout: Scenario = {
         ...(c.target && results.tenantcast ? { target: c.target, met: c.met!(tc, peer, ceiling) } : {}),
         disturbed,
       });
-      const whatIf = results['tenantcast-corked'];
-      if (whatIf !== undefined) {
+      const baseline = results['tenantcast-baseline'];
+      if (baseline !== undefined) {
         rows.push({
-          id: `${c.id}.what-if-corked`,
-          measure: `${c.measure}, what-if: writes batched per socket`,
+          id: `${c.id}.baseline`,
+          measure: `${c.measure}, baseline (--baseline)`,
           unit: 'rate',
-          tenantcast: whatIf.rate,
+          tenantcast: baseline.rate,
           peer,
           ceiling,
-          peerRatio: whatIf.rate / peer,
-          ceilingRatio: whatIf.rate / ceiling,
+          peerRatio: baseline.rate / peer,
+          ceilingRatio: baseline.rate / ceiling,
           disturbed,
         });
       }

@@ -59,6 +59,19 @@ export const memory: Scenario = {
         met: tc <= MEMORY_TARGET_BYTES,
       },
     ];
+    const baseline = results['tenantcast-baseline'];
+    if (baseline !== undefined) {
+      rows.push({
+        id: 'memory.idle-connection.baseline',
+        measure: 'memory, RSS per idle connection at 10,000 connections, baseline (--baseline)',
+        unit: 'bytes',
+        tenantcast: baseline.perConnection,
+        peer,
+        ceiling,
+        peerRatio: baseline.perConnection / peer,
+        ceilingRatio: baseline.perConnection / ceiling,
+      });
+    }
     return { rows, details: { results } };
   },
 };

@@ -21,13 +21,9 @@ export const resume: Scenario = {
     const redis = await startRedis();
     try {
       const gateway = await startServer('gateway', redis.url, { label: 'resume-gateway', profile: ctx.profile });
-      // With --targets tenantcast-corked, the what-if gateway of bench/experiments runs beside it.
-      const corked = ctx.targets?.includes('tenantcast-corked')
-        ? await startServer('gateway', redis.url, {
-            label: 'resume-gateway-corked',
-            profile: ctx.profile,
-            entry: 'bench/experiments/gateway-corked.ts',
-          })
+      // With --baseline, the gateway of that checkout runs beside it, each run right after this one's.
+      const baseline = ctx.baseline
+        ? await startServer('gateway', redis.url, { label: 'resume-gateway-baseline', profile: ctx.profile, root: ctx.baseline })
         : undefined;
       const publisher = await Worker.start('publisher', 'bench/load/publisher.ts', { args: ['tenantcast', redis.url, KEY_PREFIX] });
       const client = await Worker.start('ws-clients', 'bench/load/ws-clients.ts');
@@ -56,22 +52,22 @@ export const resume: Scenario = {
       ctx.log('resume: warm-up');
       await catchUp();
       await ceiling();
-      if (corked) await catchUp(corked.url);
+      if (baseline) await catchUp(baseline.url);
       const runs = ctx.quick ? ctx.runs : Math.max(ctx.runs, 5);
       const gatewayRuns = [];
       const ceilingRuns = [];
-      const corkedRuns = [];
+      const baselineRuns = [];
       for (let i = 0; i < runs; i++) {
         const run = await catchUp();
         if (run.received < MISSED) throw new Error(`resume: only ${run.received} of ${MISSED} events arrived`);
         gatewayRuns.push(run);
         const raw = await ceiling();
         ceilingRuns.push(raw);
-        const whatIf = corked ? await catchUp(corked.url) : undefined;
-        if (whatIf) corkedRuns.push(whatIf);
+        const before = baseline ? await catchUp(baseline.url) : undefined;
+        if (before) baselineRuns.push(before);
         ctx.log(
           `resume: run ${i + 1}/${runs}: ${fmtMs(run.ms)} (upgrade ${fmtMs(run.upgradeMs)}); raw XRANGE ${fmtMs(raw.ms)}${
-            whatIf ? `; what-if corked ${fmtMs(whatIf.ms)}` : ''
+            before ? `; baseline ${fmtMs(before.ms)}` : ''
           }`,
         );
       }
@@ -90,22 +86,22 @@ export const resume: Scenario = {
           met: tc < 250,
         },
       ];
-      if (corked) {
-        const ms = median(corkedRuns.map((r) => r.ms));
+      if (baseline) {
+        const ms = median(baselineRuns.map((r) => r.ms));
         rows.push({
-          id: 'resume.10000.what-if-corked',
-          measure: 'resume, what-if: writes batched per socket',
+          id: 'resume.10000.baseline',
+          measure: 'resume, baseline (--baseline)',
           unit: 'ms',
           tenantcast: ms,
           ceiling: raw,
           ceilingRatio: ms / raw,
         });
-        await corked.stop();
+        await baseline.stop();
       }
       await client.stop();
       await publisher.stop();
       await gateway.stop();
-      return { rows, details: { missed: MISSED, runs: gatewayRuns, ceilingRuns, corkedRuns } };
+      return { rows, details: { missed: MISSED, runs: gatewayRuns, ceilingRuns, baselineRuns } };
     } finally {
       await redis.stop();
     }
