@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startGateway, startRedisServer, startRelay, type TestGateway } from '@tenantcast/testkit';
+import { startGateway, startRelay, startTestRedis, type TestGateway } from '@tenantcast/testkit';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { onEnd, publish, seededTenant, ticks, within } from './helpers.ts';
@@ -72,11 +72,11 @@ test('in chromium, subscribe() on the global WebSocket gets exactly the publishe
     ? false
     : `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser test`,
 }, async (t) => {
-  const redis = await startRedisServer();
+  const redis = await startTestRedis();
   onEnd(t, () => redis.stop());
-  const relay = await startRelay(redis.url);
+  const relay = await startRelay(redis);
   onEnd(t, () => relay.close());
-  let gateway: TestGateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
+  let gateway: TestGateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix });
   onEnd(t, () => gateway.close());
 
   const bundle = await bundleSdk();
@@ -151,7 +151,7 @@ test('in chromium, subscribe() on the global WebSocket gets exactly the publishe
   stored.push(...(await publish(relay, tenant, ticks(3, 5))));
   await closing;
   stored.push(...(await publish(relay, tenant, ticks(3, 8))));
-  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix, port });
+  gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, port });
   stored.push(...(await publish(relay, tenant, ticks(3, 11))));
   await waitFor(14);
   await new Promise((resolve) => setTimeout(resolve, 100));

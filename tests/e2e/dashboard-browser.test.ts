@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { startRelay, startTestRedis, type TestRelay } from '@tenantcast/testkit';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 
@@ -57,7 +57,7 @@ async function buttonWithTooltip(page: Page, card: Locator, label: string): Prom
 }
 
 test('an operator signs in, retries the failed delivery from the dashboard, and sees it complete', { skip, timeout: 90_000 }, async (t) => {
-  const redis = await startRedisServer();
+  const redis = await startTestRedis();
   let broken = true;
   const hits: Array<{ headers: IncomingHttpHeaders; body: string; status: number }> = [];
   const server = createServer((req, res) => {
@@ -81,7 +81,7 @@ test('an operator signs in, retries the failed delivery from the dashboard, and 
     await redis.stop();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  relay = await startRelay(redis.url, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
+  relay = await startRelay(redis, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
 
   // A delivery that fails for good: four attempts against a receiver that answers 500.
   const tenant = 'browser';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ReceivedEvent, type SubscriptionStatus, subscribe, TenantcastError } from '@tenantcast/sdk';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { startGateway, startRelay, startTestRedis, type TestGateway, type TestRedis, type TestRelay } from '@tenantcast/testkit';
 import {
   closeAll,
   ending,
@@ -24,12 +24,12 @@ import {
 
 type Ticks = { 'com.example.tick': { n: number; pad?: string } };
 
-let redis: RedisServer | undefined;
+let redis: TestRedis | undefined;
 let relay: TestRelay | undefined;
 
 before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
+  redis = await startTestRedis();
+  relay = await startRelay(redis);
 });
 
 after(() =>
@@ -39,7 +39,7 @@ after(() =>
   ),
 );
 
-function fixtures(): { redis: RedisServer; relay: TestRelay } {
+function fixtures(): { redis: TestRedis; relay: TestRelay } {
   assert.ok(redis !== undefined && relay !== undefined);
   return { redis, relay };
 }
@@ -47,7 +47,7 @@ function fixtures(): { redis: RedisServer; relay: TestRelay } {
 /** A gateway on the shared relay's streams, closed when the test ends. */
 async function gatewayFor(t: Parameters<typeof onEnd>[0], overrides: Parameters<typeof startGateway>[1] = {}): Promise<TestGateway> {
   const { redis, relay } = fixtures();
-  const gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix, ...overrides });
+  const gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, ...overrides });
   onEnd(t, () => gateway.close());
   return gateway;
 }
@@ -89,7 +89,7 @@ describe('subscribe() reconnects and resumes', () => {
   test('across a gateway restart on the same port, with events published during the outage', async (t) => {
     const { redis, relay } = fixtures();
     const tenant = await seededTenant(relay, 'restart');
-    const first = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
+    const first = await startGateway(redis, { keyPrefix: relay.config.keyPrefix });
     let second: TestGateway | undefined;
     onEnd(t, () =>
       closeAll(
@@ -109,7 +109,7 @@ describe('subscribe() reconnects and resumes', () => {
     stored.push(...(await publish(relay, tenant, ticks(5, 10))));
     assert.notEqual(sub.status, 'open');
 
-    second = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix, port: Number(new URL(first.url).port) });
+    second = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, port: Number(new URL(first.url).port) });
     assert.equal(second.url, first.url);
     await until(() => sub.status === 'open', 'open again');
     stored.push(...(await publish(relay, tenant, ticks(5, 15))));
@@ -211,9 +211,9 @@ describe('subscribe() reconnects and resumes', () => {
   test('an expired resume offset ends the iteration with TC_ERR_OFFSET_EXPIRED', async (t) => {
     const { redis } = fixtures();
     const tenant = uniqueTenant('trimmed');
-    const small = await startRelay(redis.url, { streamMaxLen: 10 });
+    const small = await startRelay(redis, { streamMaxLen: 10 });
     onEnd(t, () => small.close());
-    const gateway = await startGateway(redis.url, { keyPrefix: small.config.keyPrefix });
+    const gateway = await startGateway(redis, { keyPrefix: small.config.keyPrefix });
     onEnd(t, () => gateway.close());
     const stored: string[] = [];
     for (let i = 0; i < 3; i++) stored.push(...(await publish(small, tenant, ticks(100, 100 * i))));

@@ -3,12 +3,12 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { createEvent, RelayClient, signWebhook, TenantcastError, verifyWebhook } from '@tenantcast/sdk';
-import { startRedisServer, startRelay } from '@tenantcast/testkit';
+import { startRelay, startTestRedis } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 
 test('the SDK registers an endpoint, and its verifyWebhook agrees with the standardwebhooks package', async (t) => {
-  const redis = await startRedisServer();
-  const relay = await startRelay(redis.url, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 50] });
+  const redis = await startTestRedis();
+  const relay = await startRelay(redis, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 50] });
   const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
   const receiver = createServer((req, res) => {
     let body = '';

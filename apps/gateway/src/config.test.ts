@@ -32,6 +32,7 @@ describe('gateway configuration', () => {
       configFromEnv({
         TENANTCAST_SECRET: secret,
         REDIS_URL: 'redis://example:6380/2',
+        REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000',
         REDIS_KEY_PREFIX: 'staging:',
         GATEWAY_PORT: '9001',
         GATEWAY_HOST: '127.0.0.1',
@@ -49,6 +50,7 @@ describe('gateway configuration', () => {
     assert.deepEqual(config, {
       secret,
       redisUrl: 'redis://example:6380/2',
+      redisClusterNodes: ['10.0.0.1:7000', '10.0.0.2:7000'],
       keyPrefix: 'staging:',
       port: 9001,
       host: '127.0.0.1',

@@ -1,4 +1,4 @@
-import { ConfigError, defineConfig, LogLevel } from '@tenantcast/server';
+import { ConfigError, defineConfig, LogLevel, parseClusterNodes, RedisClusterNodes } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
 
 export { ConfigError };
@@ -8,6 +8,8 @@ export const GatewayConfigSchema = Type.Object(
   {
     /** Redis the relay stores streams in. Default redis://127.0.0.1:6379. */
     redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
+    /** Seed nodes of a Redis Cluster (`host:port`, comma-separated); when set, used instead of the URL. Default none. */
+    redisClusterNodes: RedisClusterNodes,
     /** Prefix of every Redis key and channel; the relay's. Default `tc:`. */
     keyPrefix: Type.String({ pattern: '^[^{}]*$', maxLength: 64, default: 'tc:' }),
     /** HS256 key for tokens, the relay's. Required, at least 16 characters. */
@@ -45,6 +47,7 @@ const gatewayConfig = defineConfig({
   schema: GatewayConfigSchema,
   env: {
     redisUrl: 'REDIS_URL',
+    redisClusterNodes: 'REDIS_CLUSTER_NODES',
     keyPrefix: 'REDIS_KEY_PREFIX',
     secret: 'TENANTCAST_SECRET',
     port: 'GATEWAY_PORT',
@@ -59,6 +62,7 @@ const gatewayConfig = defineConfig({
     logLevel: 'LOG_LEVEL',
     shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   },
+  parse: { redisClusterNodes: parseClusterNodes },
 });
 
 /** Reads the gateway's options from environment variables. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TokenClaims } from '@tenantcast/sdk';
-import { closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl, runSteps } from '@tenantcast/server';
+import { closeRedis, connectRedis, createRedis, describeRedis, EventStore, isCluster, redisTarget, runSteps } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authorizeUpgrade, requireTenant } from './auth/authorize-upgrade.ts';
@@ -40,12 +40,15 @@ const REDIS_BOOT_WAIT_MS = 3000;
  */
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'gateway' } });
-  const redis = createRedis(config.redisUrl, logger);
-  // Subscriber mode takes a connection of its own; it re-subscribes by itself after a reconnect.
-  const subscriberRedis = createRedis(config.redisUrl, logger, {
+  const target = redisTarget(config);
+  const redis = createRedis(target, logger);
+  // Subscriber mode takes a connection of its own (on a cluster, one per master, for SSUBSCRIBE);
+  // ioredis subscribes again by itself after a reconnect or a failover.
+  const subscriberRedis = createRedis(target, logger, {
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     commandTimeout: undefined,
+    shardedSubscriber: true,
   });
   const store = new EventStore(redis, {
     keyPrefix: config.keyPrefix,
@@ -66,6 +69,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const fanout: Fanout = new Fanout({
     store,
     subscriber: subscriberRedis,
+    pubsub: isCluster(target) ? 'sharded' : 'classic',
     pageSize: config.catchUpPageSize,
     onFanout: (ms) => metrics.fanoutSeconds.observe(ms / 1000),
     onSent: (messages) => metrics.messagesOut.inc(messages),
@@ -303,7 +307,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         connectRedis(subscriberRedis, REDIS_BOOT_WAIT_MS),
       ]);
       if (!commands || !subscriptions)
-        logger.warn({ redis: redactRedisUrl(config.redisUrl) }, 'Redis is not reachable yet; refusing upgrades with 503 until it is');
+        logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; refusing upgrades with 503 until it is');
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());

@@ -46,6 +46,11 @@ describe('relay configuration', () => {
     [{ TENANTCAST_SECRET: secret, REDIS_KEY_PREFIX: 'a{b}' }, /REDIS_KEY_PREFIX/],
     [{ TENANTCAST_SECRET: secret, RELAY_BODY_LIMIT_BYTES: '1000' }, /RELAY_BODY_LIMIT_BYTES/],
     [{ TENANTCAST_SECRET: secret, RATE_LIMIT_TENANTS: 'acme:5' }, /RATE_LIMIT_TENANTS: "acme:5" must be tenant=eventsPerSecond/],
+    [
+      { TENANTCAST_SECRET: secret, REDIS_CLUSTER_NODES: 'node-a,node-b:7000' },
+      /REDIS_CLUSTER_NODES \(redisClusterNodes\) must be host:port seed nodes/,
+    ],
+    [{ TENANTCAST_SECRET: secret, REDIS_WAIT_REPLICAS: '-1' }, /REDIS_WAIT_REPLICAS/],
   ] as const) {
     test(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {
       assert.throws(
@@ -54,6 +59,22 @@ describe('relay configuration', () => {
       );
     });
   }
+
+  test('REDIS_CLUSTER_NODES: comma-separated seed nodes, blanks ignored; REDIS_WAIT_REPLICAS sets the replicas a 202 waits for', () => {
+    const config = loadConfig(
+      configFromEnv({
+        TENANTCAST_SECRET: secret,
+        REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-2.internal:7001,,redis://user:pw@10.0.0.3:7002 ',
+        REDIS_WAIT_REPLICAS: '1',
+      }),
+    );
+    assert.deepEqual(config.redisClusterNodes, ['10.0.0.1:7000', 'redis-2.internal:7001', 'redis://user:pw@10.0.0.3:7002']);
+    assert.equal(config.redisWaitReplicas, 1);
+    assert.equal(config.redisWaitTimeoutMs, 1000);
+    const single = loadConfig(configFromEnv({ TENANTCAST_SECRET: secret }));
+    assert.deepEqual(single.redisClusterNodes, []);
+    assert.equal(single.redisWaitReplicas, 0);
+  });
 
   test('unknown options are refused', () => {
     assert.throws(() => loadConfig({ secret, bogus: true } as never), /unknown option bogus/);

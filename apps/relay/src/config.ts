@@ -1,5 +1,5 @@
 import { isTenantId } from '@tenantcast/sdk';
-import { ConfigError, defineConfig, LogLevel } from '@tenantcast/server';
+import { ConfigError, defineConfig, LogLevel, parseClusterNodes, RedisClusterNodes } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
 
 export { ConfigError };
@@ -9,6 +9,12 @@ export const RelayConfigSchema = Type.Object(
   {
     /** Redis to store streams in. Default redis://127.0.0.1:6379. */
     redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
+    /** Seed nodes of a Redis Cluster (`host:port`, comma-separated); when set, used instead of the URL. Default none. */
+    redisClusterNodes: RedisClusterNodes,
+    /** Replicas that must have an event before the relay answers 202 (Redis WAIT); 0 answers once the master has it. Default 0. */
+    redisWaitReplicas: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+    /** How long the relay waits for those replicas, in ms, before answering 503 (the retry is deduped). Default 1,000. */
+    redisWaitTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
     /** Prefix of every Redis key and channel; must not contain braces. Default `tc:`. */
     keyPrefix: Type.String({ pattern: '^[^{}]*$', maxLength: 64, default: 'tc:' }),
     /** HS256 key for tokens: the string's UTF-8 bytes. Required, at least 16 characters. */
@@ -98,6 +104,9 @@ const relayConfig = defineConfig({
   schema: RelayConfigSchema,
   env: {
     redisUrl: 'REDIS_URL',
+    redisClusterNodes: 'REDIS_CLUSTER_NODES',
+    redisWaitReplicas: 'REDIS_WAIT_REPLICAS',
+    redisWaitTimeoutMs: 'REDIS_WAIT_TIMEOUT_MS',
     keyPrefix: 'REDIS_KEY_PREFIX',
     secret: 'TENANTCAST_SECRET',
     port: 'RELAY_PORT',
@@ -122,7 +131,7 @@ const relayConfig = defineConfig({
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
     webhookLockMs: 'WEBHOOK_LOCK_MS',
   },
-  parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule },
+  parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule, redisClusterNodes: parseClusterNodes },
 });
 
 /** Reads the relay's options from environment variables (the only place that knows their names). */

@@ -1,6 +1,5 @@
 import type { EventRegistry } from '@tenantcast/sdk';
-import type { EventStore } from '@tenantcast/server';
-import type { Redis } from 'ioredis';
+import type { EventStore, RedisClient } from '@tenantcast/server';
 import type { RelayConfig } from './config.ts';
 import type { DeliveryServices } from './delivery/delivery-services.ts';
 import type { RelayMetrics } from './ops/metrics.ts';
@@ -8,7 +7,7 @@ import type { RelayMetrics } from './ops/metrics.ts';
 /** What the relay's routes share. */
 export interface RelayContext {
   config: RelayConfig;
-  redis: Redis;
+  redis: RedisClient;
   store: EventStore;
   registry: EventRegistry<any>;
   metrics: RelayMetrics;

@@ -1,5 +1,15 @@
 import { createRegistry, type EventRegistry } from '@tenantcast/sdk';
-import { bounded, closeRedis, connectRedis, createRedis, EventStore, redactRedisUrl, runSteps } from '@tenantcast/server';
+import {
+  bounded,
+  closeRedis,
+  connectRedis,
+  createRedis,
+  describeRedis,
+  EventStore,
+  isCluster,
+  redisTarget,
+  runSteps,
+} from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
@@ -42,7 +52,8 @@ const REDIS_BOOT_WAIT_MS = 3000;
  */
 export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'relay' } });
-  const redis = createRedis(config.redisUrl, logger);
+  const target = redisTarget(config);
+  const redis = createRedis(target, logger);
 
   const metrics = createRelayMetrics();
   const registry = deps.registry ?? createRegistry({ strict: config.strictEventTypes });
@@ -54,6 +65,9 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     // Own properties only: a tenant named like an Object member ("toString") must not find one.
     rateLimitFor: (tenant) =>
       Object.hasOwn(config.rateLimitTenants, tenant) ? config.rateLimitTenants[tenant]! : config.rateLimitPerSecond,
+    pubsub: isCluster(target) ? 'sharded' : 'classic',
+    waitReplicas: config.redisWaitReplicas,
+    waitTimeoutMs: config.redisWaitTimeoutMs,
   });
   const delivery = createDeliveryServices(config, redis, logger, metrics);
   const ctx: RelayContext = { config, redis, store, registry, metrics, delivery };
@@ -120,7 +134,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
       if (state !== 'created') throw new Error(`Relay.listen() called while ${state}; create a new relay.`);
       state = 'running';
       if (!(await connectRedis(redis, REDIS_BOOT_WAIT_MS))) {
-        logger.warn({ redis: redactRedisUrl(config.redisUrl) }, 'Redis is not reachable yet; answering 503 until it is');
+        logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; answering 503 until it is');
       }
       const address = await app.listen({ port: config.port, host: config.host });
       if (config.deliveryMode === 'embedded') delivery.startWorkers();

@@ -1,4 +1,4 @@
-import { closeRedis, connectRedis, createRedis, exitOnSignal, loadOrExit } from '@tenantcast/server';
+import { closeRedis, connectRedis, createRedis, exitOnSignal, loadOrExit, redisTarget } from '@tenantcast/server';
 import pino from 'pino';
 import { configFromEnv, loadConfig } from './config.ts';
 import { createDeliveryServices } from './delivery/delivery-services.ts';
@@ -10,7 +10,7 @@ import { createRelayMetrics } from './ops/metrics.ts';
  */
 const config = loadOrExit(() => loadConfig(configFromEnv(process.env)));
 const logger = pino({ level: config.logLevel, base: { app: 'delivery' } });
-const redis = createRedis(config.redisUrl, logger);
+const redis = createRedis(redisTarget(config), logger);
 await connectRedis(redis, 3000);
 const delivery = createDeliveryServices(config, redis, logger, createRelayMetrics());
 delivery.startWorkers();

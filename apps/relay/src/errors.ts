@@ -24,6 +24,7 @@ export type RelayErrorCode =
   | 'TC_ERR_RATE_LIMITED'
   | 'TC_ERR_INTERNAL'
   | 'TC_ERR_REDIS_UNAVAILABLE'
+  | 'TC_ERR_NOT_REPLICATED'
   | 'TC_ERR_SHUTTING_DOWN';
 
 /** Code → HTTP status and the default message, which says what to change. */
@@ -57,6 +58,11 @@ export const RELAY_ERRORS: Record<RelayErrorCode, { status: number; message: str
   TC_ERR_RATE_LIMITED: { status: 429, message: 'The tenant is over its rate limit; retry after the time in Retry-After.' },
   TC_ERR_INTERNAL: { status: 500, message: 'Internal error; it has been logged.' },
   TC_ERR_REDIS_UNAVAILABLE: { status: 503, message: 'Redis is unavailable; retry after the time in Retry-After.' },
+  TC_ERR_NOT_REPLICATED: {
+    status: 503,
+    message:
+      'The events are stored, but not yet on the replicas REDIS_WAIT_REPLICAS requires; retry after Retry-After (the retry is deduped).',
+  },
   TC_ERR_SHUTTING_DOWN: { status: 503, message: 'The relay is shutting down; retry against another instance.' },
 };
 

@@ -1,5 +1,6 @@
 import Type, { type Static, type TObject, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { CLUSTER_NODE_PATTERN } from './redis.ts';
 
 /** Thrown at boot when the configuration is wrong; the message names the variable to fix. */
 export class ConfigError extends Error {
@@ -98,10 +99,26 @@ export function defineConfig<S extends TObject>(spec: ConfigSpec<S>): ConfigLoad
         }
         if (e.keyword === 'boolean') return '';
         if (key === 'logLevel') return `${describe(key)} must be one of ${LOG_LEVELS.join(', ')}`;
+        if (key === 'redisClusterNodes')
+          return `${describe(key)} must be host:port seed nodes separated by commas, e.g. "10.0.0.1:7000,10.0.0.2:7000"`;
         return `${describe(key)} ${e.message}`;
       });
       const unique = [...new Set(problems.filter(Boolean))].slice(0, 5);
       throw new ConfigError(`Invalid ${spec.app} configuration: ${unique.join('; ')}.`);
     },
   };
+}
+
+/**
+ * The `REDIS_CLUSTER_NODES` option's schema: seed nodes of a Redis Cluster, `host:port` (or
+ * `redis://user:password@host:port`); empty for one Redis at `REDIS_URL`.
+ */
+export const RedisClusterNodes = Type.Array(Type.String({ pattern: CLUSTER_NODE_PATTERN }), { default: [] });
+
+/** Reads `REDIS_CLUSTER_NODES`: nodes separated by commas, spaces allowed. */
+export function parseClusterNodes(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((node) => node.trim())
+    .filter((node) => node !== '');
 }

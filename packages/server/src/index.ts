@@ -1,6 +1,27 @@
-export { ConfigError, type ConfigLoader, type ConfigSpec, defineConfig, LOG_LEVELS, LogLevel } from './config.ts';
+export {
+  ConfigError,
+  type ConfigLoader,
+  type ConfigSpec,
+  defineConfig,
+  LOG_LEVELS,
+  LogLevel,
+  parseClusterNodes,
+  RedisClusterNodes,
+} from './config.ts';
 export { bounded, exitOnSignal, isRedisUnavailable, loadOrExit, runSteps, type StepLogger } from './lifecycle.ts';
-export { closeRedis, connectRedis, createRedis, type RedisLogger, redactRedisUrl } from './redis.ts';
+export {
+  closeRedis,
+  connectRedis,
+  createRedis,
+  describeRedis,
+  isCluster,
+  type RedisClient,
+  type RedisClientOptions,
+  type RedisLogger,
+  type RedisTarget,
+  redactRedisUrl,
+  redisTarget,
+} from './redis.ts';
 export {
   type AppendResult,
   compareOffsets,

@@ -55,8 +55,13 @@ export function exitOnSignal(close: () => Promise<void>, log: (signal: string) =
   }
 }
 
-const REDIS_DOWN =
-  /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/;
+// The second line is Redis Cluster's: no slot map yet, a failover in progress, a node gone.
+const REDIS_DOWN = new RegExp(
+  [
+    "Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|LOADING|READONLY|MASTERDOWN",
+    "CLUSTERDOWN|TRYAGAIN|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections",
+  ].join('|'),
+);
 
 /** Whether an ioredis error means Redis cannot be reached right now (a 503, not a 500). */
 export function isRedisUnavailable(error: unknown): boolean {

@@ -1,6 +1,7 @@
 import { type GatewayConfig, loadConfig } from '@tenantcast/gateway/config';
 import { createGateway, type Gateway } from '@tenantcast/gateway/create-gateway';
 import { TEST_SECRET } from './relay.ts';
+import { type RedisConnection, toConnection } from './test-redis.ts';
 
 /** A gateway listening on a free port of 127.0.0.1. */
 export interface TestGateway {
@@ -13,10 +14,10 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Starts a gateway against `redisUrl`; pass the relay's `keyPrefix` so that both see the same streams. */
-export async function startGateway(redisUrl: string, overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
+/** Starts a gateway against `redis` (a URL, or a TestRedis); pass the relay's `keyPrefix` so that both see the same streams. */
+export async function startGateway(redis: string | RedisConnection, overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
   const config = loadConfig({
-    redisUrl,
+    ...toConnection(redis),
     secret: TEST_SECRET,
     port: 0,
     host: '127.0.0.1',

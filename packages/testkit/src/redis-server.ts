@@ -36,7 +36,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function assertInstalled(): void {
+/** Throws, saying how to install it, when redis-server is not on PATH. */
+export function assertRedisInstalled(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error !== undefined) {
     throw new Error(
@@ -45,7 +46,8 @@ function assertInstalled(): void {
   }
 }
 
-async function waitForPing(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+/** Resolves once `url` answers PING; throws if `child` exits first or the deadline passes. */
+export async function waitForPing(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} before it answered`);
@@ -69,7 +71,7 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
  * may be flushed, killed and deleted freely.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  assertInstalled();
+  assertRedisInstalled();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tc-redis-'));
   const url = `redis://127.0.0.1:${port}`;

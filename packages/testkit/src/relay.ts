@@ -1,6 +1,7 @@
 import { loadConfig, type RelayConfig } from '@tenantcast/relay/config';
 import { createRelay, type Relay } from '@tenantcast/relay/create-relay';
 import { type MintTokenOptions, mintToken } from '@tenantcast/sdk';
+import { type RedisConnection, toConnection } from './test-redis.ts';
 
 /** The secret test relays sign tokens with. */
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
@@ -15,10 +16,10 @@ export interface TestRelay {
   close(): Promise<void>;
 }
 
-/** Starts a relay against `redisUrl`, with a unique key prefix unless one is given. */
-export async function startRelay(redisUrl: string, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
+/** Starts a relay against `redis` (a URL, or a TestRedis), with a unique key prefix unless one is given. */
+export async function startRelay(redis: string | RedisConnection, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
   const config = loadConfig({
-    redisUrl,
+    ...toConnection(redis),
     secret: TEST_SECRET,
     port: 0,
     host: '127.0.0.1',

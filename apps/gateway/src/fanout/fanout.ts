@@ -1,12 +1,13 @@
-import type { EventStore } from '@tenantcast/server';
-import type { Redis } from 'ioredis';
+import type { EventStore, RedisClient } from '@tenantcast/server';
 import type { Subscriber } from './subscriber.ts';
 import { TenantHub } from './tenant-hub.ts';
 
 export interface FanoutDeps {
   store: EventStore;
   /** A connection in subscriber mode, used for nothing else. */
-  subscriber: Redis;
+  subscriber: RedisClient;
+  /** `classic` SUBSCRIBE on one Redis; `sharded` SSUBSCRIBE on a Redis Cluster (the channel lives in the tenant's slot). */
+  pubsub: 'classic' | 'sharded';
   pageSize: number;
   onFanout(ms: number): void;
   onSent(messages: number): void;
@@ -24,13 +25,24 @@ export class Fanout {
 
   constructor(deps: FanoutDeps) {
     this.#deps = deps;
-    deps.subscriber.on('message', (channel: string, message: string) => this.#byChannel.get(channel)?.notify(message));
+    const onMessage = (channel: string, message: string) => this.#byChannel.get(channel)?.notify(message);
+    deps.subscriber.on(deps.pubsub === 'sharded' ? 'smessage' : 'message', onMessage);
     // After a reconnect ioredis subscribes again by itself; what was published meanwhile is read from the streams.
     let connectedOnce = false;
     deps.subscriber.on('ready', () => {
-      if (connectedOnce) for (const { hub } of this.#hubs.values()) void hub.resync().catch(() => {});
+      if (connectedOnce) this.#resyncAll();
       connectedOnce = true;
     });
+    if (deps.pubsub === 'sharded') {
+      // A failover or slot move replaces the shard's subscriber, which subscribes again to the
+      // channels of its slots; notifications sent in between are read from the streams.
+      deps.subscriber.on('subscribersReady', () => this.#resyncAll());
+    }
+  }
+
+  /** Reads every hub's stream past what it handed out: after a reconnect, notifications may be missing. */
+  #resyncAll(): void {
+    for (const { hub } of this.#hubs.values()) void hub.resync().catch(() => {});
   }
 
   /** Tenants with a hub, and their subscriber counts. */
@@ -81,7 +93,7 @@ export class Fanout {
     this.#byChannel.set(channel, hub);
     // Subscribe first, then read the stream's last offset: whatever is stored after that point is
     // either in a notification the hub receives, or found by its gap check.
-    const ready = this.#deps.subscriber.subscribe(channel).then(() => hub.start());
+    const ready = this.#listen(channel).then(() => hub.start());
     record = { hub, ready };
     this.#hubs.set(tenant, record);
     ready.catch(() => {
@@ -96,6 +108,13 @@ export class Fanout {
     const channel = this.#deps.store.keys(tenant).live;
     this.#byChannel.delete(channel);
     hub.dispose();
-    if (this.#deps.subscriber.status === 'ready') void this.#deps.subscriber.unsubscribe(channel).catch(() => {});
+    if (this.#deps.subscriber.status !== 'ready') return;
+    const subscriber = this.#deps.subscriber;
+    void (this.#deps.pubsub === 'sharded' ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel)).catch(() => {});
+  }
+
+  #listen(channel: string): Promise<unknown> {
+    const subscriber = this.#deps.subscriber;
+    return this.#deps.pubsub === 'sharded' ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
   }
 }

@@ -1,6 +1,5 @@
-import { bounded, closeRedis, createRedis, runSteps } from '@tenantcast/server';
+import { bounded, closeRedis, createRedis, isCluster, type RedisClient, redisTarget, runSteps } from '@tenantcast/server';
 import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../ops/metrics.ts';
@@ -20,10 +19,11 @@ export interface DeliveryServices {
 }
 
 /** Builds the delivery side of the relay. Redis connections of its own: the queue's, and the worker's and dispatcher's where they run. */
-export function createDeliveryServices(config: RelayConfig, redis: Redis, logger: Logger, metrics: RelayMetrics): DeliveryServices {
+export function createDeliveryServices(config: RelayConfig, redis: RedisClient, logger: Logger, metrics: RelayMetrics): DeliveryServices {
   const prefix = queuePrefix(config.keyPrefix);
+  const target = redisTarget(config);
   // BullMQ sends INFO as soon as the queue exists, so its connection queues commands until it is up.
-  const queueRedis = createRedis(config.redisUrl, logger, { lazyConnect: false, enableOfflineQueue: true });
+  const queueRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true });
   const queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, {
     connection: queueRedis,
     prefix,
@@ -52,13 +52,13 @@ export function createDeliveryServices(config: RelayConfig, redis: Redis, logger
     startWorkers() {
       if (worker !== undefined) return;
       // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
-      workerRedis = createRedis(config.redisUrl, logger, {
+      workerRedis = createRedis(target, logger, {
         lazyConnect: false,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
         commandTimeout: undefined,
       });
-      dispatchRedis = createRedis(config.redisUrl, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: undefined });
+      dispatchRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: undefined });
       worker = createDeliveryWorker({
         connection: workerRedis,
         prefix,
@@ -73,7 +73,15 @@ export function createDeliveryServices(config: RelayConfig, redis: Redis, logger
         allowPrivate: config.webhookAllowPrivate,
         lockMs: config.webhookLockMs,
       });
-      dispatcher = new Dispatcher({ redis: dispatchRedis, queue, webhooks, logger, batch: 100, claimIdleMs: config.dispatchClaimIdleMs });
+      dispatcher = new Dispatcher({
+        redis: dispatchRedis,
+        queue,
+        webhooks,
+        logger,
+        batch: 100,
+        claimIdleMs: config.dispatchClaimIdleMs,
+        cluster: isCluster(target),
+      });
       dispatcher.start();
     },
     close() {

@@ -1,5 +1,5 @@
+import type { RedisClient } from '@tenantcast/server';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RelayMetrics } from '../ops/metrics.ts';
 import type { WebhookStore } from '../webhooks/webhook-store.ts';
@@ -7,7 +7,7 @@ import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-queue.ts';
 
 export interface DeliveryWorkerOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   webhooks: WebhookStore;
   metrics: RelayMetrics;

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
+import type { RedisClient } from '@tenantcast/server';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DISPATCH_GROUP, type WebhookStore } from '../webhooks/webhook-store.ts';
 import { type DeliveryJobData, deliveryJobId, webhookId } from './delivery-queue.ts';
 
 export interface DispatcherOptions {
   /** A connection of its own: XREADGROUP blocks it. */
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue<DeliveryJobData>;
   webhooks: WebhookStore;
   logger: Logger;
@@ -15,7 +15,17 @@ export interface DispatcherOptions {
   batch: number;
   /** Entries a dead dispatcher read but did not acknowledge are taken over after this idle time, in ms. */
   claimIdleMs: number;
+  /**
+   * On Redis Cluster each tenant's stream lives in its own slot, and one XREADGROUP cannot span
+   * slots: streams are then read one by one (concurrently), and polled every `pollMs` when idle.
+   */
+  cluster: boolean;
+  /** Idle poll interval on a cluster, in ms. Default 100. */
+  pollMs?: number;
 }
+
+/** Stream reads in flight at once on a cluster. */
+const READS_IN_FLIGHT = 256;
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
 
@@ -62,7 +72,7 @@ export class Dispatcher {
   }
 
   async #step(): Promise<void> {
-    const { redis, webhooks, batch } = this.#options;
+    const { webhooks } = this.#options;
     const tenants = await webhooks.tenants();
     if (tenants.length === 0) {
       await new Promise((r) => setTimeout(r, 250));
@@ -78,23 +88,61 @@ export class Dispatcher {
       for (const tenant of tenants) await this.#claim(tenant);
     }
     const streams = tenants.map((t) => webhooks.keys(t).stream);
-    const reply = (await redis.xreadgroup(
+    const reply = this.#options.cluster ? await this.#readEach(streams) : await this.#readAll(streams);
+    for (const [stream, entries] of reply) {
+      const tenant = tenants[streams.indexOf(stream)];
+      if (tenant !== undefined && entries.length > 0) await this.#dispatch(tenant, stream, entries);
+    }
+  }
+
+  /** One read of every stream, blocking up to a second for new entries. */
+  async #readAll(streams: string[]): Promise<NonNullable<StreamReply>> {
+    const reply = (await this.#options.redis.xreadgroup(
       'GROUP',
       DISPATCH_GROUP,
       this.#consumer,
       'COUNT',
-      batch,
+      this.#options.batch,
       'BLOCK',
       1000,
       'STREAMS',
       ...streams,
       ...streams.map(() => '>'),
     )) as StreamReply;
-    if (reply === null) return;
-    for (const [stream, entries] of reply) {
-      const tenant = tenants[streams.indexOf(stream)];
-      if (tenant !== undefined && entries.length > 0) await this.#dispatch(tenant, stream, entries);
+    return reply ?? [];
+  }
+
+  /** A read per stream (a cluster's streams are in different slots), then a pause if none had anything. */
+  async #readEach(streams: string[]): Promise<NonNullable<StreamReply>> {
+    const { redis, batch } = this.#options;
+    const out: NonNullable<StreamReply> = [];
+    for (let i = 0; i < streams.length; i += READS_IN_FLIGHT) {
+      const replies = await Promise.all(
+        streams
+          .slice(i, i + READS_IN_FLIGHT)
+          .map(
+            (stream) =>
+              redis.xreadgroup('GROUP', DISPATCH_GROUP, this.#consumer, 'COUNT', batch, 'STREAMS', stream, '>') as Promise<StreamReply>,
+          ),
+      );
+      for (const reply of replies) if (reply !== null) out.push(...reply);
     }
+    if (out.every(([, entries]) => entries.length === 0)) await this.#pause(this.#options.pollMs ?? 100);
+    return out;
+  }
+
+  /** Waits `ms`, or less if the dispatcher stops. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const signal = this.#abort.signal;
+      signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    });
   }
 
   /** Takes over entries another dispatcher read but did not acknowledge in time. */

@@ -1,9 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { compileFilters, type EventPredicate, type Filter, generateWebhookSecret } from '@tenantcast/sdk';
-import { type TenantKeys, tenantKeys, webhookTenantsKey } from '@tenantcast/server';
-import type { Redis } from 'ioredis';
-
-const deleteWebhookLua = readFileSync(new URL('./commands/delete-webhook-2.lua', import.meta.url), 'utf8');
+import { type RedisClient, type TenantKeys, tenantKeys, webhookTenantsKey } from '@tenantcast/server';
 
 /** The consumer group the dispatcher reads tenant streams with. */
 export const DISPATCH_GROUP = 'dispatch';
@@ -32,15 +28,14 @@ export interface CompiledEndpoint extends WebhookEndpoint {
 
 /** Endpoints in Redis: one hash per tenant (`tc:{t}:webhooks`), and the set of tenants that have any. */
 export class WebhookStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   /** Per tenant: compiled endpoints by their stored JSON. */
   readonly #compiled = new Map<string, Map<string, CompiledEndpoint>>();
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
-    if (!('tcDeleteWebhook' in redis)) redis.defineCommand('tcDeleteWebhook', { numberOfKeys: 2, lua: deleteWebhookLua });
   }
 
   keys(tenant: string): TenantKeys {
@@ -62,12 +57,9 @@ export class WebhookStore {
       createdAt: new Date().toISOString(),
       disabled: false,
     };
-    const keys = this.keys(tenant);
-    await this.#redis
-      .multi()
-      .hset(keys.webhooks, endpoint.id, JSON.stringify(endpoint))
-      .sadd(webhookTenantsKey(this.#prefix), tenant)
-      .exec();
+    // The endpoint first, then the set: see #untrackIfEmpty for why this order loses no tenant.
+    await this.#redis.hset(this.keys(tenant).webhooks, endpoint.id, JSON.stringify(endpoint));
+    await this.#redis.sadd(webhookTenantsKey(this.#prefix), tenant);
     await this.ensureGroup(tenant);
     return endpoint;
   }
@@ -93,9 +85,24 @@ export class WebhookStore {
 
   /** Deletes an endpoint; returns whether it existed. */
   async delete(tenant: string, id: string): Promise<boolean> {
-    const redis = this.#redis as Redis & { tcDeleteWebhook(hash: string, set: string, id: string, tenant: string): Promise<number> };
-    const removed = await redis.tcDeleteWebhook(this.keys(tenant).webhooks, webhookTenantsKey(this.#prefix), id, tenant);
+    const removed = await this.#redis.hdel(this.keys(tenant).webhooks, id);
+    await this.#untrackIfEmpty(tenant);
     return removed > 0;
+  }
+
+  /**
+   * Takes a tenant without endpoints out of the dispatcher's set. The set and the tenant's hash
+   * live in different slots on a cluster, so this cannot be one atomic step; instead it removes,
+   * then looks again and puts the tenant back if an endpoint appeared. A concurrent create writes
+   * its endpoint before adding the tenant, so either its add comes after the removal, or the second
+   * look sees its endpoint: no interleaving leaves a tenant with endpoints out of the set.
+   */
+  async #untrackIfEmpty(tenant: string): Promise<void> {
+    const hash = this.keys(tenant).webhooks;
+    if ((await this.#redis.hlen(hash)) > 0) return;
+    const set = webhookTenantsKey(this.#prefix);
+    await this.#redis.srem(set, tenant);
+    if ((await this.#redis.hlen(hash)) > 0) await this.#redis.sadd(set, tenant);
   }
 
   /** Marks an endpoint disabled (it answered 410 Gone). */

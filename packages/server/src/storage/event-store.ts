@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { compareOffsets } from '@tenantcast/sdk';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { type TenantKeys, tenantKeys } from './keys.ts';
 import { StorageError } from './storage-error.ts';
 
 export { compareOffsets };
 
-const appendEventsLua = readFileSync(new URL('./commands/append-events-4.lua', import.meta.url), 'utf8');
+const appendEventsLua = readFileSync(new URL('./commands/append-events-5.lua', import.meta.url), 'utf8');
 
 const OFFSET_PATTERN = /^(?:0|(\d{1,20})-(\d{1,20}))$/;
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -52,6 +52,15 @@ export interface EventStoreOptions {
   dedupeWindowSeconds: number;
   /** Events per second for `tenant`; 0 means no limit. */
   rateLimitFor(tenant: string): number;
+  /** How live notifications go out: `classic` PUBLISH on one Redis, `sharded` SPUBLISH on a cluster. Default classic. */
+  pubsub?: 'classic' | 'sharded';
+  /**
+   * Replicas that must have an append before it counts as done (Redis WAIT); 0 for none. When
+   * fewer confirm within `waitTimeoutMs`, append throws TC_ERR_NOT_REPLICATED: the events are
+   * stored on the master, and a retry is deduped.
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
 
 type AppendEvents = (
@@ -59,6 +68,7 @@ type AppendEvents = (
   dedupePrefix: string,
   ratePrefix: string,
   origins: string,
+  live: string,
   ...argv: Array<string | number>
 ) => Promise<Array<string | number>>;
 
@@ -75,13 +85,13 @@ export function dedupeHash(source: string, id: string): string {
 
 /** Per-tenant Redis Streams: atomic, deduped appends and paged reads. */
 export class EventStore {
-  readonly #redis: Redis & { tcAppendEvents?: AppendEvents };
+  readonly #redis: RedisClient & { tcAppendEvents?: AppendEvents };
   readonly #options: EventStoreOptions;
 
-  constructor(redis: Redis, options: EventStoreOptions) {
+  constructor(redis: RedisClient, options: EventStoreOptions) {
     this.#redis = redis;
     this.#options = options;
-    if (!('tcAppendEvents' in redis)) redis.defineCommand('tcAppendEvents', { numberOfKeys: 4, lua: appendEventsLua });
+    if (!('tcAppendEvents' in redis)) redis.defineCommand('tcAppendEvents', { numberOfKeys: 5, lua: appendEventsLua });
   }
 
   /** The keys of `tenant`. */
@@ -106,14 +116,14 @@ export class EventStore {
       );
     }
     const argv: Array<string | number> = [
-      keys.live,
+      this.#options.pubsub === 'sharded' ? 'SPUBLISH' : 'PUBLISH',
       this.#options.streamMaxLen,
       this.#options.streamMaxAgeSeconds * 1000,
       this.#options.dedupeWindowSeconds,
       limit,
     ];
     for (const event of events) argv.push(dedupeHash(event.source, event.id), event.json, originsOp(event));
-    const reply = await this.#redis.tcAppendEvents!(keys.stream, keys.dedupePrefix, keys.ratePrefix, keys.origins, ...argv);
+    const reply = await this.#appendAndWait(keys, argv);
     if (reply[0] === 'rate') {
       throw new StorageError(
         'TC_ERR_RATE_LIMITED',
@@ -124,6 +134,37 @@ export class EventStore {
     const results: AppendResult[] = [];
     for (let i = 1; i < reply.length; i += 2) results.push({ offset: String(reply[i]), duplicate: Number(reply[i + 1]) === 1 });
     return results;
+  }
+
+  /**
+   * Runs the append script and, when replicas are required, WAIT in the same pipeline: it goes to
+   * the master that ran the script (on a cluster, the pipeline's slot decides the node).
+   */
+  async #appendAndWait(keys: TenantKeys, argv: Array<string | number>): Promise<Array<string | number>> {
+    const replicas = this.#options.waitReplicas ?? 0;
+    const keyArgs = [keys.stream, keys.dedupePrefix, keys.ratePrefix, keys.origins, keys.live] as const;
+    if (replicas === 0) return this.#redis.tcAppendEvents!(...keyArgs, ...argv);
+    const pipeline = this.#redis.pipeline() as ReturnType<RedisClient['pipeline']> & {
+      tcAppendEvents(...args: Array<string | number>): unknown;
+    };
+    pipeline.tcAppendEvents(...keyArgs, ...argv);
+    pipeline.wait(replicas, this.#options.waitTimeoutMs ?? 1000);
+    const [[appendError, reply], [waitError, acked]] = (await pipeline.exec()) as [
+      [Error | null, Array<string | number>],
+      [Error | null, number],
+    ];
+    if (appendError !== null) throw appendError;
+    // A rate-limited append wrote nothing: there is nothing to wait for.
+    if (reply[0] === 'rate') return reply;
+    if (waitError !== null) throw waitError;
+    if (acked < replicas) {
+      throw new StorageError(
+        'TC_ERR_NOT_REPLICATED',
+        `The events are stored, but only ${acked} of the ${replicas} replicas required (REDIS_WAIT_REPLICAS) confirmed them within ${this.#options.waitTimeoutMs ?? 1000} ms; retry: the retry is deduped.`,
+        1,
+      );
+    }
+    return reply;
   }
 
   /** The offset of the tenant's last entry, even when retention emptied the stream; `0-0` for none. */

@@ -7,8 +7,10 @@
   KEYS[2] dedupe key prefix: prefix .. hash(source, id) holds the offset of the stored copy
   KEYS[3] rate-limit key prefix: prefix .. unix second counts that second's events
   KEYS[4] the tenant's origins hash: web integration id -> JSON array of its validOrigins
+  KEYS[5] the tenant's live channel, notified when at least one event is new (a key too: on a
+          cluster, a shard channel must map to the script's slot)
 
-  ARGV[1] live channel (PUBLISHed when at least one event is new)
+  ARGV[1] how to notify: 'PUBLISH' (classic pub/sub, one Redis) or 'SPUBLISH' (sharded, Redis Cluster)
   ARGV[2] MAXLEN: approximate length cap; 0 means none
   ARGV[3] max age in ms: entries older are trimmed (XTRIM MINID); 0 means none
   ARGV[4] dedupe window in seconds
@@ -33,7 +35,8 @@ local stream = KEYS[1]
 local dedupePrefix = KEYS[2]
 local ratePrefix = KEYS[3]
 local originsKey = KEYS[4]
-local channel = ARGV[1]
+local channel = KEYS[5]
+local publish = ARGV[1]
 local maxLen = tonumber(ARGV[2])
 local maxAgeMs = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
@@ -110,7 +113,7 @@ if lines ~= nil then
     local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
     redis.call('XTRIM', stream, 'MINID', '~', tostring(nowMs - maxAgeMs))
   end
-  redis.call('PUBLISH', channel, table.concat(lines, '\n'))
+  redis.call(publish, channel, table.concat(lines, '\n'))
 end
 
 return result

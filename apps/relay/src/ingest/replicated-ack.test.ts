@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { startRedisServer, startRelay } from '@tenantcast/testkit';
+import { Redis } from 'ioredis';
+
+// REDIS_WAIT_REPLICAS: a 202 only once that many replicas have the write (Redis WAIT). Checked on
+// one redis-server, then with a replica attached to it.
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (stored on the master, retry deduped); with one, 202', async (t) => {
+  const master = await startRedisServer();
+  t.after(() => master.stop());
+  const relay = await startRelay(master.url, { redisWaitReplicas: 1, redisWaitTimeoutMs: 200 });
+  t.after(() => relay.close());
+  const token = await relay.token({});
+  const tenant = `wait-${randomUUID().slice(0, 8)}`;
+  const event = { specversion: '1.0', id: randomUUID(), source: '/tests/wait', type: 'com.example.thing', tenantid: tenant };
+  const post = (body: unknown) =>
+    fetch(`${relay.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(body),
+    });
+
+  const refused = await post(event);
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers.get('retry-after'), '1');
+  const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+  assert.equal(error.code, 'TC_ERR_NOT_REPLICATED');
+  assert.match(error.message, /only 0 of the 1 replicas required \(REDIS_WAIT_REPLICAS\)/);
+  const history = await fetch(`${relay.url}/v1/tenants/${tenant}/events?after=0`, { headers: { authorization: `Bearer ${token}` } });
+  const stored = ((await history.json()) as { events: Array<{ offset: string; event: { id: string } }> }).events;
+  assert.deepEqual(
+    stored.map((e) => e.event.id),
+    [event.id],
+    'the master holds the event once',
+  );
+
+  const replica = await startRedisServer();
+  t.after(() => replica.stop());
+  const replicaClient = new Redis(replica.url);
+  t.after(() => replicaClient.disconnect());
+  await replicaClient.call('REPLICAOF', '127.0.0.1', String(master.port));
+  await until(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 'the replica to sync');
+
+  const retried = await post(event);
+  assert.equal(retried.status, 202, await retried.clone().text());
+  assert.deepEqual(((await retried.json()) as { accepted: unknown[] }).accepted, [
+    { id: event.id, source: event.source, offset: stored[0]!.offset, duplicate: true },
+  ]);
+  const next = { ...event, id: randomUUID() };
+  const accepted = await post(next);
+  assert.equal(accepted.status, 202);
+  // Acknowledged means on the replica already: no wait needed to read it there.
+  const onReplica = await replicaClient.xrange(`${relay.config.keyPrefix}{${tenant}}:events`, '-', '+');
+  assert.equal(onReplica.length, 2);
+});

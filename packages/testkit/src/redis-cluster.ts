@@ -1,0 +1,186 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { assertRedisInstalled, freePort, waitForPing } from './redis-server.ts';
+
+const run = promisify(execFile);
+
+/** A local Redis Cluster of the caller's own: redis-server processes on free ports, deleted on `stop()`. */
+export interface RedisCluster {
+  /** `host:port` of every node, masters and replicas: the seed list for REDIS_CLUSTER_NODES. */
+  readonly nodes: string[];
+  /** The node that serves `key`'s slot as master now. */
+  masterOf(key: string): Promise<string>;
+  /**
+   * SIGKILLs the master of `key`'s slot, and resolves once a replica has taken its slots over and
+   * the cluster answers for them again. Resolves with the killed node's `host:port`.
+   */
+  failover(key: string): Promise<string>;
+  /** Starts a killed node again on its port; it rejoins the cluster as a replica. Resolves once the cluster is ok. */
+  restart(address: string): Promise<void>;
+  /** Stops every node and removes their data. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  /** Masters; the 16,384 slots are split between them. Default 3. */
+  masters?: number;
+  /** Replicas per master. Default 1. */
+  replicas?: number;
+  /** `cluster-node-timeout`: how long a master may be silent before it is failed over, in ms. Default 1,000. */
+  nodeTimeoutMs?: number;
+}
+
+interface Node {
+  port: number;
+  address: string;
+  args: string[];
+  child: ChildProcess;
+}
+
+/**
+ * Starts a Redis Cluster from the redis-server binary (`cluster-enabled yes`) and joins it with
+ * `redis-cli --cluster create`, as Redis's own tutorial does. Each test that needs one starts its own.
+ */
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  assertRedisInstalled();
+  const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 1;
+  const dir = mkdtempSync(join(tmpdir(), 'tc-cluster-'));
+  const nodes: Node[] = [];
+  let stopped = false;
+
+  async function stop(): Promise<void> {
+    if (stopped) return;
+    stopped = true;
+    await Promise.all(nodes.map((node) => kill(node)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  try {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      const port = await freePort();
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--dbfilename',
+        `dump-${port}.rdb`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        String(options.nodeTimeoutMs ?? 1000),
+        // A replica takes over however long it was apart from its master: the test kills masters on purpose.
+        '--cluster-replica-validity-factor',
+        '0',
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ];
+      nodes.push({ port, address: `127.0.0.1:${port}`, args, child: spawn('redis-server', args, { stdio: 'ignore' }) });
+    }
+    await Promise.all(nodes.map((node) => waitForPing(`redis://${node.address}`, node.child, 10_000)));
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    );
+    await waitFor(() => everyNodeOk(nodes), 30_000, 'the cluster to agree on its slots');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  async function masterOf(key: string): Promise<string> {
+    const live = nodes.find((n) => n.child.exitCode === null && n.child.signalCode === null)!;
+    return withClient(live.address, async (client) => {
+      const slot = Number(await client.call('CLUSTER', 'KEYSLOT', key));
+      const ranges = (await client.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+      const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+      if (range === undefined) throw new Error(`no node serves slot ${slot}`);
+      return `${range[2][0]}:${range[2][1]}`;
+    });
+  }
+
+  return {
+    nodes: nodes.map((n) => n.address),
+    masterOf,
+    async failover(key) {
+      const address = await masterOf(key);
+      const victim = nodes.find((n) => n.address === address)!;
+      await kill(victim);
+      const alive = nodes.filter((n) => n !== victim && n.child.exitCode === null && n.child.signalCode === null);
+      await waitFor(
+        async () => {
+          if (!(await everyNodeOk(alive))) return false;
+          return (await masterOf(key)) !== address;
+        },
+        30_000,
+        `a replica of ${address} to take its slots over`,
+      );
+      return address;
+    },
+    async restart(address) {
+      const node = nodes.find((n) => n.address === address);
+      if (node === undefined) throw new Error(`no node ${address} in this cluster`);
+      if (node.child.exitCode === null && node.child.signalCode === null) return;
+      node.child = spawn('redis-server', node.args, { stdio: 'ignore' });
+      await waitForPing(`redis://${address}`, node.child, 10_000);
+      await waitFor(() => everyNodeOk(nodes), 30_000, `${address} to rejoin the cluster`);
+    },
+    stop,
+  };
+}
+
+function kill(node: Node): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    node.child.once('exit', () => resolve());
+    node.child.kill('SIGKILL');
+  });
+}
+
+async function withClient<T>(address: string, use: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(`redis://${address}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Whether every node says `cluster_state:ok` with all slots served. */
+async function everyNodeOk(nodes: Node[]): Promise<boolean> {
+  try {
+    const infos = await Promise.all(nodes.map((n) => withClient(n.address, (c) => c.call('CLUSTER', 'INFO') as Promise<string>)));
+    return infos.every((info) => info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384'));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what: string): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+}
