@@ -63,6 +63,8 @@ export class Fanout {
       throw error;
     } finally {
       arrived();
+      // The subscriber may have left during its catch-up, while the reservation kept the hub: drop it if it is empty now.
+      if (hub.size === 0) this.#drop(tenant, hub);
     }
   }
 
