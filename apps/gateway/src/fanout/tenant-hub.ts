@@ -48,6 +48,8 @@ export class TenantHub {
   #queued = 0;
   /** Catch-up reads in flight, by the offset they read after. */
   readonly #reads = new Map<string, Promise<Page>>();
+  /** A catch-up read from 0-0 found the stream empty. */
+  #foundEmpty = false;
   /** Joins in progress, so that the hub is not disposed under them. */
   #joining = 0;
 
@@ -120,10 +122,11 @@ export class TenantHub {
   async join(subscriber: Subscriber, arrived: () => void = () => {}): Promise<void> {
     // Bulk catch-up, while live delivery to others goes on; paced by the client's send buffer. A
     // subscriber that starts at `head` or past it (a live-only one, or one resuming from where the
-    // hub is) has nothing to read: whatever follows `head` the hub hands out live. The read stays
-    // for a tenant whose stream the hub found empty (`head` 0-0): it is cheap, and it is where a join
-    // races the tenant's first events, which tests/e2e/subscribe.test.ts forces through it.
-    let more = this.#head === '0-0' || compareOffsets(subscriber.last, this.#head) < 0;
+    // hub is) has nothing to read: whatever follows `head` the hub hands out live. On a tenant whose
+    // stream the hub found empty (`head` 0-0), joins read until one read has found it still empty
+    // (those in flight together share it): that first read is where a join races the tenant's first
+    // events, which tests/e2e/subscribe.test.ts forces through it.
+    let more = compareOffsets(subscriber.last, this.#head) < 0 || (this.#head === '0-0' && !this.#foundEmpty);
     let sent = 0;
     while (more && !subscriber.closed) {
       const page = await this.#read(subscriber.last);
@@ -181,6 +184,7 @@ export class TenantHub {
       read = this.#deps.store.read(this.tenant, after, this.#deps.pageSize).then(
         (page) => {
           this.#reads.delete(after);
+          if (after === '0-0' && page.entries.length === 0) this.#foundEmpty = true;
           const entries = new Array<Entry>(page.entries.length);
           for (let i = 0; i < entries.length; i++) entries[i] = new Entry(page.entries[i]!.offset, page.entries[i]!.json);
           return { entries, more: page.more };
