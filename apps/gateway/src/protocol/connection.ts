@@ -34,10 +34,12 @@ const READY: Promise<void> = Promise.resolve();
  * queued, in order, and leave in one socket write at the end of the turn (`setImmediate`), instead
  * of one system call per frame. Frames are whole WebSocket frames built once per event and shared by
  * every connection that gets them (`frames.ts`); they are written to the socket as they are, so ws
- * does no per-message work. They are uncompressed text frames, which are valid whatever extension
- * a client negotiated (RFC 7692 §6), and ws's own sender never holds a data frame back (the gateway
- * sends every data frame itself), so what ws writes (pings, pongs, the close frame) and what the
- * connection writes stay in the order they were sent.
+ * does no per-message work. They are uncompressed text frames (RSV1 clear), valid whatever
+ * extension a client negotiated (RFC 7692), and ws's own sender never holds a data frame back (the
+ * gateway sends every data frame itself). What ws writes by itself (pings, pongs) goes straight to
+ * the socket, between whole frames, where RFC 6455 §5.4 allows control frames. `close()` writes the
+ * queue before the close frame; a connection whose ws is closing otherwise (the client closed, the
+ * heartbeat cut it, shutdown) drops what it queued: the client resumes from its last offset.
  *
  * The bytes still queued count towards the limit, as the socket's buffered bytes do: the
  * slow-consumer check sees `ws.bufferedAmount` plus what waits for the end of the turn. What waits
