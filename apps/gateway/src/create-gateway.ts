@@ -31,6 +31,15 @@ export interface Gateway {
 
 const REDIS_BOOT_WAIT_MS = 3000;
 
+/** Listeners shared by every connection (`this` is the socket): no closure per connection. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+function markAlive(this: WebSocket & { tcAlive?: boolean }): void {
+  this.tcAlive = true;
+}
+function ignore(): void {}
+
 /**
  * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
  * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode.
@@ -158,7 +167,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   }
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     let url: URL;
     try {
       url = new URL(request.url ?? '/', 'http://gateway');
@@ -170,13 +179,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       ({ target, claims, start }) => {
         (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol = target.subprotocol;
         // A plain upgrade was counted in by admit(); if the handshake never completes (the socket
-        // went away, or ws refused a malformed handshake), count it out again.
-        let opened = false;
-        if (target.mode === 'plain') socket.once('close', () => opened || release(target.tenant));
+        // went away, or ws refused a malformed handshake), count it out again. The listener goes
+        // once the handshake is done, so that the socket does not keep the upgrade request.
+        const unopened = target.mode === 'plain' ? releaseOnClose(target.tenant) : undefined;
+        if (unopened) socket.once('close', unopened);
+        const origin = request.headers.origin;
         wss.handleUpgrade(request, socket, head, (ws) => {
-          opened = true;
+          if (unopened) socket.off('close', unopened);
           if (target.mode === 'plain') openPlain(ws, target, claims, start!);
-          else openMultiplexed(ws, claims, request.headers.origin);
+          else openMultiplexed(ws, claims, origin);
         });
       },
       (error: unknown) => {
@@ -186,6 +197,13 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       },
     );
   }
+
+  function releaseOnClose(tenant: string): () => void {
+    return () => release(tenant);
+  }
+
+  const countSlow = () => metrics.slowConsumers.inc();
+  const onClientError = (error: Error) => logger.debug({ err: error }, 'client socket error');
 
   /** Closes the connection when its token expires (4001). */
   function expireWith(connection: Connection, claims: TokenClaims): void {
@@ -201,13 +219,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   }
 
   function track(ws: WebSocket): Connection {
-    const connection = new Connection(ws, config.maxBufferedBytes, () => metrics.slowConsumers.inc());
-    const live = ws as WebSocket & { tcAlive?: boolean };
-    live.tcAlive = true;
-    ws.on('pong', () => {
-      live.tcAlive = true;
-    });
-    ws.on('error', (error) => logger.debug({ err: error }, 'client socket error'));
+    const connection = new Connection(ws, config.maxBufferedBytes, countSlow);
+    (ws as WebSocket & { tcAlive?: boolean }).tcAlive = true;
+    ws.on('pong', markAlive);
+    ws.on('error', onClientError);
     return connection;
   }
 
@@ -224,7 +239,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     };
     ws.on('close', end);
     // Plain mode only sends; what a client sends is read and dropped.
-    ws.on('message', () => {});
+    ws.on('message', ignore);
     fanout.subscribe(target.tenant, subscriber).catch((error: unknown) => {
       const gatewayError = toGatewayError(error);
       if (gatewayError.code === 'TC_ERR_OFFSET_EXPIRED')

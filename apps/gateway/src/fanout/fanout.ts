@@ -14,6 +14,9 @@ export interface FanoutDeps {
   onError(error: unknown): void;
 }
 
+/** How long after a reconnect signal the hubs read their streams again. */
+const RESYNC_DELAY_MS = 100;
+
 /**
  * The gateway's tenants: one hub and one Redis channel subscription per tenant with subscribers,
  * however many they are. Hubs are made on the first subscriber and dropped after the last.
@@ -40,9 +43,20 @@ export class Fanout {
     }
   }
 
-  /** Reads every hub's stream past what it handed out: after a reconnect, notifications may be missing. */
+  #resyncTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Reads every hub's stream past what it handed out: after a reconnect, notifications may be
+   * missing. A failover signals many times over while the cluster settles: every signal is followed
+   * by one resync within RESYNC_DELAY_MS, which serves all the signals before it.
+   */
   #resyncAll(): void {
-    for (const { hub } of this.#hubs.values()) void hub.resync().catch(() => {});
+    if (this.#resyncTimer !== undefined) return;
+    this.#resyncTimer = setTimeout(() => {
+      this.#resyncTimer = undefined;
+      for (const { hub } of this.#hubs.values()) void hub.resync().catch(() => {});
+    }, RESYNC_DELAY_MS);
+    this.#resyncTimer.unref();
   }
 
   /** Tenants with a hub, and their subscriber counts. */
@@ -78,6 +92,7 @@ export class Fanout {
 
   /** Drops every hub and its channel subscription. */
   async close(): Promise<void> {
+    clearTimeout(this.#resyncTimer);
     for (const [tenant, { hub }] of this.#hubs) this.#drop(tenant, hub);
   }
 

@@ -260,6 +260,7 @@ export class TenantHub {
   }
 
   #retry: NodeJS.Timeout | undefined;
+  #disposed = false;
 
   /**
    * After a failed task nothing was lost: `head` did not move past what was not delivered. A resync
@@ -267,6 +268,8 @@ export class TenantHub {
    * they cannot be delivered: every subscriber is closed with 4010, so that none skips them unaware.
    */
   #recover(error: unknown): void {
+    // A task that fails after the hub was dropped (its gateway closed, say) has no one to recover for.
+    if (this.#disposed) return;
     this.#deps.onError(error);
     if ((error as { code?: string }).code === 'TC_ERR_OFFSET_EXPIRED') {
       for (const subscriber of this.#subscribers) subscriber.close(4010, 'events were trimmed before they could be delivered');
@@ -284,6 +287,7 @@ export class TenantHub {
 
   /** Stops retries; called when the hub is disposed. */
   dispose(): void {
+    this.#disposed = true;
     clearTimeout(this.#retry);
     this.#retry = undefined;
   }
