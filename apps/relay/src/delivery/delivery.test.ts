@@ -6,6 +6,7 @@ import { describe, type TestContext, test } from 'node:test';
 import type { RelayConfig } from '@tenantcast/relay/config';
 import { verifyWebhook } from '@tenantcast/sdk';
 import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 
 // Webhook delivery end to end: a real relay, real Redis, real HTTP receivers on loopback.
@@ -173,6 +174,27 @@ function verified(hit: Hit, secret: string): Record<string, unknown> {
 const tenantName = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
 describe('delivery', () => {
+  test('a tenant stream lost with its consumer group (a Redis without persistence restarted, a failover): dispatch goes on for every tenant, and the lost tenant’s new events arrive', async (t) => {
+    const { relay, receiver } = await setup(t);
+    const hits = await receiver();
+    const lost = tenantName('lost');
+    const other = tenantName('other');
+    await register(relay, lost, hits.url);
+    await register(relay, other, hits.url);
+    await publish(relay, lost, [{ type: 'com.example.one' }]);
+    await publish(relay, other, [{ type: 'com.example.one' }]);
+    await until(() => hits.hits.length === 2, 'the first deliveries');
+
+    const redis = new Redis(relay.config.redisUrl);
+    t.after(() => redis.disconnect());
+    assert.equal(await redis.del(`${relay.config.keyPrefix}{${lost}}:events`), 1);
+    const [fromLost] = await publish(relay, lost, [{ type: 'com.example.two' }]);
+    const [fromOther] = await publish(relay, other, [{ type: 'com.example.two' }]);
+    await until(() => hits.hits.length === 4, 'the deliveries after the loss');
+    const ids = hits.hits.slice(2).map((h) => (JSON.parse(h.body) as { id: string }).id);
+    assert.deepEqual(ids.sort(), [fromLost!.id, fromOther!.id].sort());
+  });
+
   test('an endpoint gets its tenant’s matching events stored after it was registered, signed, in structured mode', async (t) => {
     const { relay, receiver } = await setup(t);
     const orders = await receiver();

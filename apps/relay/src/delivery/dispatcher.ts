@@ -43,6 +43,8 @@ export class Dispatcher {
   readonly #abort = new AbortController();
   #running: Promise<void> | undefined;
   #lastClaim = 0;
+  /** Where a missing group starts: the stream's end at first; its start after a group was lost. */
+  #regroupFrom: '$' | '0' = '$';
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -65,6 +67,14 @@ export class Dispatcher {
         await this.#step();
       } catch (error) {
         if (this.#abort.signal.aborted) break;
+        // A stream or its group can vanish (a Redis restarted without persistence, a failover that
+        // lost unreplicated writes): make every group again rather than fail on it for ever.
+        // A group made again starts at the stream's first entry: what the stream holds then was
+        // written after the loss, and nothing is skipped.
+        if (/NOGROUP/.test((error as Error).message)) {
+          this.#grouped.clear();
+          this.#regroupFrom = '0';
+        }
         logger.warn({ err: error }, 'dispatch failed; retrying');
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -80,7 +90,7 @@ export class Dispatcher {
     }
     for (const tenant of tenants) {
       if (this.#grouped.has(tenant)) continue;
-      await webhooks.ensureGroup(tenant);
+      await webhooks.ensureGroup(tenant, this.#regroupFrom);
       this.#grouped.add(tenant);
     }
     if (Date.now() - this.#lastClaim > Math.min(5000, this.#options.claimIdleMs)) {

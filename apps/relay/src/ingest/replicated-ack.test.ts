@@ -18,7 +18,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (stored on the master, retry deduped); with one, 202', async (t) => {
   const master = await startRedisServer();
   t.after(() => master.stop());
-  const relay = await startRelay(master.url, { redisWaitReplicas: 1, redisWaitTimeoutMs: 200 });
+  const relay = await startRelay(master.url, { redisWaitReplicas: 1, redisWaitTimeoutMs: 1000 });
   t.after(() => relay.close());
   const token = await relay.token({});
   const tenant = `wait-${randomUUID().slice(0, 8)}`;
@@ -35,7 +35,7 @@ test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (st
   assert.equal(refused.headers.get('retry-after'), '1');
   const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
   assert.equal(error.code, 'TC_ERR_NOT_REPLICATED');
-  assert.match(error.message, /only 0 of the 1 replicas required \(REDIS_WAIT_REPLICAS\)/);
+  assert.match(error.message, /only 0 of the 1 replicas required \(REDIS_WAIT_REPLICAS\) confirmed them within 1000 ms/);
   const history = await fetch(`${relay.url}/v1/tenants/${tenant}/events?after=0`, { headers: { authorization: `Bearer ${token}` } });
   const stored = ((await history.json()) as { events: Array<{ offset: string; event: { id: string } }> }).events;
   assert.deepEqual(
@@ -50,6 +50,9 @@ test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (st
   t.after(() => replicaClient.disconnect());
   await replicaClient.call('REPLICAOF', '127.0.0.1', String(master.port));
   await until(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 'the replica to sync');
+  const masterClient = new Redis(master.url);
+  t.after(() => masterClient.disconnect());
+  await until(async () => /slave0:.*state=online/.test(await masterClient.info('replication')), 'the master to count the replica online');
 
   const retried = await post(event);
   assert.equal(retried.status, 202, await retried.clone().text());

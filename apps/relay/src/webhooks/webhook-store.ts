@@ -64,10 +64,10 @@ export class WebhookStore {
     return endpoint;
   }
 
-  /** Creates the dispatcher's consumer group on the tenant's stream, at its end, unless it exists. */
-  async ensureGroup(tenant: string): Promise<void> {
+  /** Creates the dispatcher's consumer group on the tenant's stream, at its end (or `from`), unless it exists. */
+  async ensureGroup(tenant: string, from: '$' | '0' = '$'): Promise<void> {
     try {
-      await this.#redis.xgroup('CREATE', this.keys(tenant).stream, DISPATCH_GROUP, '$', 'MKSTREAM');
+      await this.#redis.xgroup('CREATE', this.keys(tenant).stream, DISPATCH_GROUP, from, 'MKSTREAM');
     } catch (error) {
       if (!/BUSYGROUP/.test((error as Error).message)) throw error;
     }
