@@ -30,11 +30,13 @@ export async function startClusterStack(t: TestContext, relay: Parameters<typeof
   t.after(() => cluster.stop());
   const connection = { redisUrl: `redis://${cluster.nodes[0]}`, redisClusterNodes: cluster.nodes };
   const keyPrefix = `cl-${randomUUID().slice(0, 8)}:`;
+  // TENANTCAST_TEST_LOG=warn shows the apps' logs, to see what a failing scenario went through.
+  const logLevel = (process.env.TENANTCAST_TEST_LOG ?? 'silent') as 'silent';
   const relays = [await startRelay(connection, { keyPrefix, ...relay }), await startRelay(connection, { keyPrefix, ...relay })] as [
     TestRelay,
     TestRelay,
   ];
-  const gateways = [await startGateway(connection, { keyPrefix }), await startGateway(connection, { keyPrefix })] as [
+  const gateways = [await startGateway(connection, { keyPrefix, logLevel }), await startGateway(connection, { keyPrefix, logLevel })] as [
     TestGateway,
     TestGateway,
   ];

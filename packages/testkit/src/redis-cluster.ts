@@ -101,6 +101,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       },
     );
     await waitFor(() => everyNodeOk(nodes), 30_000, 'the cluster to agree on its slots');
+    // Until a replica has synced, a failover would promote an empty node.
+    await waitFor(() => replicasInSync(nodes, masters * replicas), 30_000, 'every replica to sync with its master');
   } catch (error) {
     await stop();
     throw error;
@@ -142,6 +144,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       node.child = spawn('redis-server', node.args, { stdio: 'ignore' });
       await waitForPing(`redis://${address}`, node.child, 10_000);
       await waitFor(() => everyNodeOk(nodes), 30_000, `${address} to rejoin the cluster`);
+      await waitFor(() => replicasInSync(nodes, masters * replicas), 30_000, `${address} to sync as a replica`);
     },
     stop,
   };
@@ -171,6 +174,16 @@ async function everyNodeOk(nodes: Node[]): Promise<boolean> {
   try {
     const infos = await Promise.all(nodes.map((n) => withClient(n.address, (c) => c.call('CLUSTER', 'INFO') as Promise<string>)));
     return infos.every((info) => info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384'));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `count` replicas have their link to their master up. */
+async function replicasInSync(nodes: Node[], count: number): Promise<boolean> {
+  try {
+    const infos = await Promise.all(nodes.map((n) => withClient(n.address, (c) => c.info('replication'))));
+    return infos.filter((info) => info.includes('role:slave') && info.includes('master_link_status:up')).length === count;
   } catch {
     return false;
   }
