@@ -1,8 +1,9 @@
 import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
 import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
-import type { AppendResult, EventStore } from '@tenantcast/server';
+import type { AppendResult, EventStore, StoredEventInput } from '@tenantcast/server';
 import { type ErrorDetail, RelayError } from '../errors.ts';
 import type { ParsedRequest } from './http-binding.ts';
+import { SingleAppends } from './single-appends.ts';
 import { originsChange } from './web-integration-origins.ts';
 
 /** One accepted event, as the 202 answer lists it. */
@@ -21,6 +22,23 @@ export interface IngestDeps {
   registry: EventRegistry<any>;
 }
 
+/** Each store's merger of single-event appends. */
+const singleAppends = new WeakMap<EventStore, SingleAppends>();
+
+function singleAppendsOf(store: EventStore): SingleAppends {
+  let appends = singleAppends.get(store);
+  if (appends === undefined) {
+    appends = new SingleAppends(store);
+    singleAppends.set(store, appends);
+  }
+  return appends;
+}
+
+/** What the store keeps of an event: its JSON text, serialized once here. */
+function storedInput(event: CloudEvent): StoredEventInput {
+  return { source: event.source, id: event.id, json: JSON.stringify(event), origins: originsChange(event) };
+}
+
 /**
  * Validates a request's events, checks the tenant is granted, and stores them in one atomic write.
  * All or nothing: any invalid event refuses the whole request, and nothing is stored.
@@ -33,7 +51,8 @@ export async function ingestEvents(
   const { events, batch } = request;
   if (events.length === 0) return { accepted: [] };
 
-  const tooDeep = events.flatMap((event, index) => (exceedsDepth(event) ? [index] : []));
+  const tooDeep: number[] = [];
+  for (let index = 0; index < events.length; index++) if (exceedsDepth(events[index])) tooDeep.push(index);
   if (tooDeep.length > 0) {
     throw new RelayError(
       'TC_ERR_VALIDATION',
@@ -61,9 +80,11 @@ export async function ingestEvents(
   const valid = checked.event as CloudEvent[];
 
   const tenant = valid[0]!.tenantid;
-  const others = valid.flatMap((e, index) =>
-    e.tenantid === tenant ? [] : [{ index, path: '/tenantid', message: `is "${e.tenantid}", not "${tenant}"` }],
-  );
+  const others: ErrorDetail[] = [];
+  for (let index = 1; index < valid.length; index++) {
+    const e = valid[index]!;
+    if (e.tenantid !== tenant) others.push({ index, path: '/tenantid', message: `is "${e.tenantid}", not "${tenant}"` });
+  }
   if (others.length > 0) {
     throw new RelayError(
       'TC_ERR_MIXED_TENANTS',
@@ -80,10 +101,13 @@ export async function ingestEvents(
     );
   }
 
-  const results = await deps.store.append(
-    tenant,
-    valid.map((event) => ({ source: event.source, id: event.id, json: JSON.stringify(event), origins: originsChange(event) })),
-  );
+  if (valid.length === 1) {
+    // One event: stored together with the other single events of this tenant in this turn.
+    const event = valid[0]!;
+    const result = await singleAppendsOf(deps.store).append(tenant, storedInput(event));
+    return { accepted: [{ id: event.id, source: event.source, ...result }] };
+  }
+  const results = await deps.store.append(tenant, valid.map(storedInput));
   return {
     accepted: valid.map((event, i) => ({ id: event.id, source: event.source, ...results[i]! })),
   };
