@@ -4,18 +4,45 @@ import type { RelayContext } from '../context.ts';
 import { parseCloudEventsRequest } from './http-binding.ts';
 import { ingestEvents } from './ingest-events.ts';
 
+/** The 202 answer's schema: Fastify serializes it with a serializer compiled once, in this key order. */
+const ACCEPTED_SCHEMA = {
+  type: 'object',
+  required: ['accepted'],
+  properties: {
+    accepted: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'source', 'offset', 'duplicate'],
+        properties: {
+          id: { type: 'string' },
+          source: { type: 'string' },
+          offset: { type: 'string' },
+          duplicate: { type: 'boolean' },
+        },
+      },
+    },
+  },
+} as const;
+
 /** `POST /v1/events`: the CloudEvents HTTP binding, for tokens with `publish` scope. */
 export function registerEventsRoute(app: FastifyInstance, ctx: RelayContext): void {
-  app.post('/v1/events', async (request, reply) => {
+  const seconds = { single: ctx.metrics.ingestSeconds.labels('single'), batch: ctx.metrics.ingestSeconds.labels('batch') };
+  app.post('/v1/events', { schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
     const started = performance.now();
     const claims = await authenticate(request.headers, ctx.config.secret);
     requireScope(claims, 'publish');
     const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined, { rawHeaders: request.raw.rawHeaders });
-    const body = await ingestEvents(parsed, (tenant) => claims.tenants === '*' || claims.tenants.has(tenant), ctx);
+    const { tenants } = claims;
+    const body = await ingestEvents(parsed, tenants === '*' ? grantsAll : (tenant) => tenants.has(tenant), ctx);
     recordAccepted(ctx, body.accepted);
-    ctx.metrics.ingestSeconds.observe({ mode: parsed.batch ? 'batch' : 'single' }, (performance.now() - started) / 1000);
+    (parsed.batch ? seconds.batch : seconds.single).observe((performance.now() - started) / 1000);
     return reply.code(202).send(body);
   });
+}
+
+function grantsAll(): boolean {
+  return true;
 }
 
 /** Counts stored and duplicate events. */

@@ -39,12 +39,15 @@ function isTextEssence(essence: string): boolean {
   return essence.startsWith('text/') || essence.endsWith('+xml') || essence === 'application/xml';
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Decodes a body in the charset its media type names (UTF-8 when none). */
 function decodeText(body: Buffer, media: MediaType | undefined): string {
   const charset = media?.params.charset ?? 'utf-8';
   let decoder: TextDecoder;
   try {
-    decoder = new TextDecoder(charset, { fatal: true });
+    // Stateless without `stream`, so UTF-8's decoder is built once.
+    decoder = charset === 'utf-8' ? UTF8 : new TextDecoder(charset, { fatal: true });
   } catch {
     throw new RelayError('TC_ERR_UNSUPPORTED_MEDIA_TYPE', `Charset "${charset}" is not supported; send UTF-8.`);
   }
