@@ -3,9 +3,10 @@
  * and the ceiling of each measure, on this machine. Prints a table and writes
  * bench/results/latest.json. Not part of the tests or CI. See BENCHMARKS.md.
  *
- *   pnpm bench                      every scenario, a warm-up and 3 runs each (about 10 minutes)
+ *   pnpm bench                      every scenario, a warm-up and 3 runs each (about 11 minutes)
  *   pnpm bench -- --quick           smaller counts, one run
  *   pnpm bench -- --only fanout     one scenario (or several, comma-separated)
+ *   pnpm bench -- --only cluster    ingest and fan-out on a local Redis Cluster (3 masters, 3 replicas) vs one redis-server
  *   pnpm bench -- --runs 5          more runs
  *   pnpm bench -- --profile         CPU profiles of the servers under test in bench/results/profiles
  *   pnpm bench -- --only fanout --targets tenantcast,ws --cases 2000   a part of a scenario
@@ -19,6 +20,7 @@ import { fmtBytes, fmtMs, fmtRate, fmtRatio, renderTable } from './lib/format.ts
 import { backgroundLoad, machine } from './lib/machine.ts';
 import { RESULTS_DIR } from './lib/paths.ts';
 import { type BenchContext, DISTURBED_CORES, otherLoad, type Row, type Scenario } from './lib/types.ts';
+import { cluster } from './scenarios/cluster.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { ingest } from './scenarios/ingest.ts';
 import { latency } from './scenarios/latency.ts';
@@ -26,7 +28,7 @@ import { memory } from './scenarios/memory.ts';
 import { resume } from './scenarios/resume.ts';
 import { webhooks } from './scenarios/webhooks.ts';
 
-const SCENARIOS: Scenario[] = [ingest, fanout, memory, latency, resume, webhooks];
+const SCENARIOS: Scenario[] = [ingest, fanout, memory, latency, resume, webhooks, cluster];
 
 function usage(): never {
   console.log(

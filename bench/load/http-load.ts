@@ -13,6 +13,11 @@ export interface HttpLoadParams {
   port: number;
   token: string;
   tenant: string;
+  /**
+   * Several tenants instead: request i carries tenant `tenants[i % n]` (each request one tenant, as a
+   * batch must), e.g. tenants whose slots cover every shard of a Redis Cluster. Overrides `tenant`.
+   */
+  tenants?: string[];
   /** Events per request: 1 sends structured mode, more sends a batch. */
   batch: number;
   connections: number;
@@ -35,16 +40,20 @@ const ID_MARK = '__ID__';
 
 serve({
   async run(params: HttpLoadParams): Promise<HttpLoadResult> {
-    const template = JSON.stringify(benchEvent(params.tenant, ID_MARK, 0));
-    const [before, after] = template.split(ID_MARK) as [string, string];
+    // One template per tenant, split around the id; with one tenant, the index is always 0.
+    const templates = (params.tenants?.length ? params.tenants : [params.tenant]).map(
+      (tenant) => JSON.stringify(benchEvent(tenant, ID_MARK, 0)).split(ID_MARK) as [string, string],
+    );
+    let turn = 0;
     const head = `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${params.port}\r\nAuthorization: Bearer ${params.token}\r\nContent-Type: ${
       params.batch === 1 ? 'application/cloudevents+json' : 'application/cloudevents-batch+json'
     }\r\nContent-Length: `;
     let seq = 0;
     const body = (): string => {
-      if (params.batch === 1) return before + params.run + '-' + seq++ + after;
+      const t = templates[turn++ % templates.length]!;
+      if (params.batch === 1) return t[0] + params.run + '-' + seq++ + t[1];
       const parts: string[] = [];
-      for (let i = 0; i < params.batch; i++) parts.push(before + params.run + '-' + seq++ + after);
+      for (let i = 0; i < params.batch; i++) parts.push(t[0] + params.run + '-' + seq++ + t[1]);
       return `[${parts.join(',')}]`;
     };
 

@@ -6,8 +6,12 @@
  * - `redis`: the bare ws ceiling's feed, a plain PUBLISH of the same events (newline-separated) on a
  *   channel per tenant.
  * HTTP ingest (the relay's own cost) is measured apart, in the ingest scenario.
+ *
+ * Arguments: mode, Redis URL, key prefix, and optionally the nodes of a Redis Cluster
+ * (`host:port,host:port,…`): then it connects as the relay does on a cluster (`createRedis` with
+ * the nodes, `EventStore` with `pubsub: 'sharded'`, so notifications go out with SPUBLISH).
  */
-import { EventStore } from '@tenantcast/server';
+import { connectRedis, createRedis, EventStore, type RedisClient } from '@tenantcast/server';
 import { Redis } from 'ioredis';
 import { now } from '../lib/clock.ts';
 import { benchEvent } from '../lib/events.ts';
@@ -43,10 +47,22 @@ export interface PublishResult {
 const mode = process.argv[2] as 'tenantcast' | 'redis';
 const redisUrl = process.argv[3]!;
 const keyPrefix = process.argv[4] ?? 'bench:';
-const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+const clusterNodes = (process.argv[5] ?? '').split(',').filter(Boolean);
+if (clusterNodes.length > 0 && mode !== 'tenantcast') throw new Error('publisher: a cluster takes the tenantcast mode only');
+const redis: RedisClient =
+  clusterNodes.length > 0
+    ? createRedis(
+        { url: redisUrl, clusterNodes },
+        { warn: (object, message) => console.error(`publisher: ${message}`, object), info: () => {} },
+        { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: 3, commandTimeout: undefined },
+      )
+    : new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+if (clusterNodes.length > 0 && !(await connectRedis(redis, 30_000)))
+  throw new Error(`publisher: cannot reach the cluster ${clusterNodes.join(',')}`);
 // The relay's defaults (apps/relay/src/config.ts).
 const store = new EventStore(redis, {
   keyPrefix,
+  pubsub: clusterNodes.length > 0 ? 'sharded' : 'classic',
   streamMaxLen: 100_000,
   streamMaxAgeSeconds: 7 * 24 * 3600,
   dedupeWindowSeconds: 24 * 3600,
