@@ -58,7 +58,9 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
         maxRetriesPerRequest: null,
         commandTimeout: undefined,
       });
-      dispatchRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: undefined });
+      // Its reads block for at most a second: a reply later than this means a dead node, and the
+      // dispatcher's loop retries instead of waiting on it for ever.
+      dispatchRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: 10_000 });
       worker = createDeliveryWorker({
         connection: workerRedis,
         prefix,

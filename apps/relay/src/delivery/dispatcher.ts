@@ -43,6 +43,8 @@ export class Dispatcher {
   readonly #abort = new AbortController();
   #running: Promise<void> | undefined;
   #lastClaim = 0;
+  /** Whether this consumer may hold entries it read but did not acknowledge (a dispatch failed). */
+  #ownPending = false;
   /** Where a missing group starts: the stream's end at first; its start after a group was lost. */
   #regroupFrom: '$' | '0' = '$';
 
@@ -67,6 +69,7 @@ export class Dispatcher {
         await this.#step();
       } catch (error) {
         if (this.#abort.signal.aborted) break;
+        this.#ownPending = true;
         // A stream or its group can vanish (a Redis restarted without persistence, a failover that
         // lost unreplicated writes): make every group again rather than fail on it for ever.
         // A group made again starts at the stream's first entry: what the stream holds then was
@@ -98,7 +101,11 @@ export class Dispatcher {
       for (const tenant of tenants) await this.#claim(tenant);
     }
     const streams = tenants.map((t) => webhooks.keys(t).stream);
-    const reply = this.#options.cluster ? await this.#readEach(streams) : await this.#readAll(streams);
+    // After a failure, this consumer's own unacknowledged entries ('0') come first: they would
+    // otherwise wait claimIdleMs for XAUTOCLAIM. Then new entries ('>').
+    const from = this.#ownPending ? '0' : '>';
+    const reply = this.#options.cluster ? await this.#readEach(streams, from) : await this.#readAll(streams, from);
+    if (from === '0' && reply.every(([, entries]) => entries.length === 0)) this.#ownPending = false;
     for (const [stream, entries] of reply) {
       const tenant = tenants[streams.indexOf(stream)];
       if (tenant !== undefined && entries.length > 0) await this.#dispatch(tenant, stream, entries);
@@ -106,7 +113,7 @@ export class Dispatcher {
   }
 
   /** One read of every stream, blocking up to a second for new entries. */
-  async #readAll(streams: string[]): Promise<NonNullable<StreamReply>> {
+  async #readAll(streams: string[], from: '>' | '0'): Promise<NonNullable<StreamReply>> {
     const reply = (await this.#options.redis.xreadgroup(
       'GROUP',
       DISPATCH_GROUP,
@@ -117,13 +124,13 @@ export class Dispatcher {
       1000,
       'STREAMS',
       ...streams,
-      ...streams.map(() => '>'),
+      ...streams.map(() => from),
     )) as StreamReply;
     return reply ?? [];
   }
 
   /** A read per stream (a cluster's streams are in different slots), then a pause if none had anything. */
-  async #readEach(streams: string[]): Promise<NonNullable<StreamReply>> {
+  async #readEach(streams: string[], from: '>' | '0'): Promise<NonNullable<StreamReply>> {
     const { redis, batch } = this.#options;
     const out: NonNullable<StreamReply> = [];
     for (let i = 0; i < streams.length; i += READS_IN_FLIGHT) {
@@ -132,12 +139,12 @@ export class Dispatcher {
           .slice(i, i + READS_IN_FLIGHT)
           .map(
             (stream) =>
-              redis.xreadgroup('GROUP', DISPATCH_GROUP, this.#consumer, 'COUNT', batch, 'STREAMS', stream, '>') as Promise<StreamReply>,
+              redis.xreadgroup('GROUP', DISPATCH_GROUP, this.#consumer, 'COUNT', batch, 'STREAMS', stream, from) as Promise<StreamReply>,
           ),
       );
       for (const reply of replies) if (reply !== null) out.push(...reply);
     }
-    if (out.every(([, entries]) => entries.length === 0)) await this.#pause(this.#options.pollMs ?? 100);
+    if (from === '>' && out.every(([, entries]) => entries.length === 0)) await this.#pause(this.#options.pollMs ?? 100);
     return out;
   }
 
