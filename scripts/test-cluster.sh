@@ -12,9 +12,11 @@ for bin in redis-server redis-cli; do
     exit 1
   fi
 done
+# --test-force-exit: a suite file whose tests are done exits even if a cluster client's handle
+# lingers (seen once in scale-out.cluster.ts; not yet found), so that CI cannot hang on it.
 mapfile -t e2e < <(find tests/e2e -name '*.test.ts' | sort)
 mapfile -t scenarios < <(find tests/cluster -name '*.cluster.ts' | sort)
 echo "== end-to-end suite on a Redis Cluster"
-TENANTCAST_TEST_REDIS=cluster npx tsx --test --test-concurrency=2 --test-timeout=180000 "${e2e[@]}"
+TENANTCAST_TEST_REDIS=cluster npx tsx --test --test-force-exit --test-concurrency=2 --test-timeout=180000 "${e2e[@]}"
 echo "== cluster scenarios"
-exec npx tsx --test --test-concurrency=1 --test-timeout=300000 "${scenarios[@]}"
+exec npx tsx --test --test-force-exit --test-concurrency=1 --test-timeout=300000 "${scenarios[@]}"
