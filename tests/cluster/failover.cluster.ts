@@ -128,43 +128,17 @@ test('a master killed under load, with REDIS_WAIT_REPLICAS=1: no acknowledged ev
   }
   assert.equal(lost, 0, 'acknowledged events missing at subscribers');
 
-  // Known issue, not fixed yet: in about one run in three, webhook deliveries of every tenant stall
-  // after the master is killed (no error is logged; the subscribers and the stored streams are
-  // whole). Reported as a todo, so that it shows in every run without failing it. TENANTCAST_TEST_LOG=warn
-  // prints the consumer groups and the queue when it happens.
-  await t.test(
-    'every acknowledged event reaches the webhook receiver',
-    {
-      todo: 'intermittent: webhook deliveries can stall after a master failover under load',
-    },
-    async () => {
-      const undelivered = () => {
-        const delivered = new Set(receiver.deliveries.map((d) => (JSON.parse(d.body) as { id: string }).id));
-        return [...acked].filter(([id]) => !delivered.has(id));
-      };
-      await until(() => undelivered().length === 0, 'every acknowledged event at the webhook receiver', 60_000).catch(async (error) => {
-        const missing = undelivered().map(([, a]) => `${a.tenant === victim ? 'victim' : 'other'} #${a.n} ${a.offset}`);
-        if (process.env.TENANTCAST_TEST_LOG) {
-          const { Cluster } = await import('ioredis');
-          const c = new Cluster([{ host: '127.0.0.1', port: Number(cluster.nodes[1]!.split(':')[1]) }]);
-          c.on('error', () => {});
-          const prefix = relays[0].config.keyPrefix;
-          for (const tenant of tenants)
-            console.log('DIAG', tenant, tenant === victim, JSON.stringify(await c.xinfo('GROUPS', `${prefix}{${tenant}}:events`)));
-          console.log('DIAG bull master', await cluster.masterOf(`${prefix}{bull}:x`), 'victim master was', killed);
-          for (const list of ['wait', 'active', 'delayed', 'completed', 'failed', 'prioritized']) {
-            const key = `${prefix}{bull}:webhook-deliveries:${list}`;
-            const type = await c.type(key);
-            console.log('DIAG', list, type, type === 'list' ? await c.llen(key) : type === 'zset' ? await c.zcard(key) : '');
-          }
-          c.disconnect();
-        }
-        throw new Error(
-          `${(error as Error).message}; ${missing.length} undelivered (killed at ${killedAt}): ${missing.slice(0, 20).join(', ')}`,
-        );
-      });
-    },
-  );
+  // Webhooks: every acknowledged event reaches the endpoint, whichever shard held the delivery queue.
+  const undelivered = () => {
+    const delivered = new Set(receiver.deliveries.map((d) => (JSON.parse(d.body) as { id: string }).id));
+    return [...acked].filter(([id]) => !delivered.has(id));
+  };
+  await until(() => undelivered().length === 0, 'every acknowledged event at the webhook receiver', 60_000).catch((error) => {
+    const missing = undelivered().map(([, a]) => `${a.tenant === victim ? 'victim' : 'other'} #${a.n} ${a.offset}`);
+    throw new Error(
+      `${(error as Error).message}; ${missing.length} undelivered (killed at ${killedAt}): ${missing.slice(0, 20).join(', ')}`,
+    );
+  });
   const deliveries = receiver.deliveries.length;
   console.log(
     `failover: master ${killed} of ${victim}'s shard SIGKILLed; replica promoted in ${failoverMs} ms, old master back as a replica after ${backMs} ms; ` +
@@ -209,26 +183,16 @@ test('the master of the delivery queue’s slot killed while deliveries are pend
       expected.add(event.id as string);
     }
   }
-  // The same known issue as in the test above: deliveries can stall for good after the queue's
-  // master fails over (seen once in a CI run; 5 of 5 passed before). A todo until it is fixed.
-  await t.test(
-    'every event reaches the receiver after the queue’s failover',
-    {
-      todo: 'intermittent: webhook deliveries can stall after the delivery queue’s master fails over',
+  await until(
+    () => {
+      const delivered = new Set(receiver.deliveries.map((d) => (JSON.parse(d.body) as { id: string }).id));
+      return [...expected].every((id) => delivered.has(id));
     },
-    async () => {
-      await until(
-        () => {
-          const delivered = new Set(receiver.deliveries.map((d) => (JSON.parse(d.body) as { id: string }).id));
-          return [...expected].every((id) => delivered.has(id));
-        },
-        'every event at the receiver after the queue’s failover',
-        90_000,
-      );
-      const delivered = receiver.deliveries.map((d) => (JSON.parse(d.body) as { id: string }).id);
-      console.log(
-        `queue failover: master ${killed} of the {bull} slot SIGKILLed with deliveries pending; ${expected.size} events, ${delivered.length} deliveries (${delivered.length - new Set(delivered).size} repeated, same webhook-id), none missing`,
-      );
-    },
+    'every event at the receiver after the queue’s failover',
+    90_000,
+  );
+  const delivered = receiver.deliveries.map((d) => (JSON.parse(d.body) as { id: string }).id);
+  console.log(
+    `queue failover: master ${killed} of the {bull} slot SIGKILLed with deliveries pending; ${expected.size} events, ${delivered.length} deliveries (${delivered.length - new Set(delivered).size} repeated, same webhook-id), none missing`,
   );
 });

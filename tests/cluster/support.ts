@@ -32,10 +32,10 @@ export async function startClusterStack(t: TestContext, relay: Parameters<typeof
   const keyPrefix = `cl-${randomUUID().slice(0, 8)}:`;
   // TENANTCAST_TEST_LOG=warn shows the apps' logs, to see what a failing scenario went through.
   const logLevel = (process.env.TENANTCAST_TEST_LOG ?? 'silent') as 'silent';
-  const relays = [await startRelay(connection, { keyPrefix, ...relay }), await startRelay(connection, { keyPrefix, ...relay })] as [
-    TestRelay,
-    TestRelay,
-  ];
+  const relays = [
+    await startRelay(connection, { keyPrefix, logLevel, ...relay }),
+    await startRelay(connection, { keyPrefix, logLevel, ...relay }),
+  ] as [TestRelay, TestRelay];
   const gateways = [await startGateway(connection, { keyPrefix, logLevel }), await startGateway(connection, { keyPrefix, logLevel })] as [
     TestGateway,
     TestGateway,

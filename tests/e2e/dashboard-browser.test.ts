@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { startRelay, startTestRedis, type TestRelay } from '@tenantcast/testkit';
+import { startRelay, startTestRedis, type TestRelay, until } from '@tenantcast/testkit';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 
@@ -25,16 +25,6 @@ const QUEUE = 'webhook-deliveries';
 const skip = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** The job card's button whose tooltip (its only visible label) reads `label`. */
 async function buttonWithTooltip(page: Page, card: Locator, label: string): Promise<Locator> {

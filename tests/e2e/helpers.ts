@@ -63,17 +63,6 @@ export function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `check` holds, polling every 10 ms. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /**
  * Reads an async iterable without ending it (a `for await` that breaks would close the
  * subscription): `take(n)` resolves with the next `n` items.

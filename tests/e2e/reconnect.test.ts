@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ReceivedEvent, type SubscriptionStatus, subscribe, TenantcastError } from '@tenantcast/sdk';
-import { startGateway, startRelay, startTestRedis, type TestGateway, type TestRedis, type TestRelay } from '@tenantcast/testkit';
 import {
-  closeAll,
-  ending,
-  metric,
-  onEnd,
-  publish,
-  seededTenant,
   sleep,
-  startProxy,
-  ticks,
-  uniqueTenant,
+  startGateway,
+  startRelay,
+  startTestRedis,
+  type TestGateway,
+  type TestRedis,
+  type TestRelay,
   until,
-  within,
-} from './helpers.ts';
+} from '@tenantcast/testkit';
+import { closeAll, ending, metric, onEnd, publish, seededTenant, startProxy, ticks, uniqueTenant, within } from './helpers.ts';
 
 // The SDK's subscribe client across gateway restarts, shutdowns, slow-consumer closes, token expiry
 // and retention, against a real relay, gateways and redis-server. The client must resume from its

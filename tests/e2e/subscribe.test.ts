@@ -9,6 +9,7 @@ import {
   TenantcastError,
 } from '@tenantcast/sdk';
 import {
+  sleep,
   startGateway,
   startRelay,
   startTestRedis,
@@ -16,22 +17,9 @@ import {
   type TestRedis,
   type TestRelay,
   testRedisKind,
-} from '@tenantcast/testkit';
-import {
-  closeAll,
-  ending,
-  metric,
-  onEnd,
-  publish,
-  reader,
-  seededTenant,
-  sleep,
-  startProxy,
-  ticks,
-  uniqueTenant,
   until,
-  within,
-} from './helpers.ts';
+} from '@tenantcast/testkit';
+import { closeAll, ending, metric, onEnd, publish, reader, seededTenant, startProxy, ticks, uniqueTenant, within } from './helpers.ts';
 
 // The SDK's subscribe client against a real relay, gateway and redis-server: what a user of the
 // SDK sees. Reconnects and restarts are in reconnect.test.ts.

@@ -38,16 +38,23 @@ export function isCluster(target: RedisTarget): boolean {
 /**
  * A Redis connection for a server's requests. By default it fails fast while Redis is down (no
  * offline queue), so that callers answer 503 with Retry-After instead of waiting, and ioredis
- * reconnects by itself. A command whose connection dropped is not resent behind the caller's back:
- * the caller retries, and the relay's dedupe makes that safe. Connection errors are logged once per outage.
+ * reconnects by itself. A command whose connection dropped is not resent behind the caller's back
+ * (it fails, at the latest after its command timeout): the caller retries, and the relay's dedupe
+ * makes that safe. Connections that retry for ever (`maxRetriesPerRequest: null`) resend instead.
+ * Connection errors are logged once per outage.
  * On a cluster, the client learns the slot map from the seed nodes, follows MOVED and ASK, and
  * refreshes the map when a master fails over.
  */
 export function createRedis(target: RedisTarget, logger: RedisLogger, options: RedisClientOptions = {}): RedisClient {
+  const maxRetriesPerRequest = options.maxRetriesPerRequest === undefined ? 1 : options.maxRetriesPerRequest;
   const perConnection: RedisOptions = {
     enableOfflineQueue: options.enableOfflineQueue ?? false,
-    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 1 : options.maxRetriesPerRequest,
-    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest,
+    // Without resending, ioredis drops the commands that were in flight when the connection fell:
+    // their promises never settle. A connection that fails commands after a retry has its command
+    // timeout to settle them; one that retries for ever (BullMQ's) must resend them, or its caller
+    // waits for ever (a worker took no job again after a failover).
+    autoResendUnfulfilledCommands: maxRetriesPerRequest === null,
     commandTimeout: 'commandTimeout' in options ? options.commandTimeout : 5000,
   };
   const redis: RedisClient = isCluster(target)

@@ -4,3 +4,4 @@ export { freePort, type RedisServer, type RedisServerOptions, startRedisServer }
 export { startRelay, TEST_SECRET, type TestRelay } from './relay.ts';
 export { startStack, type TestStack } from './stack.ts';
 export { type RedisConnection, startTestRedis, type TestRedis, testRedisKind } from './test-redis.ts';
+export { sleep, until } from './wait.ts';

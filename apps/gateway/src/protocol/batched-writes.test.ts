@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { until } from '@tenantcast/testkit';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../errors.ts';
 import { Connection } from './connection.ts';
@@ -65,15 +66,6 @@ async function pair(
   const slow = { count: 0 };
   const connection = new Connection(ws, maxBuffered, () => slow.count++);
   return { client, texts, connection, server: ws, slow, closed };
-}
-
-/** Resolves once `done()` holds, polling; fails after `ms`. */
-async function until(done: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const turn = () => new Promise((r) => setImmediate(r));

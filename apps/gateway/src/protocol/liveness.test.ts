@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { type RedisServer, sleep, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
 import { connect, eventually, makeEvent, plainUrl, publishOne, tenantOf } from '../testing/clients.ts';
 
 let redis: RedisServer | undefined;
@@ -31,8 +31,6 @@ async function tenantWithHistory(label: string): Promise<string> {
   await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
   return tenant;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('heartbeat', () => {
   test('a client that does not answer pings is terminated', async (t) => {

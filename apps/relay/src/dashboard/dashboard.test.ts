@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { startRedisServer, startRelay, type TestRelay, until } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 
 // The operator dashboard (bull-board at /admin/queues): its guard, and failed deliveries retried
@@ -32,16 +32,6 @@ interface BoardJob {
   failedReason?: string;
   finishedOn?: number;
   data: { tenantid: string; endpointId: string; offset: string; webhookId: string };
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** A redis-server, a relay and a receiver of the test's own; one t.after closes the relay, the receiver, then Redis. */

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { freePort, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
+import { freePort, sleep, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 
 // A crash of the relay process in mid-dispatch loses no delivery: the dispatcher acknowledges stream
@@ -15,8 +15,6 @@ import { Webhook } from 'standardwebhooks';
 
 const root = join(import.meta.dirname, '..', '..', '..', '..');
 const main = join(root, 'apps', 'relay', 'src', 'main.ts');
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface RelayProcess {
   url: string;

@@ -5,23 +5,13 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
-import { startRedisServer, startRelay, TEST_SECRET, type TestRelay } from '@tenantcast/testkit';
+import { sleep, startRedisServer, startRelay, TEST_SECRET, type TestRelay, until } from '@tenantcast/testkit';
 
 // With WEBHOOK_DELIVERY=off the relay only serves the API; delivery processes (delivery-main.ts)
 // run the dispatcher and the workers, for scale. This tests those processes, so it spawns them.
 
 const root = join(import.meta.dirname, '..', '..', '..', '..');
 const deliveryMain = join(root, 'apps', 'relay', 'src', 'delivery-main.ts');
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface Receiver {
   url: string;

@@ -64,7 +64,9 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
       worker = createDeliveryWorker({
         connection: workerRedis,
         prefix,
-        webhooks,
+        // Endpoint lookups wait on the worker's connection while Redis is away, instead of failing
+        // fast like a request's: an outage must not use up the attempts meant for the endpoint.
+        webhooks: new WebhookStore(workerRedis, config.keyPrefix),
         metrics,
         logger,
         concurrency: config.webhookConcurrency,

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import type { RelayConfig } from '@tenantcast/relay/config';
 import { verifyWebhook } from '@tenantcast/sdk';
-import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { sleep, startRedisServer, startRelay, type TestRelay, until } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 
@@ -38,16 +38,6 @@ interface Receiver {
   /** Decides each answer; `attempt` counts from 1 per webhook-id. Default 204. */
   respond: (hit: Hit, attempt: number) => Answer;
   close(): Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /** An HTTP receiver on 127.0.0.1, port 0, closed when the test ends. */
@@ -193,6 +183,30 @@ describe('delivery', () => {
     await until(() => hits.hits.length === 4, 'the deliveries after the loss');
     const ids = hits.hits.slice(2).map((h) => (JSON.parse(h.body) as { id: string }).id);
     assert.deepEqual(ids.sort(), [fromLost!.id, fromOther!.id].sort());
+  });
+
+  test('the relay’s Redis connections cut while deliveries run (a network blip, a failover): every event is still delivered', async (t) => {
+    // Each cut catches commands in flight. A worker command dropped with its connection left its
+    // promise pending for ever, and the worker took no job again; an endpoint lookup that failed
+    // fast used up the job's attempts while Redis was away, and the delivery failed for good.
+    const { relay, receiver } = await setup(t, { webhookLockMs: 2000 });
+    const hits = await receiver(() => ({ status: 204, delayMs: 5 }));
+    const tenant = tenantName('blip');
+    await register(relay, tenant, hits.url);
+    const published: string[] = [];
+    const drafts = Array.from({ length: 100 }, () => ({ type: 'com.example.blip' }));
+    for (let batch = 0; batch < 3; batch++) published.push(...(await publish(relay, tenant, drafts)).map((e) => e.id));
+
+    const admin = new Redis(relay.config.redisUrl);
+    t.after(() => admin.disconnect());
+    let cuts = 0;
+    for (const after of [20, 50, 80, 110, 140, 170, 200]) {
+      await until(() => hits.hits.length >= after, `${after} deliveries`, 30_000);
+      cuts += Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+    }
+    assert.ok(cuts >= 7 * 3, `the relay's connections were cut (${cuts})`);
+    const delivered = () => new Set(hits.hits.map((h) => (JSON.parse(h.body) as { id: string }).id));
+    await until(() => published.every((id) => delivered().has(id)), 'every event delivered after the cuts', 30_000);
   });
 
   test('an endpoint gets its tenant’s matching events stored after it was registered, signed, in structured mode', async (t) => {

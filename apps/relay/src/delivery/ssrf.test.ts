@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { describe, type TestContext, test } from 'node:test';
-import { startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { sleep, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 import { deliver } from './deliver.ts';
 import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf.ts';
@@ -14,8 +14,6 @@ import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf.ts';
 // resolution, unless WEBHOOK_ALLOW_PRIVATE=true.
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A receiver on 127.0.0.1 that answers 204 and records what it got; closed when the test ends. */
 async function startReceiver(t: TestContext): Promise<{ port: number; got: Array<{ headers: IncomingHttpHeaders; body: string }> }> {

@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { startRedisServer, startRelay } from '@tenantcast/testkit';
+import { startRedisServer, startRelay, until } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 
 // REDIS_WAIT_REPLICAS: a 202 only once that many replicas have the write (Redis WAIT). Checked on
 // one redis-server, then with a replica attached to it.
-
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (stored on the master, retry deduped); with one, 202', async (t) => {
   const master = await startRedisServer();
@@ -49,10 +41,15 @@ test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (st
   const replicaClient = new Redis(replica.url);
   t.after(() => replicaClient.disconnect());
   await replicaClient.call('REPLICAOF', '127.0.0.1', String(master.port));
-  await until(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 'the replica to sync');
+  await until(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 'the replica to sync', 20_000, 50);
   const masterClient = new Redis(master.url);
   t.after(() => masterClient.disconnect());
-  await until(async () => /slave0:.*state=online/.test(await masterClient.info('replication')), 'the master to count the replica online');
+  await until(
+    async () => /slave0:.*state=online/.test(await masterClient.info('replication')),
+    'the master to count the replica online',
+    20_000,
+    50,
+  );
 
   const retried = await post(event);
   assert.equal(retried.status, 202, await retried.clone().text());

@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import type { RelayConfig } from '@tenantcast/relay/config';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { type RedisServer, sleep, startRedisServer, startRelay, type TestRelay, until } from '@tenantcast/testkit';
 
 // The per-tenant webhook endpoint API (POST/GET/DELETE /v1/tenants/{t}/webhooks[/{id}]) and replay.
 
@@ -19,17 +19,6 @@ interface Endpoint {
   filters: unknown[];
   description: string;
   disabled: boolean;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `check` holds, polling every 20 ms. */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** A receiver on 127.0.0.1 that answers 204 and records what it got. */
