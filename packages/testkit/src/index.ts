@@ -1,3 +1,4 @@
+export { type RelayFixture, type StackFixture, useRelay, useStack } from './fixtures.ts';
 export { startGateway, type TestGateway } from './gateway.ts';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.ts';
 export { freePort, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts';

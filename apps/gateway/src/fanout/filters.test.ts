@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startStack, type TestGateway, type TestRelay, type TestStack } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { useStack } from '@tenantcast/testkit';
 import { connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
 
-let relay: TestRelay | undefined;
-let gateway: TestGateway | undefined;
-let token: string;
-
-let stack: TestStack | undefined;
-
-before(async () => {
-  stack = await startStack();
-  ({ relay, gateway, token } = stack);
-});
-
-after(() => stack?.close());
+const stack = useStack();
 
 /** The events every case publishes, by id: attributes of several kinds, some missing on some events. */
 const CORPUS: Record<string, Record<string, unknown>> = {
@@ -78,14 +67,14 @@ describe('filters, end to end through the filters query parameter', () => {
   for (const c of CASES) {
     test(`${c.name}: live and catching up`, async (t) => {
       const tenant = tenantOf('filters');
-      const history = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-      const live = await connect(t, plainUrl(gateway!.wsUrl, tenant, { filters: c.filters }), { token });
+      const history = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+      const live = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: c.filters }), { token: stack.token });
 
       const events = Object.entries(CORPUS).map(([id, fields]) => makeEvent(tenant, { id, ...fields }));
-      const accepted = await publish(relay!.url, token, events);
+      const accepted = await publish(stack.relay.url, stack.token, events);
       const last = c.expected.at(-1);
       const sentinelFields = c.sentinel ?? (last === undefined ? {} : CORPUS[last]!);
-      const sentinel = await publishOne(relay!.url, token, makeEvent(tenant, { ...sentinelFields, id: 'sentinel' }));
+      const sentinel = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { ...sentinelFields, id: 'sentinel' }));
 
       const expectedIds = [...c.expected, 'sentinel'];
       const received = await live.receivedId('sentinel');
@@ -101,7 +90,9 @@ describe('filters, end to end through the filters query parameter', () => {
         expectedIds.map((id) => offsets.get(id)),
       );
 
-      const catchingUp = await connect(t, plainUrl(gateway!.wsUrl, tenant, { filters: c.filters, after: history.offset }), { token });
+      const catchingUp = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: c.filters, after: history.offset }), {
+        token: stack.token,
+      });
       const caughtUp = await catchingUp.receivedId('sentinel');
       assert.deepEqual(
         caughtUp.map((e) => e.id),
@@ -112,9 +103,11 @@ describe('filters, end to end through the filters query parameter', () => {
 
   test('filters match context attributes, not fields of data', async (t) => {
     const tenant = tenantOf('data');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { filters: [{ exact: { region: 'eu' } }] }), { token });
-    await publish(relay!.url, token, [
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: [{ exact: { region: 'eu' } }] }), {
+      token: stack.token,
+    });
+    await publish(stack.relay.url, stack.token, [
       makeEvent(tenant, { id: 'in-data', datacontenttype: 'application/json', data: { region: 'eu' } }),
       makeEvent(tenant, { id: 'sentinel', region: 'eu' }),
     ]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { compareOffsets } from '@tenantcast/sdk';
-import { startStack, type TestGateway, type TestRelay, type TestStack } from '@tenantcast/testkit';
+import { useStack } from '@tenantcast/testkit';
 import { type Accepted, type Cleanup, connect, makeEvent, plainUrl, publish, type TestClient, tenantOf } from '../testing/clients.ts';
 
 /**
@@ -11,22 +11,12 @@ import { type Accepted, type Cleanup, connect, makeEvent, plainUrl, publish, typ
  * gets the stream's order, gap-free, exactly once, from where it started.
  */
 
-let relay: TestRelay | undefined;
-let gateway: TestGateway | undefined;
-let token: string;
-let stack: TestStack | undefined;
-
-before(async () => {
-  stack = await startStack();
-  ({ relay, gateway, token } = stack);
-});
-
-after(() => stack?.close());
+const stack = useStack();
 
 type EventMessage = { op: 'event'; id: string; event: { relayoffset: string; id: string; type: string } };
 
 function openMux(t: Cleanup): Promise<TestClient> {
-  return connect(t, `${gateway!.wsUrl}/v1/connect`, { token, protocols: ['tenantcast.v1'] });
+  return connect(t, `${stack.gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
 }
 
 /** The relayoffsets a multiplexed subscription got, in arrival order. */
@@ -45,8 +35,10 @@ const byOffset = (accepted: Accepted[]) => accepted.map((a) => a.offset).sort(co
 describe('live delivery', () => {
   test('notifications published concurrently (read together, delivered in one turn) keep stream order for plain, filtered and multiplexed subscribers', async (t) => {
     const tenant = tenantOf('burst');
-    const plain = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
-    const filtered = await connect(t, plainUrl(gateway!.wsUrl, tenant, { filters: [{ exact: { type: 'com.example.odd' } }] }), { token });
+    const plain = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
+    const filtered = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: [{ exact: { type: 'com.example.odd' } }] }), {
+      token: stack.token,
+    });
     const mux = await openMux(t);
     await subscribe(mux, 'all', tenant);
     await subscribe(mux, 'odd', tenant, { filters: [{ exact: { type: 'com.example.odd' } }] });
@@ -61,7 +53,7 @@ describe('live delivery', () => {
         .filter((e) => e.type === 'com.example.odd')
         .map((e) => e.id),
     );
-    const accepted = (await Promise.all(batches.map((events) => publish(relay!.url, token, events)))).flat();
+    const accepted = (await Promise.all(batches.map((events) => publish(stack.relay.url, stack.token, events)))).flat();
     const all = byOffset(accepted);
     const odd = byOffset(accepted.filter((a) => oddIds.has(a.id)));
 
@@ -87,7 +79,7 @@ describe('live delivery', () => {
   test('subscribers that join while events flow get every event after their start, once, in order', async (t) => {
     const tenant = tenantOf('flowing');
     // A first client keeps the tenant's hub alive and sees everything.
-    const witness = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const witness = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const accepted: Accepted[] = [];
     let publishing = true;
     // Two publishers, so that a notification is nearly always on its way to the gateway.
@@ -95,8 +87,8 @@ describe('live delivery', () => {
       for (let batch = 0; publishing && batch < 200; batch++) {
         accepted.push(
           ...(await publish(
-            relay!.url,
-            token,
+            stack.relay.url,
+            stack.token,
             Array.from({ length: 3 }, () => makeEvent(tenant)),
           )),
         );
@@ -110,7 +102,7 @@ describe('live delivery', () => {
     const plains: TestClient[] = [];
     for (let i = 0; i < 16; i++) {
       starts.push({ id: `s${i}`, after: await subscribe(mux, `s${i}`, tenant) });
-      if (i % 2 === 0) plains.push(await connect(t, plainUrl(gateway!.wsUrl, tenant), { token }));
+      if (i % 2 === 0) plains.push(await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token }));
     }
     // Let a few more batches through, then stop.
     const count = accepted.length;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type Socket, connect as tcpConnect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { startGateway, startRedisServer, startRelay, type TestGateway, useRelay } from '@tenantcast/testkit';
 import {
   assertRefusal,
   connect,
@@ -15,34 +15,18 @@ import {
   tenantOf,
 } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-let token: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  token = await relay.token({});
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+const stack = useRelay();
 
 /** A gateway of the calling test's own, closed after it. */
 async function ownGateway(t: { after(fn: () => unknown): void }, overrides = {}): Promise<TestGateway> {
-  const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, ...overrides });
+  const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, ...overrides });
   t.after(() => gateway.close());
   return gateway;
 }
 
 async function tenantWithHistory(label: string): Promise<string> {
   const tenant = tenantOf(label);
-  await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
+  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
   return tenant;
 }
 
@@ -89,7 +73,7 @@ describe('health', () => {
     const gateway = await startGateway(own.url, { keyPrefix: ownRelay.config.keyPrefix });
     t.after(() => gateway.close());
     const tenant = tenantOf('outage');
-    await publishOne(ownRelay.url, token, makeEvent(tenant, { id: 'history' }));
+    await publishOne(ownRelay.url, stack.token, makeEvent(tenant, { id: 'history' }));
     assert.equal((await fetch(`${gateway.url}/readyz`)).status, 200);
 
     await own.kill();
@@ -97,13 +81,13 @@ describe('health', () => {
     const notReady = await fetch(`${gateway.url}/readyz`);
     assert.equal(notReady.headers.get('retry-after'), '1');
     assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200, 'the process itself is healthy');
-    const refused = await refusal(plainUrl(gateway.wsUrl, tenant), { token });
+    const refused = await refusal(plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     assertRefusal(refused, 503, 'TC_ERR_REDIS_UNAVAILABLE');
     assert.ok(refused.headers['retry-after'] !== undefined, 'a 503 says when to retry');
 
     await own.restart();
     await eventually(async () => (await fetch(`${gateway.url}/readyz`)).status === 200, '/readyz to answer 200 again', 15_000);
-    await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
   });
 });
 
@@ -112,9 +96,9 @@ describe('metrics', () => {
     const gateway = await ownGateway(t);
     const a = await tenantWithHistory('metrics-a');
     const b = await tenantWithHistory('metrics-b');
-    const plain1 = await connect(t, plainUrl(gateway.wsUrl, a), { token });
-    const plain2 = await connect(t, plainUrl(gateway.wsUrl, a), { token });
-    const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token, protocols: ['tenantcast.v1'] });
+    const plain1 = await connect(t, plainUrl(gateway.wsUrl, a), { token: stack.token });
+    const plain2 = await connect(t, plainUrl(gateway.wsUrl, a), { token: stack.token });
+    const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
     mux.send({ op: 'subscribe', id: 'a', tenantid: a });
     mux.send({ op: 'subscribe', id: 'b', tenantid: b });
     await mux.received(2);
@@ -126,8 +110,8 @@ describe('metrics', () => {
     assert.equal(metricValue(text, 'tenantcast_gateway_messages_out_total'), 0);
     assert.equal(metricValue(text, 'tenantcast_gateway_slow_consumers_total'), 0);
 
-    await publish(relay!.url, token, [makeEvent(a), makeEvent(a), makeEvent(a)]);
-    await publish(relay!.url, token, [makeEvent(b), makeEvent(b)]);
+    await publish(stack.relay.url, stack.token, [makeEvent(a), makeEvent(a), makeEvent(a)]);
+    await publish(stack.relay.url, stack.token, [makeEvent(b), makeEvent(b)]);
     await plain1.received(3);
     await plain2.received(3);
     await mux.received(2 + 5);
@@ -152,8 +136,8 @@ describe('metrics', () => {
   test('messages out counts events sent while catching up too', async (t) => {
     const gateway = await ownGateway(t);
     const tenant = await tenantWithHistory('metrics-catch-up');
-    await publish(relay!.url, token, [makeEvent(tenant), makeEvent(tenant)]);
-    const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: '0' }), { token });
+    await publish(stack.relay.url, stack.token, [makeEvent(tenant), makeEvent(tenant)]);
+    const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
     await client.received(3);
     assert.equal(metricValue(await scrape(gateway), 'tenantcast_gateway_messages_out_total'), 3);
   });
@@ -161,11 +145,11 @@ describe('metrics', () => {
 
 describe('graceful shutdown', () => {
   test('close() closes plain and multiplexed clients with 1001, is idempotent, and later upgrades are refused', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix });
     t.after(() => gateway.close());
     const tenant = await tenantWithHistory('shutdown');
-    const plain = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
-    const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token, protocols: ['tenantcast.v1'] });
+    const plain = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
+    const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
     mux.send({ op: 'subscribe', id: 's', tenantid: tenant });
     await mux.received(1);
 
@@ -177,17 +161,17 @@ describe('graceful shutdown', () => {
     assert.ok(plainClose.reason.length > 0);
     await closing;
 
-    await assert.rejects(connect(t, plainUrl(gateway.wsUrl, tenant), { token }), /ECONNREFUSED/);
+    await assert.rejects(connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token }), /ECONNREFUSED/);
     await assert.rejects(fetch(`${gateway.url}/healthz`));
   });
 
   test('while closing, requests on open connections get 503: /readyz, and upgrades with TC_ERR_SHUTTING_DOWN', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, shutdownTimeoutMs: 3000 });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, shutdownTimeoutMs: 3000 });
     t.after(() => gateway.close());
     const tenant = await tenantWithHistory('closing');
     const port = Number(new URL(gateway.url).port);
     // A client that does not read keeps the gateway in its closing phase until shutdownTimeoutMs.
-    const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     (stuck.ws as unknown as { _socket: Socket })._socket.pause();
     const readyz = await startRequest(port, ['GET /readyz HTTP/1.1', `Host: 127.0.0.1:${port}`]);
     const upgrade = await startRequest(port, [
@@ -197,7 +181,7 @@ describe('graceful shutdown', () => {
       'Upgrade: websocket',
       'Sec-WebSocket-Version: 13',
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      `Authorization: Bearer ${token}`,
+      `Authorization: Bearer ${stack.token}`,
     ]);
 
     // close() moves to closing at once; it then waits for the stuck client.
@@ -216,10 +200,10 @@ describe('graceful shutdown', () => {
   });
 
   test('a client that does not answer the close is cut after shutdownTimeoutMs, and close() still completes', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, shutdownTimeoutMs: 300 });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, shutdownTimeoutMs: 300 });
     t.after(() => gateway.close());
     const tenant = await tenantWithHistory('stuck');
-    const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     (stuck.ws as unknown as { _socket: Socket })._socket.pause();
     await gateway.close();
     (stuck.ws as unknown as { _socket: Socket })._socket.resume();

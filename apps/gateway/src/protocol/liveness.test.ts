@@ -1,41 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, sleep, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { sleep, useStack } from '@tenantcast/testkit';
 import { connect, eventually, makeEvent, plainUrl, publishOne, tenantOf } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-/** Pings every 200 ms. */
-let gateway: TestGateway | undefined;
-let token: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix, heartbeatMs: 200 });
-  token = await relay.token({});
-});
-
-after(async () => {
-  try {
-    await gateway?.close();
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+/** The gateway pings every 200 ms. */
+const stack = useStack({ gateway: { heartbeatMs: 200 } });
 
 /** A tenant whose stream exists already. */
 async function tenantWithHistory(label: string): Promise<string> {
   const tenant = tenantOf(label);
-  await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
+  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
   return tenant;
 }
 
 describe('heartbeat', () => {
   test('a client that does not answer pings is terminated', async (t) => {
     const tenant = await tenantWithHistory('mute');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token, autoPong: false });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, autoPong: false });
     const { code } = await client.closedWith(5000);
     // terminate() cuts the TCP connection without a close frame: 1006 on the client. (The next test
     // shows that a client answering the pings is not cut, so this is the heartbeat at work.)
@@ -44,31 +25,35 @@ describe('heartbeat', () => {
 
   test('a client that answers pings stays connected across several intervals and still gets events', async (t) => {
     const tenant = await tenantWithHistory('alive');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     let pings = 0;
     client.ws.on('ping', () => pings++);
     await eventually(() => pings >= 5 || client.closeInfo !== undefined, '5 pings', 5000);
     assert.equal(client.closeInfo, undefined);
     assert.equal(client.ws.readyState, client.ws.OPEN);
-    const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'still-here' }));
+    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'still-here' }));
     const received = await client.receivedId('still-here');
     assert.equal(received.at(-1)!.relayoffset, accepted.offset);
   });
 
   test('a multiplexed client that does not answer pings is terminated too', async (t) => {
-    const client = await connect(t, `${gateway!.wsUrl}/v1/connect`, { token, protocols: ['tenantcast.v1'], autoPong: false });
+    const client = await connect(t, `${stack.gateway.wsUrl}/v1/connect`, {
+      token: stack.token,
+      protocols: ['tenantcast.v1'],
+      autoPong: false,
+    });
     assert.equal((await client.closedWith(5000)).code, 1006);
   });
 });
 
 describe('token expiry', () => {
   for (const [mode, url, protocols] of [
-    ['plain', (tenant: string) => plainUrl(gateway!.wsUrl, tenant), ['cloudevents.json']],
-    ['multiplexed', () => `${gateway!.wsUrl}/v1/connect`, ['tenantcast.v1']],
+    ['plain', (tenant: string) => plainUrl(stack.gateway.wsUrl, tenant), ['cloudevents.json']],
+    ['multiplexed', () => `${stack.gateway.wsUrl}/v1/connect`, ['tenantcast.v1']],
   ] as const) {
     test(`${mode} mode: the connection is closed with 4001 once the token expires`, async (t) => {
       const tenant = await tenantWithHistory('expiring');
-      const shortLived = await relay!.token({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
+      const shortLived = await stack.relay.token({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
       const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
       const client = await connect(t, url(tenant), { token: shortLived, protocols: [...protocols] });
       if (mode === 'multiplexed') {
@@ -86,7 +71,7 @@ describe('token expiry', () => {
 
   test('a token without expiry is not cut', async (t) => {
     const tenant = await tenantWithHistory('forever');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     await sleep(600);
     assert.equal(client.closeInfo, undefined);
   });
@@ -95,10 +80,10 @@ describe('token expiry', () => {
 describe('client frames in plain mode', () => {
   test('are read and ignored', async (t) => {
     const tenant = await tenantWithHistory('chatty');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     client.ws.send('hello');
     client.ws.send(Buffer.from([1, 2, 3]));
-    const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'after-chat' }));
+    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'after-chat' }));
     const received = await client.receivedId('after-chat');
     assert.deepEqual(
       received.map((e) => e.relayoffset),
@@ -108,8 +93,8 @@ describe('client frames in plain mode', () => {
 
   test('one over maxPayload closes the connection with 1009', async (t) => {
     const tenant = await tenantWithHistory('big-frame');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
-    client.ws.send('x'.repeat(gateway!.config.maxPayload + 1));
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
+    client.ws.send('x'.repeat(stack.gateway.config.maxPayload + 1));
     assert.equal((await client.closedWith()).code, 1009);
   });
 });

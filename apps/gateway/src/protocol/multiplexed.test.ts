@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import {
-  type RedisServer,
-  startGateway,
-  startRelay,
-  startStack,
-  type TestGateway,
-  type TestRelay,
-  type TestStack,
-} from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { startGateway, startRelay, type TestGateway, useStack } from '@tenantcast/testkit';
 import {
   type Accepted,
   type Cleanup,
@@ -21,26 +13,17 @@ import {
   tenantOf,
 } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-let gateway: TestGateway | undefined;
-let token: string;
-
-let stack: TestStack | undefined;
-
-before(async () => {
-  stack = await startStack();
-  ({ redis, relay, gateway, token } = stack);
-});
-
-after(() => stack?.close());
+const stack = useStack();
 
 type Message = Record<string, unknown> & { op: string; id?: string };
 type EventMessage = { op: 'event'; id: string; event: Record<string, unknown> & { relayoffset: string; id: string; tenantid: string } };
 
 /** A multiplexed connection (subprotocol tenantcast.v1). */
 function openMux(t: Cleanup, options: { token?: string; gateway?: TestGateway } = {}): Promise<TestClient> {
-  return connect(t, `${(options.gateway ?? gateway)!.wsUrl}/v1/connect`, { token: options.token ?? token, protocols: ['tenantcast.v1'] });
+  return connect(t, `${(options.gateway ?? stack.gateway).wsUrl}/v1/connect`, {
+    token: options.token ?? stack.token,
+    protocols: ['tenantcast.v1'],
+  });
 }
 
 /** The messages of a connection, typed. */
@@ -68,7 +51,7 @@ const receivedFor = (client: TestClient, id: string, eventId: string, timeoutMs?
 /** A tenant whose stream exists; returns it and its history event's offset. */
 async function tenantWithHistory(label: string): Promise<{ tenant: string; history: Accepted }> {
   const tenant = tenantOf(label);
-  return { tenant, history: await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' })) };
+  return { tenant, history: await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' })) };
 }
 
 describe('multiplexed mode', () => {
@@ -80,13 +63,13 @@ describe('multiplexed mode', () => {
   test('two subscriptions with different tenants, filters and after each get their own events, tagged with their id', async (t) => {
     const { tenant: a } = await tenantWithHistory('mux-a');
     const { tenant: b } = await tenantWithHistory('mux-b');
-    const backlog = await publish(relay!.url, token, [
+    const backlog = await publish(stack.relay.url, stack.token, [
       makeEvent(a, { id: 'a0', type: 'com.example.keep' }),
       makeEvent(a, { id: 'a1', type: 'com.example.keep' }),
       makeEvent(a, { id: 'a2', type: 'com.example.drop' }),
       makeEvent(a, { id: 'a3', type: 'com.example.keep' }),
     ]);
-    const lastOfB = (await publishOne(relay!.url, token, makeEvent(b, { id: 'b-old' }))).offset;
+    const lastOfB = (await publishOne(stack.relay.url, stack.token, makeEvent(b, { id: 'b-old' }))).offset;
 
     const client = await openMux(t);
     const s1 = await request(client, {
@@ -100,11 +83,11 @@ describe('multiplexed mode', () => {
     const s2 = await request(client, { op: 'subscribe', id: 'two', tenantid: b });
     assert.deepEqual(s2, { op: 'subscribed', id: 'two', tenantid: b, after: lastOfB }, 'a live subscription starts at the last offset');
 
-    const liveA = await publish(relay!.url, token, [
+    const liveA = await publish(stack.relay.url, stack.token, [
       makeEvent(a, { id: 'a4', type: 'com.example.drop' }),
       makeEvent(a, { id: 'a5', type: 'com.example.keep' }),
     ]);
-    const liveB = await publish(relay!.url, token, [makeEvent(b, { id: 'b1' }), makeEvent(b, { id: 'b2' })]);
+    const liveB = await publish(stack.relay.url, stack.token, [makeEvent(b, { id: 'b1' }), makeEvent(b, { id: 'b2' })]);
     await receivedFor(client, 'one', 'a5');
     await receivedFor(client, 'two', 'b2');
 
@@ -128,7 +111,7 @@ describe('multiplexed mode', () => {
 
   test('after "0" gets every retained event of the tenant', async (t) => {
     const { tenant, history } = await tenantWithHistory('mux-zero');
-    const more = await publish(relay!.url, token, [makeEvent(tenant, { id: 'e1' }), makeEvent(tenant, { id: 'e2' })]);
+    const more = await publish(stack.relay.url, stack.token, [makeEvent(tenant, { id: 'e1' }), makeEvent(tenant, { id: 'e2' })]);
     const client = await openMux(t);
     assert.equal((await request(client, { op: 'subscribe', id: 'z', tenantid: tenant, after: '0' })).after, '0');
     await receivedFor(client, 'z', 'e2');
@@ -143,12 +126,12 @@ describe('multiplexed mode', () => {
     const client = await openMux(t);
     await request(client, { op: 'subscribe', id: 'stay', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'leave', tenantid: tenant });
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'both' }));
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'both' }));
     await receivedFor(client, 'leave', 'both');
     await receivedFor(client, 'stay', 'both');
 
     assert.deepEqual(await request(client, { op: 'unsubscribe', id: 'leave' }), { op: 'unsubscribed', id: 'leave' });
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'only-stay' }));
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'only-stay' }));
     // Both subscriptions share the tenant's fan-out and the connection: a copy for "leave" would come in order.
     await receivedFor(client, 'stay', 'only-stay');
     assert.deepEqual(
@@ -167,7 +150,7 @@ describe('multiplexed mode', () => {
 
   test('refused subscriptions get an error message and leave the connection open', async (t) => {
     const { tenant } = await tenantWithHistory('mux-errors');
-    const acmeOnly = await relay!.token({ scope: 'subscribe', tenants: [tenant] });
+    const acmeOnly = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
     const client = await openMux(t, { token: acmeOnly });
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ tenantid: 'someone-else' }, 'TC_ERR_FORBIDDEN_TENANT'],
@@ -200,7 +183,7 @@ describe('multiplexed mode', () => {
     const again = await request(client, { op: 'subscribe', id: 'dup', tenantid: tenant });
     assert.equal(again.op, 'error');
     assert.equal(again.code, 'TC_ERR_BAD_REQUEST');
-    const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'after-dup' }));
+    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'after-dup' }));
     await receivedFor(client, 'dup', 'after-dup', 3000);
     assert.deepEqual(
       eventsOf(client, 'dup').map((e) => e.relayoffset),
@@ -220,8 +203,8 @@ describe('multiplexed mode', () => {
         .sort(),
       ['error', 'subscribed'],
     );
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'once' }));
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'end' }));
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'once' }));
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'end' }));
     await receivedFor(client, 'same', 'end');
     // A second subscription under the id would have sent its copy of "once" before any "end".
     assert.deepEqual(
@@ -231,7 +214,7 @@ describe('multiplexed mode', () => {
   });
 
   test('closing a connection frees the per-tenant places of all its subscriptions, even of two requested back to back with one id', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
     t.after(() => limited.close());
     const { tenant } = await tenantWithHistory('mux-orphan');
     const client = await openMux(t, { gateway: limited });
@@ -280,7 +263,7 @@ describe('multiplexed mode', () => {
   }
 
   test('closing the connection ends its subscriptions', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
     t.after(() => limited.close());
     const { tenant } = await tenantWithHistory('mux-close');
     const first = await openMux(t, { gateway: limited });
@@ -301,7 +284,7 @@ describe('multiplexed mode', () => {
   });
 
   test('subscriptions count against the per-tenant limit, and unsubscribing frees the place', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
     t.after(() => limited.close());
     const { tenant } = await tenantWithHistory('mux-limit');
     const client = await openMux(t, { gateway: limited });
@@ -311,13 +294,13 @@ describe('multiplexed mode', () => {
     assert.equal(third.op, 'error');
     assert.equal(third.code, 'TC_ERR_TOO_MANY_CONNECTIONS');
     // Plain connections count too.
-    assert.equal((await refusal(`${limited.wsUrl}/v1/tenants/${tenant}/events`, { token })).status, 429);
+    assert.equal((await refusal(`${limited.wsUrl}/v1/tenants/${tenant}/events`, { token: stack.token })).status, 429);
     await request(client, { op: 'unsubscribe', id: 'a' });
     assert.equal((await request(client, { op: 'subscribe', id: 'c', tenantid: tenant })).op, 'subscribed');
   });
 
   test('a connection holds at most maxSubscriptionsPerConnection subscriptions', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxSubscriptionsPerConnection: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxSubscriptionsPerConnection: 2 });
     t.after(() => limited.close());
     const { tenant } = await tenantWithHistory('mux-per-conn');
     const client = await openMux(t, { gateway: limited });
@@ -330,9 +313,9 @@ describe('multiplexed mode', () => {
   });
 
   test('an after whose events were trimmed gets TC_ERR_OFFSET_EXPIRED; the connection goes on', async (t) => {
-    const trimming = await startRelay(redis!.url, { streamMaxLen: 10 });
+    const trimming = await startRelay(stack.redis.url, { streamMaxLen: 10 });
     t.after(() => trimming.close());
-    const gw = await startGateway(redis!.url, { keyPrefix: trimming.config.keyPrefix });
+    const gw = await startGateway(stack.redis.url, { keyPrefix: trimming.config.keyPrefix });
     t.after(() => gw.close());
     const tenant = tenantOf('mux-expired');
     const accepted: Accepted[] = [];
@@ -340,7 +323,7 @@ describe('multiplexed mode', () => {
       accepted.push(
         ...(await publish(
           trimming.url,
-          token,
+          stack.token,
           Array.from({ length: 50 }, () => makeEvent(tenant)),
         )),
       );

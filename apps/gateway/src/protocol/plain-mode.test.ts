@@ -1,30 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import {
-  type RedisServer,
-  startGateway,
-  startRelay,
-  startStack,
-  type TestGateway,
-  type TestRelay,
-  type TestStack,
-} from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { startGateway, startRelay, useStack } from '@tenantcast/testkit';
 import { type Accepted, connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-let gateway: TestGateway | undefined;
-/** Publishes and subscribes to every tenant. */
-let token: string;
-
-let stack: TestStack | undefined;
-
-before(async () => {
-  stack = await startStack();
-  ({ redis, relay, gateway, token } = stack);
-});
-
-after(() => stack?.close());
+const stack = useStack();
 
 /** `count` events of `tenant`, numbered in `data.n`. */
 function numbered(tenant: string, count: number, from = 0): Record<string, unknown>[] {
@@ -37,21 +16,21 @@ function numbered(tenant: string, count: number, from = 0): Record<string, unkno
  */
 async function tenantWithHistory(label: string): Promise<string> {
   const tenant = tenantOf(label);
-  await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
+  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
   return tenant;
 }
 
 /** Publishes `events` in batches of `size`, one after the other. */
 async function publishInBatches(events: Record<string, unknown>[], size: number): Promise<Accepted[]> {
   const accepted: Accepted[] = [];
-  for (let i = 0; i < events.length; i += size) accepted.push(...(await publish(relay!.url, token, events.slice(i, i + size))));
+  for (let i = 0; i < events.length; i += size) accepted.push(...(await publish(stack.relay.url, stack.token, events.slice(i, i + size))));
   return accepted;
 }
 
 describe('plain CloudEvents mode', () => {
   test('answers with subprotocol cloudevents.json and sends each event as one structured CloudEvent text frame with its relayoffset', async (t) => {
     const tenant = await tenantWithHistory('plain');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     assert.equal(client.ws.protocol, 'cloudevents.json');
 
     const events = [
@@ -59,7 +38,7 @@ describe('plain CloudEvents mode', () => {
       makeEvent(tenant, { type: 'com.example.other', data_base64: 'aGVsbG8=' }),
       makeEvent(tenant, { myextension: 42, flag: true }),
     ];
-    const accepted = await publish(relay!.url, token, events);
+    const accepted = await publish(stack.relay.url, stack.token, events);
     await client.received(3);
 
     assert.equal(client.binaryFrames, 0, 'every frame is a text frame');
@@ -77,25 +56,25 @@ describe('plain CloudEvents mode', () => {
 
   test('offering several subprotocols gets cloudevents.json chosen', async (t) => {
     const tenant = tenantOf('choose');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token, protocols: ['mqtt', 'cloudevents.json'] });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, protocols: ['mqtt', 'cloudevents.json'] });
     assert.equal(client.ws.protocol, 'cloudevents.json');
   });
 
   test('a client that offers no subprotocol is served in plain mode without one, as documented', async (t) => {
     const tenant = await tenantWithHistory('no-protocol');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token, protocols: [] });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, protocols: [] });
     assert.equal(client.ws.protocol, '');
-    const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'x' }));
+    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'x' }));
     const received = await client.receivedId('x');
     assert.equal(received.at(-1)!.relayoffset, accepted.offset);
   });
 
   test('events arrive in publish order across many writes', async (t) => {
     const tenant = await tenantWithHistory('order');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const accepted: Accepted[] = [];
-    for (let i = 0; i < 20; i++) accepted.push(...(await publish(relay!.url, token, numbered(tenant, 5, i * 5))));
-    accepted.push(await publishOne(relay!.url, token, makeEvent(tenant, { data: { n: 100 } })));
+    for (let i = 0; i < 20; i++) accepted.push(...(await publish(stack.relay.url, stack.token, numbered(tenant, 5, i * 5))));
+    accepted.push(await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { data: { n: 100 } })));
     await client.received(accepted.length);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -109,20 +88,20 @@ describe('plain CloudEvents mode', () => {
 
   test('without after: nothing stored before the upgrade, every event stored after the 101', async (t) => {
     const tenant = tenantOf('live');
-    await publish(relay!.url, token, numbered(tenant, 10));
+    await publish(stack.relay.url, stack.token, numbered(tenant, 10));
 
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     // Published the moment the socket opens, concurrently: none may fall between the 101 and live delivery.
     const writes = await Promise.all([
-      publish(relay!.url, token, numbered(tenant, 3, 100)),
-      publishOne(relay!.url, token, makeEvent(tenant, { data: { n: 200 } })),
-      publish(relay!.url, token, numbered(tenant, 3, 300)),
+      publish(stack.relay.url, stack.token, numbered(tenant, 3, 100)),
+      publishOne(stack.relay.url, stack.token, makeEvent(tenant, { data: { n: 200 } })),
+      publish(stack.relay.url, stack.token, numbered(tenant, 3, 300)),
     ]);
     const expected = writes
       .flat()
       .map((a) => a.offset)
       .sort(compare);
-    const sentinel = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'sentinel' }));
+    const sentinel = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'sentinel' }));
     const received = await client.receivedId('sentinel');
     assert.deepEqual(
       received.map((e) => e.relayoffset),
@@ -133,8 +112,8 @@ describe('plain CloudEvents mode', () => {
   test('a live subscriber of a tenant with no events yet gets the events published right after its 101', async (t) => {
     for (let i = 0; i < 10; i++) {
       const tenant = tenantOf('fresh');
-      const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
-      const accepted = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'first' }));
+      const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
+      const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'first' }));
       const received = await client.receivedId('first', 5000);
       assert.deepEqual(
         received.map((e) => e.relayoffset),
@@ -145,11 +124,11 @@ describe('plain CloudEvents mode', () => {
 
   test('a second client of a tenant that has one already also gets only what follows its 101', async (t) => {
     const tenant = await tenantWithHistory('second');
-    const first = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
-    const early = await publish(relay!.url, token, numbered(tenant, 5));
+    const first = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
+    const early = await publish(stack.relay.url, stack.token, numbered(tenant, 5));
     await first.received(5);
-    const second = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
-    const late = await publish(relay!.url, token, numbered(tenant, 5, 5));
+    const second = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
+    const late = await publish(stack.relay.url, stack.token, numbered(tenant, 5, 5));
     await first.received(10);
     await second.received(5);
     assert.deepEqual(
@@ -164,17 +143,17 @@ describe('plain CloudEvents mode', () => {
 
   test('after=<offset>: exactly the stored events after it, then live ones, with no gap and no duplicate while publishing during catch-up', async (t) => {
     // Small pages make the catch-up long enough for live writes to land in the middle of it.
-    const paged = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, catchUpPageSize: 100 });
+    const paged = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, catchUpPageSize: 100 });
     t.after(() => paged.close());
     const tenant = tenantOf('resume');
     const backlog = await publishInBatches(numbered(tenant, 2000), 250);
     const from = backlog[99]!.offset;
 
-    const connecting = connect(t, plainUrl(paged.wsUrl, tenant, { after: from }), { token });
+    const connecting = connect(t, plainUrl(paged.wsUrl, tenant, { after: from }), { token: stack.token });
     const concurrent: Accepted[] = [];
-    for (let i = 0; i < 30; i++) concurrent.push(...(await publish(relay!.url, token, numbered(tenant, 10, 10_000 + i * 10))));
+    for (let i = 0; i < 30; i++) concurrent.push(...(await publish(stack.relay.url, stack.token, numbered(tenant, 10, 10_000 + i * 10))));
     const client = await connecting;
-    const sentinel = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'sentinel' }));
+    const sentinel = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'sentinel' }));
 
     const received = await client.receivedId('sentinel', 20_000);
     const expected = [...backlog.slice(100), ...concurrent, sentinel].map((a) => a.offset);
@@ -188,18 +167,18 @@ describe('plain CloudEvents mode', () => {
 
   test('retention trimming during a catch-up never skips events in silence: the client gets a gap-free run, then everything or 4010', async (t) => {
     // Streams keep about 300 entries; trimming drops whole stream nodes (100 entries) at the head.
-    const trimming = await startRelay(redis!.url, { streamMaxLen: 300 });
+    const trimming = await startRelay(stack.redis.url, { streamMaxLen: 300 });
     t.after(() => trimming.close());
     // One event per page: the catch-up takes many round trips, while writes trim the stream under it.
-    const slow = await startGateway(redis!.url, { keyPrefix: trimming.config.keyPrefix, catchUpPageSize: 1 });
+    const slow = await startGateway(stack.redis.url, { keyPrefix: trimming.config.keyPrefix, catchUpPageSize: 1 });
     t.after(() => slow.close());
     const tenant = tenantOf('trim-race');
-    const stored: Accepted[] = [...(await publish(trimming.url, token, numbered(tenant, 400)))];
+    const stored: Accepted[] = [...(await publish(trimming.url, stack.token, numbered(tenant, 400)))];
     const outcomes: string[] = [];
     for (let round = 0; round < 4; round++) {
       const from = stored.at(-250)!.offset;
-      const client = await connect(t, plainUrl(slow.wsUrl, tenant, { after: from }), { token });
-      for (let i = 0; i < 5; i++) stored.push(...(await publish(trimming.url, token, numbered(tenant, 200))));
+      const client = await connect(t, plainUrl(slow.wsUrl, tenant, { after: from }), { token: stack.token });
+      for (let i = 0; i < 5; i++) stored.push(...(await publish(trimming.url, stack.token, numbered(tenant, 200))));
       const last = stored.at(-1)!.offset;
       await client.until(
         () => client.closeInfo !== undefined || client.events.some((e) => e.relayoffset === last),
@@ -224,10 +203,10 @@ describe('plain CloudEvents mode', () => {
 
   test('after=<offset> on a tenant with no live traffic delivers the backlog and then what comes next', async (t) => {
     const tenant = tenantOf('backlog');
-    const stored = await publish(relay!.url, token, numbered(tenant, 50));
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: stored[9]!.offset }), { token });
+    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 50));
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: stored[9]!.offset }), { token: stack.token });
     await client.received(40);
-    const live = await publish(relay!.url, token, numbered(tenant, 3, 50));
+    const live = await publish(stack.relay.url, stack.token, numbered(tenant, 3, 50));
     await client.received(43);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -237,9 +216,9 @@ describe('plain CloudEvents mode', () => {
 
   test('after=<the last offset> delivers nothing stored, then live events', async (t) => {
     const tenant = tenantOf('at-end');
-    const stored = await publish(relay!.url, token, numbered(tenant, 5));
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: stored[4]!.offset }), { token });
-    const live = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'next' }));
+    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 5));
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: stored[4]!.offset }), { token: stack.token });
+    const live = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'next' }));
     const received = await client.receivedId('next');
     assert.deepEqual(
       received.map((e) => e.relayoffset),
@@ -249,8 +228,8 @@ describe('plain CloudEvents mode', () => {
 
   test('after=0 delivers every retained event', async (t) => {
     const tenant = tenantOf('from-zero');
-    const stored = await publish(relay!.url, token, numbered(tenant, 25));
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: '0' }), { token });
+    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 25));
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
     await client.received(25);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -260,8 +239,8 @@ describe('plain CloudEvents mode', () => {
 
   test('after=0 on a tenant with no events yet delivers its first events', async (t) => {
     const tenant = tenantOf('empty');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant, { after: '0' }), { token });
-    const stored = await publish(relay!.url, token, numbered(tenant, 2));
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
+    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 2));
     await client.received(2);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -271,10 +250,10 @@ describe('plain CloudEvents mode', () => {
 
   test('the token may come in the Authorization header or in ?token=', async (t) => {
     const tenant = await tenantWithHistory('token');
-    const subscribeOnly = await relay!.token({ scope: 'subscribe', tenants: [tenant] });
-    const viaHeader = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token: subscribeOnly });
-    const viaQuery = await connect(t, plainUrl(gateway!.wsUrl, tenant, { token: subscribeOnly }));
-    const accepted = await publishOne(relay!.url, token, makeEvent(tenant));
+    const subscribeOnly = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
+    const viaHeader = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: subscribeOnly });
+    const viaQuery = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { token: subscribeOnly }));
+    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant));
     await viaHeader.received(1);
     await viaQuery.received(1);
     assert.equal(viaHeader.events[0]!.relayoffset, accepted.offset);
@@ -283,12 +262,12 @@ describe('plain CloudEvents mode', () => {
 
   test('duplicates the relay refuses to store are not delivered again', async (t) => {
     const tenant = await tenantWithHistory('dupe');
-    const client = await connect(t, plainUrl(gateway!.wsUrl, tenant), { token });
+    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const event = makeEvent(tenant, { id: 'once' });
-    const first = await publishOne(relay!.url, token, event);
-    const again = await publishOne(relay!.url, token, event);
+    const first = await publishOne(stack.relay.url, stack.token, event);
+    const again = await publishOne(stack.relay.url, stack.token, event);
     assert.equal(again.duplicate, true);
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'sentinel' }));
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'sentinel' }));
     const received = await client.receivedId('sentinel');
     assert.deepEqual(
       received.map((e) => e.id),

@@ -1,27 +1,11 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { startGateway, type TestGateway, useRelay } from '@tenantcast/testkit';
 import { type Accepted, connect, makeEvent, metricValue, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-let token: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  // Batches of a few MiB, to put much in flight at once.
-  relay = await startRelay(redis.url, { bodyLimit: 4 * 1024 * 1024 });
-  token = await relay.token({});
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+// Batches of a few MiB, to put much in flight at once.
+const stack = useRelay({ bodyLimit: 4 * 1024 * 1024 });
 
 const KIB_16 = 'x'.repeat(16 * 1024);
 
@@ -43,17 +27,17 @@ const socketOf = (ws: unknown) => (ws as { _socket: Socket })._socket;
 
 describe('slow consumers', () => {
   test('a client that stops reading is closed with 4008, and resumes after its last relayoffset without a gap', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxBufferedBytes: 65_536 });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxBufferedBytes: 65_536 });
     t.after(() => gateway.close());
     const tenant = tenantOf('slow');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const slow = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const slow = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     socketOf(slow.ws).pause();
 
     // Publish until the gateway gives up on the client; the kernel's socket buffers take some MiB first.
     const published: Accepted[] = [];
     for (let batch = 0; batch < 80; batch++) {
-      published.push(...(await publish(relay!.url, token, large(tenant, 50, batch * 50))));
+      published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 50, batch * 50))));
       if ((metricValue(await metrics(gateway), 'tenantcast_gateway_slow_consumers_total') ?? 0) >= 1) break;
     }
     assert.equal(metricValue(await metrics(gateway), 'tenantcast_gateway_slow_consumers_total'), 1, 'the gateway counted a slow consumer');
@@ -69,7 +53,7 @@ describe('slow consumers', () => {
     );
 
     // It resumes from its last relayoffset and, reading now, gets the rest exactly.
-    const resumed = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: slow.events.at(-1)!.relayoffset }), { token });
+    const resumed = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: slow.events.at(-1)!.relayoffset }), { token: stack.token });
     await resumed.received(published.length - slow.events.length, 20_000);
     assert.deepEqual(
       [...slow.events, ...resumed.events].map((e) => e.relayoffset),
@@ -78,16 +62,16 @@ describe('slow consumers', () => {
   });
 
   test('a slow client is closed alone: a healthy client of the same tenant gets everything', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxBufferedBytes: 65_536 });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxBufferedBytes: 65_536 });
     t.after(() => gateway.close());
     const tenant = tenantOf('neighbours');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const slow = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
-    const healthy = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const slow = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
+    const healthy = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     socketOf(slow.ws).pause();
     const published: Accepted[] = [];
     for (let batch = 0; batch < 80; batch++) {
-      published.push(...(await publish(relay!.url, token, large(tenant, 50, batch * 50))));
+      published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 50, batch * 50))));
       if ((metricValue(await metrics(gateway), 'tenantcast_gateway_slow_consumers_total') ?? 0) >= 1) break;
     }
     await healthy.received(published.length, 20_000);
@@ -101,14 +85,14 @@ describe('slow consumers', () => {
   });
 
   test('with the default limit, a healthy client with more than 1 MiB in flight stays connected and gets everything', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix });
     t.after(() => gateway.close());
     const tenant = tenantOf('healthy');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const client = await connect(t, plainUrl(gateway.wsUrl, tenant), { token });
+    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const client = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     const published: Accepted[] = [];
     // Each write is one notification of ~1.2 MiB, sent to the client in one go.
-    for (let batch = 0; batch < 4; batch++) published.push(...(await publish(relay!.url, token, large(tenant, 75, batch * 75))));
+    for (let batch = 0; batch < 4; batch++) published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 75, batch * 75))));
     await client.received(published.length, 20_000);
     assert.equal(client.closeInfo, undefined);
     assert.deepEqual(
@@ -119,14 +103,15 @@ describe('slow consumers', () => {
   });
 
   test('with the default limit, a healthy client catching up a large backlog (24 MiB) is not closed as slow', async (t) => {
-    const gateway = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix });
+    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix });
     t.after(() => gateway.close());
     const tenant = tenantOf('backlog');
-    const history = await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
+    const history = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
     const published: Accepted[] = [];
-    for (let batch = 0; batch < 8; batch++) published.push(...(await publish(relay!.url, token, large(tenant, 190, batch * 190))));
+    for (let batch = 0; batch < 8; batch++)
+      published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 190, batch * 190))));
 
-    const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: history.offset }), { token });
+    const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: history.offset }), { token: stack.token });
     await client.until(() => client.messages.length >= published.length, `${published.length} events`, 20_000);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),

@@ -1,33 +1,11 @@
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import {
-  type RedisServer,
-  startGateway,
-  startRelay,
-  startStack,
-  TEST_SECRET,
-  type TestGateway,
-  type TestRelay,
-  type TestStack,
-} from '@tenantcast/testkit';
+import { startGateway, startRelay, TEST_SECRET, useStack } from '@tenantcast/testkit';
 import { assertRefusal, connect, eventually, makeEvent, plainUrl, publish, refusal, tenantOf } from '../testing/clients.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-let gateway: TestGateway | undefined;
-/** Publishes and subscribes to every tenant. */
-let token: string;
-
-let stack: TestStack | undefined;
-
-before(async () => {
-  stack = await startStack();
-  ({ redis, relay, gateway, token } = stack);
-});
-
-after(() => stack?.close());
+const stack = useStack();
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -48,66 +26,66 @@ function rawRequest(port: number, lines: string[]): Promise<{ status: number; te
 
 describe('refused upgrades: 401', () => {
   test('no token', async () => {
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'));
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'));
     assertRefusal(refused, 401, 'TC_ERR_UNAUTHORIZED');
     assert.match(String(refused.headers['www-authenticate']), /^Bearer/);
   });
 
   test('an empty token in the query', async () => {
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme', { token: '' })), 401, 'TC_ERR_UNAUTHORIZED');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'acme', { token: '' })), 401, 'TC_ERR_UNAUTHORIZED');
   });
 
   test('an Authorization header of another scheme', async () => {
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { headers: { authorization: `Basic ${btoa('a:b')}` } });
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { headers: { authorization: `Basic ${btoa('a:b')}` } });
     assertRefusal(refused, 401, 'TC_ERR_UNAUTHORIZED');
   });
 
   test('a token that is not a JWT, in the header and in the query', async () => {
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: 'not-a-jwt' }), 401, 'TC_ERR_TOKEN_INVALID');
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme', { token: 'not.a.jwt' })), 401, 'TC_ERR_TOKEN_INVALID');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: 'not-a-jwt' }), 401, 'TC_ERR_TOKEN_INVALID');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'acme', { token: 'not.a.jwt' })), 401, 'TC_ERR_TOKEN_INVALID');
   });
 
   test('an expired token', async () => {
     const expired = await mintToken({ sub: 't', scope: 'subscribe', tenants: ['*'], expiresIn: -60 }, TEST_SECRET);
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: expired });
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: expired });
     assertRefusal(refused, 401, 'TC_ERR_TOKEN_INVALID');
     assert.match(refused.body.error.message, /expired/i);
   });
 
   test('alg none', async () => {
     const unsigned = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 't', scope: 'subscribe', tenants: ['*'] })}.`;
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: unsigned }), 401, 'TC_ERR_TOKEN_INVALID');
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme', { token: unsigned })), 401, 'TC_ERR_TOKEN_INVALID');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: unsigned }), 401, 'TC_ERR_TOKEN_INVALID');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'acme', { token: unsigned })), 401, 'TC_ERR_TOKEN_INVALID');
   });
 
   test('a token signed with another secret', async () => {
     const forged = await mintToken({ sub: 't', scope: 'subscribe', tenants: ['*'] }, 'another-secret-0123456789');
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: forged });
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: forged });
     assertRefusal(refused, 401, 'TC_ERR_TOKEN_INVALID');
     assert.match(refused.body.error.message, /signature/i);
   });
 
   test('multiplexed mode checks the token before the upgrade too', async () => {
-    const refused = await refusal(`${gateway!.wsUrl}/v1/connect`, { protocols: ['tenantcast.v1'], token: 'nope' });
+    const refused = await refusal(`${stack.gateway.wsUrl}/v1/connect`, { protocols: ['tenantcast.v1'], token: 'nope' });
     assertRefusal(refused, 401, 'TC_ERR_TOKEN_INVALID');
   });
 });
 
 describe('refused upgrades: 403', () => {
   test('a token without the subscribe scope', async () => {
-    const publishOnly = await relay!.token({ scope: 'publish', tenants: ['acme'] });
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token: publishOnly });
+    const publishOnly = await stack.relay.token({ scope: 'publish', tenants: ['acme'] });
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: publishOnly });
     assertRefusal(refused, 403, 'TC_ERR_FORBIDDEN_SCOPE');
     assert.match(refused.body.error.message, /subscribe/);
   });
 
   test('a tenant the token does not grant, whether the token comes in the header or the query', async () => {
-    const acmeOnly = await relay!.token({ scope: 'subscribe', tenants: ['acme'] });
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'globex'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'globex', { token: acmeOnly })), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    const acmeOnly = await stack.relay.token({ scope: 'subscribe', tenants: ['acme'] });
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'globex'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'globex', { token: acmeOnly })), 403, 'TC_ERR_FORBIDDEN_TENANT');
     // Tenant ids compare exactly: neither case nor a prefix is enough.
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'ACME'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme2'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'ACME'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'acme2'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
   });
 });
 
@@ -123,18 +101,20 @@ describe('refused upgrades: 400', () => {
     ['nothing (an empty id)', ''],
   ] as const) {
     test(`a tenant id with ${label}`, async () => {
-      const refused = await refusal(plainUrl(gateway!.wsUrl, tenant), { token });
+      const refused = await refusal(plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
       assertRefusal(refused, 400, 'TC_ERR_BAD_TENANT_ID');
     });
   }
 
   test('a malformed percent-encoding in the tenant id', async () => {
-    const refused = await refusal(`${gateway!.wsUrl}/v1/tenants/a%E0%A4%A/events`, { token });
+    const refused = await refusal(`${stack.gateway.wsUrl}/v1/tenants/a%E0%A4%A/events`, { token: stack.token });
     assertRefusal(refused, 400, 'TC_ERR_BAD_TENANT_ID');
   });
 
   test('filters that are not JSON', async () => {
-    const refused = await refusal(`${plainUrl(gateway!.wsUrl, 'acme')}?filters=${encodeURIComponent('[{exact:')}`, { token });
+    const refused = await refusal(`${plainUrl(stack.gateway.wsUrl, 'acme')}?filters=${encodeURIComponent('[{exact:')}`, {
+      token: stack.token,
+    });
     assertRefusal(refused, 400, 'TC_ERR_BAD_FILTER');
   });
 
@@ -149,13 +129,13 @@ describe('refused upgrades: 400', () => {
     ['an empty all', [{ all: [] }]],
   ] as const) {
     test(`filters with ${label}`, async () => {
-      const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme', { filters }), { token });
+      const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme', { filters }), { token: stack.token });
       assertRefusal(refused, 400, 'TC_ERR_BAD_FILTER');
     });
   }
 
   test('the sql dialect is named in the answer, with a JSON path', async () => {
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme', { filters: [{ sql: "type = 'x'" }] }), { token });
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme', { filters: [{ sql: "type = 'x'" }] }), { token: stack.token });
     assertRefusal(refused, 400, 'TC_ERR_BAD_FILTER');
     assert.match(refused.text, /sql/);
     assert.ok(Array.isArray(refused.body.error.details) && refused.body.error.details.length > 0, 'details list the problems');
@@ -163,43 +143,51 @@ describe('refused upgrades: 400', () => {
 
   for (const bad of ['abc', '-1', '1-2-3', '1700000000000-', '18446744073709551616-0', ' 1-0', '0x10-0']) {
     test(`after=${JSON.stringify(bad)}`, async () => {
-      const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme', { after: bad }), { token });
+      const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme', { after: bad }), { token: stack.token });
       assertRefusal(refused, 400, 'TC_ERR_BAD_OFFSET');
     });
   }
 
   test('only unsupported subprotocols offered', async () => {
-    const refused = await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token, protocols: ['mqtt', 'graphql-ws'] });
+    const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: stack.token, protocols: ['mqtt', 'graphql-ws'] });
     assertRefusal(refused, 400, 'TC_ERR_BAD_SUBPROTOCOL');
     assert.match(refused.body.error.message, /cloudevents\.json/);
   });
 
   test('the multiplexed subprotocol on the plain endpoint, and the plain one on /v1/connect', async () => {
-    assertRefusal(await refusal(plainUrl(gateway!.wsUrl, 'acme'), { token, protocols: ['tenantcast.v1'] }), 400, 'TC_ERR_BAD_SUBPROTOCOL');
-    assertRefusal(await refusal(`${gateway!.wsUrl}/v1/connect`, { token, protocols: ['cloudevents.json'] }), 400, 'TC_ERR_BAD_SUBPROTOCOL');
+    assertRefusal(
+      await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: stack.token, protocols: ['tenantcast.v1'] }),
+      400,
+      'TC_ERR_BAD_SUBPROTOCOL',
+    );
+    assertRefusal(
+      await refusal(`${stack.gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['cloudevents.json'] }),
+      400,
+      'TC_ERR_BAD_SUBPROTOCOL',
+    );
   });
 
   test('a query parameter given twice', async () => {
-    const url = plainUrl(gateway!.wsUrl, 'acme');
-    assertRefusal(await refusal(`${url}?after=0&after=0`, { token }), 400, 'TC_ERR_BAD_REQUEST');
-    assertRefusal(await refusal(`${url}?filters=[]&filters=[]`, { token }), 400, 'TC_ERR_BAD_REQUEST');
-    assertRefusal(await refusal(`${url}?token=${token}&token=${token}`), 400, 'TC_ERR_BAD_REQUEST');
+    const url = plainUrl(stack.gateway.wsUrl, 'acme');
+    assertRefusal(await refusal(`${url}?after=0&after=0`, { token: stack.token }), 400, 'TC_ERR_BAD_REQUEST');
+    assertRefusal(await refusal(`${url}?filters=[]&filters=[]`, { token: stack.token }), 400, 'TC_ERR_BAD_REQUEST');
+    assertRefusal(await refusal(`${url}?token=${stack.token}&token=${stack.token}`), 400, 'TC_ERR_BAD_REQUEST');
   });
 });
 
 describe('refused upgrades: 404', () => {
   for (const path of ['/', '/v1/tenants/acme', '/v1/tenants/acme/events/more', '/v2/tenants/acme/events', '/v1/connect/x']) {
     test(`upgrade at ${path}`, async () => {
-      assertRefusal(await refusal(`${gateway!.wsUrl}${path}`, { token }), 404, 'TC_ERR_NOT_FOUND');
+      assertRefusal(await refusal(`${stack.gateway.wsUrl}${path}`, { token: stack.token }), 404, 'TC_ERR_NOT_FOUND');
     });
   }
 
   test('a plain HTTP request gets JSON too: 426 on an endpoint, 404 elsewhere', async () => {
-    const endpoint = await fetch(`${gateway!.url}/v1/tenants/acme/events`);
+    const endpoint = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`);
     assert.equal(endpoint.status, 426);
     assert.equal(endpoint.headers.get('upgrade'), 'websocket');
     assert.equal(((await endpoint.json()) as { error: { code: string } }).error.code, 'TC_ERR_BAD_REQUEST');
-    const elsewhere = await fetch(`${gateway!.url}/nothing-here`);
+    const elsewhere = await fetch(`${stack.gateway.url}/nothing-here`);
     assert.equal(elsewhere.status, 404);
     assert.equal(((await elsewhere.json()) as { error: { code: string } }).error.code, 'TC_ERR_NOT_FOUND');
   });
@@ -207,9 +195,9 @@ describe('refused upgrades: 404', () => {
 
 describe('refused upgrades: 410', () => {
   test('an after whose events retention trimmed', async (t) => {
-    const trimming = await startRelay(redis!.url, { streamMaxLen: 10 });
+    const trimming = await startRelay(stack.redis.url, { streamMaxLen: 10 });
     t.after(() => trimming.close());
-    const gw = await startGateway(redis!.url, { keyPrefix: trimming.config.keyPrefix });
+    const gw = await startGateway(stack.redis.url, { keyPrefix: trimming.config.keyPrefix });
     t.after(() => gw.close());
     const tenant = tenantOf('trimmed');
     const accepted = [];
@@ -217,36 +205,36 @@ describe('refused upgrades: 410', () => {
       accepted.push(
         ...(await publish(
           trimming.url,
-          token,
+          stack.token,
           Array.from({ length: 50 }, () => makeEvent(tenant)),
         )),
       );
     }
 
-    const refused = await refusal(plainUrl(gw.wsUrl, tenant, { after: accepted[0]!.offset }), { token });
+    const refused = await refusal(plainUrl(gw.wsUrl, tenant, { after: accepted[0]!.offset }), { token: stack.token });
     assertRefusal(refused, 410, 'TC_ERR_OFFSET_EXPIRED');
     assert.match(refused.body.error.message, /offset 0|after=0|restart/i, 'the message says how to recover');
 
     // What retention kept is still served: from 0, and from the last offset.
-    const fromZero = await connect(t, plainUrl(gw.wsUrl, tenant, { after: '0' }), { token });
+    const fromZero = await connect(t, plainUrl(gw.wsUrl, tenant, { after: '0' }), { token: stack.token });
     const last = accepted.at(-1)!.offset;
     await fromZero.until(() => fromZero.events.some((e) => e.relayoffset === last), 'the last event');
     assert.ok(fromZero.events.length >= 10 && fromZero.events.length < accepted.length, `${fromZero.events.length} retained events`);
-    await connect(t, plainUrl(gw.wsUrl, tenant, { after: last }), { token });
+    await connect(t, plainUrl(gw.wsUrl, tenant, { after: last }), { token: stack.token });
   });
 });
 
 describe('refused upgrades: 429', () => {
   test('over maxConnectionsPerTenant; another tenant is not affected; a closed connection frees its place', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
     t.after(() => limited.close());
     const tenant = tenantOf('crowded');
-    const first = await connect(t, plainUrl(limited.wsUrl, tenant), { token });
-    await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+    const first = await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
+    await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
 
-    const refused = await refusal(plainUrl(limited.wsUrl, tenant), { token });
+    const refused = await refusal(plainUrl(limited.wsUrl, tenant), { token: stack.token });
     assertRefusal(refused, 429, 'TC_ERR_TOO_MANY_CONNECTIONS');
-    await connect(t, plainUrl(limited.wsUrl, tenantOf('other')), { token });
+    await connect(t, plainUrl(limited.wsUrl, tenantOf('other')), { token: stack.token });
 
     first.ws.close();
     await first.closedWith();
@@ -254,7 +242,7 @@ describe('refused upgrades: 429', () => {
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
-        await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+        await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
         break;
       } catch (error) {
         if (Date.now() > deadline) throw error;
@@ -264,7 +252,7 @@ describe('refused upgrades: 429', () => {
   });
 
   test('an upgrade that ws itself refuses after the gateway admitted it does not keep its place', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
     t.after(() => limited.close());
     const tenant = tenantOf('leak');
     const port = Number(new URL(limited.url).port);
@@ -278,14 +266,14 @@ describe('refused upgrades: 429', () => {
         'Sec-WebSocket-Version: 12',
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
         'Sec-WebSocket-Protocol: cloudevents.json',
-        `Authorization: Bearer ${token}`,
+        `Authorization: Bearer ${stack.token}`,
       ]);
       assert.equal(answer.status, 400, answer.text);
     }
     await eventually(
       async () => {
         try {
-          await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+          await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
           return true;
         } catch {
           return false;
@@ -294,11 +282,11 @@ describe('refused upgrades: 429', () => {
       'a connection to be admitted',
       3000,
     );
-    await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+    await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
   });
 
   test('an upgrade whose client resets the connection while the gateway checks it does not keep its place', async (t) => {
-    const limited = await startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix, maxConnectionsPerTenant: 2 });
+    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
     t.after(() => limited.close());
     const tenant = tenantOf('gone');
     const port = Number(new URL(limited.url).port);
@@ -313,7 +301,7 @@ describe('refused upgrades: 429', () => {
               'Upgrade: websocket',
               'Sec-WebSocket-Version: 13',
               'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-              `Authorization: Bearer ${token}`,
+              `Authorization: Bearer ${stack.token}`,
               '',
               '',
             ].join('\r\n'),
@@ -329,7 +317,7 @@ describe('refused upgrades: 429', () => {
     await eventually(
       async () => {
         try {
-          await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+          await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
           return true;
         } catch {
           return false;
@@ -338,6 +326,6 @@ describe('refused upgrades: 429', () => {
       'a connection to be admitted',
       3000,
     );
-    await connect(t, plainUrl(limited.wsUrl, tenant), { token });
+    await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
   });
 });

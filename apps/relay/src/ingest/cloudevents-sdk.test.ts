@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { useRelay } from '@tenantcast/testkit';
 import { CloudEvent, emitterFor, HTTP, httpTransport, Mode } from 'cloudevents';
 
 // The official `cloudevents` SDK (v10) talks to the relay: its HTTP emitter in binary and structured
 // mode, and its HTTP transport for a batch. Its transport merges `options.headers` into the request's
 // headers, which is how the Authorization header travels.
 
-let redis: RedisServer | undefined;
-let relay: TestRelay;
-let token: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  token = await relay.token({});
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+const stack = useRelay();
 
 function tenant(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;
@@ -84,7 +68,7 @@ function acceptedOf(response: unknown): Accepted[] {
 }
 
 async function history(tenantid: string): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
-  const res = await fetch(`${relay.url}/v1/tenants/${tenantid}/events`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${stack.relay.url}/v1/tenants/${tenantid}/events`, { headers: { authorization: `Bearer ${stack.token}` } });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   return (JSON.parse(text) as { events: Array<{ offset: string; event: Record<string, unknown> }> }).events;
@@ -112,11 +96,11 @@ describe('the cloudevents SDK HTTP emitter', () => {
   for (const mode of [Mode.BINARY, Mode.STRUCTURED]) {
     test(`sends events in ${mode} mode that read back equal`, async () => {
       const t = tenant(`sdk-${mode}`);
-      const emit = emitterFor(httpTransport(`${relay.url}/v1/events`), { mode });
+      const emit = emitterFor(httpTransport(`${stack.relay.url}/v1/events`), { mode });
       const events = sampleEvents(t);
       const offsets: string[] = [];
       for (const event of events) {
-        const [item] = acceptedOf(await emit(event, { headers: { authorization: `Bearer ${token}` } }));
+        const [item] = acceptedOf(await emit(event, { headers: { authorization: `Bearer ${stack.token}` } }));
         assert.deepEqual(item, { id: event.id, source: event.source, offset: item!.offset, duplicate: false });
         offsets.push(item!.offset);
       }
@@ -126,9 +110,9 @@ describe('the cloudevents SDK HTTP emitter', () => {
 
   test('a re-sent event is flagged as a duplicate and stored once', async () => {
     const t = tenant('sdk-dup');
-    const emit = emitterFor(httpTransport(`${relay.url}/v1/events`), { mode: Mode.BINARY });
+    const emit = emitterFor(httpTransport(`${stack.relay.url}/v1/events`), { mode: Mode.BINARY });
     const [event] = sampleEvents(t);
-    const options = { headers: { authorization: `Bearer ${token}` } };
+    const options = { headers: { authorization: `Bearer ${stack.token}` } };
     const [first] = acceptedOf(await emit(event!, options));
     const [again] = acceptedOf(await emit(event!, options));
     assert.deepEqual(again, { ...first, duplicate: true });
@@ -137,7 +121,7 @@ describe('the cloudevents SDK HTTP emitter', () => {
 
   test('without the Authorization header the relay refuses the event', async () => {
     const t = tenant('sdk-noauth');
-    const emit = emitterFor(httpTransport(`${relay.url}/v1/events`), { mode: Mode.STRUCTURED });
+    const emit = emitterFor(httpTransport(`${stack.relay.url}/v1/events`), { mode: Mode.STRUCTURED });
     const response = (await emit(sampleEvents(t)[0]!)) as { body: string; headers: Record<string, string> };
     assert.equal((JSON.parse(response.body) as { error: { code: string } }).error.code, 'TC_ERR_UNAUTHORIZED');
     assert.match(response.headers['www-authenticate'] ?? '', /^Bearer /);
@@ -149,11 +133,11 @@ describe('a batch through the cloudevents SDK transport', () => {
   test('is accepted in order and reads back equal', async () => {
     const t = tenant('sdk-batch');
     const events = sampleEvents(t);
-    const send = httpTransport(`${relay.url}/v1/events`);
+    const send = httpTransport(`${stack.relay.url}/v1/events`);
     // The SDK has no batch serializer; the batch is the JSON event format's array (§3.3 of the binding).
     const response = await send(
       { headers: { 'content-type': 'application/cloudevents-batch+json; charset=utf-8' }, body: JSON.stringify(events) },
-      { headers: { authorization: `Bearer ${token}` } },
+      { headers: { authorization: `Bearer ${stack.token}` } },
     );
     const accepted = acceptedOf(response);
     assert.deepEqual(

@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { startRelay, useRelay } from '@tenantcast/testkit';
 
 const OFFSET = /^\d+-\d+$/;
 const STRUCTURED = 'application/cloudevents+json';
 const BATCH = 'application/cloudevents-batch+json';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay;
-/** Publishes and reads every tenant. */
-let token: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  token = await relay.token({});
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+const stack = useRelay();
 
 /** A tenant id of the calling test's own. */
 function tenant(label: string): string {
@@ -59,8 +42,8 @@ async function post(
   headers: Record<string, string>,
   options: { auth?: string | null; url?: string } = {},
 ): Promise<Response> {
-  const auth = options.auth === undefined ? `Bearer ${token}` : options.auth;
-  return fetch(`${options.url ?? relay.url}/v1/events`, {
+  const auth = options.auth === undefined ? `Bearer ${stack.token}` : options.auth;
+  return fetch(`${options.url ?? stack.relay.url}/v1/events`, {
     method: 'POST',
     headers: { ...(auth === null ? {} : { authorization: auth }), ...headers },
     body: body as BodyInit,
@@ -107,8 +90,8 @@ async function expectError(res: Response, status: number, code: string): Promise
 }
 
 /** A tenant's stored events, oldest first, through the history endpoint. */
-async function history(tenantid: string, url = relay.url): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
-  const res = await fetch(`${url}/v1/tenants/${tenantid}/events?limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+async function history(tenantid: string, url = stack.relay.url): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
+  const res = await fetch(`${url}/v1/tenants/${tenantid}/events?limit=1000`, { headers: { authorization: `Bearer ${stack.token}` } });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   const body = JSON.parse(text) as { events: Array<{ offset: string; event: Record<string, unknown> }>; next: string | null };
@@ -118,7 +101,7 @@ async function history(tenantid: string, url = relay.url): Promise<Array<{ offse
 
 /** Sends raw request lines and a body over a socket of its own; resolves with the status and body. */
 function rawRequest(lines: string[], body: string): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(relay.url);
+  const { hostname, port } = new URL(stack.relay.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`));
     const chunks: Buffer[] = [];
@@ -289,7 +272,7 @@ describe('binary mode', () => {
       [
         'POST /v1/events HTTP/1.1',
         'Host: relay',
-        `Authorization: Bearer ${token}`,
+        `Authorization: Bearer ${stack.token}`,
         'Content-Type: application/json',
         'ce-specversion: 1.0',
         'ce-id: first',
@@ -552,7 +535,7 @@ describe('validation', () => {
   });
 
   test('refuses an unknown type when the relay runs with strictEventTypes', async (t) => {
-    const strict = await startRelay(redis!.url, { strictEventTypes: true });
+    const strict = await startRelay(stack.redis.url, { strictEventTypes: true });
     t.after(() => strict.close());
     const tid = tenant('strict');
     const error = await expectError(await postStructured(ev(tid), { url: strict.url }), 400, 'TC_ERR_VALIDATION');
@@ -603,9 +586,9 @@ describe('body size', () => {
         else controller.close();
       },
     });
-    const res = await fetch(`${relay.url}/v1/events`, {
+    const res = await fetch(`${stack.relay.url}/v1/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': STRUCTURED },
+      headers: { authorization: `Bearer ${stack.token}`, 'content-type': STRUCTURED },
       body,
       duplex: 'half',
     } as RequestInit);
@@ -654,7 +637,7 @@ describe('authentication and authorization', () => {
   });
 
   test('401 for an expired token', async () => {
-    const expired = await mintToken({ sub: 'old', scope: 'publish', tenants: ['*'], expiresIn: -60 }, relay.config.secret);
+    const expired = await mintToken({ sub: 'old', scope: 'publish', tenants: ['*'], expiresIn: -60 }, stack.relay.config.secret);
     await expectUnauthorized(`Bearer ${expired}`, 'TC_ERR_TOKEN_INVALID');
   });
 
@@ -670,13 +653,13 @@ describe('authentication and authorization', () => {
 
   test('401 for a validly signed token without the tenants claim', async () => {
     const signingInput = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ sub: 'x', scope: 'publish' })}`;
-    const signature = createHmac('sha256', relay.config.secret).update(signingInput).digest('base64url');
+    const signature = createHmac('sha256', stack.relay.config.secret).update(signingInput).digest('base64url');
     await expectUnauthorized(`Bearer ${signingInput}.${signature}`, 'TC_ERR_TOKEN_INVALID');
   });
 
   test('403 for a token without the publish scope', async () => {
     const t = tenant('no-publish');
-    const subscribeOnly = await relay.token({ scope: 'subscribe' });
+    const subscribeOnly = await stack.relay.token({ scope: 'subscribe' });
     const error = await expectError(await postStructured(ev(t), { auth: `Bearer ${subscribeOnly}` }), 403, 'TC_ERR_FORBIDDEN_SCOPE');
     assert.match(error.message, /publish/);
     assert.deepEqual(await history(t), []);
@@ -685,7 +668,7 @@ describe('authentication and authorization', () => {
   test('403 for a tenant the token does not grant, 202 for one it grants', async () => {
     const granted = tenant('granted');
     const other = tenant('not-granted');
-    const narrow = await relay.token({ scope: 'publish', tenants: [granted] });
+    const narrow = await stack.relay.token({ scope: 'publish', tenants: [granted] });
     const error = await expectError(await postStructured(ev(other), { auth: `Bearer ${narrow}` }), 403, 'TC_ERR_FORBIDDEN_TENANT');
     assert.match(error.message, new RegExp(other));
     await expectError(await postBatch([ev(other), ev(other)], { auth: `Bearer ${narrow}` }), 403, 'TC_ERR_FORBIDDEN_TENANT');
@@ -697,7 +680,7 @@ describe('authentication and authorization', () => {
 
 describe('rate limit', () => {
   test('429 with Retry-After for a tenant over its limit; other tenants unaffected; nothing of the refused request stored', async (t) => {
-    const limited = await startRelay(redis!.url, { rateLimitTenants: { slow: 2 } });
+    const limited = await startRelay(stack.redis.url, { rateLimitTenants: { slow: 2 } });
     t.after(() => limited.close());
     const url = limited.url;
     const fast = tenant('fast');
@@ -788,7 +771,7 @@ describe('Qlik catalog seeds', () => {
 
   test('each seed is accepted, with its data checked against its type', async (t) => {
     // A strict relay of its own: the seeds share one tenant, source and id, and every type must be known.
-    const strict = await startRelay(redis!.url, { strictEventTypes: true });
+    const strict = await startRelay(stack.redis.url, { strictEventTypes: true });
     t.after(() => strict.close());
     for (const [i, seed] of seeds.entries()) {
       // Qlik posts application/json; structured mode must read it the same.

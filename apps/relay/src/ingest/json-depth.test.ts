@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { useRelay } from '@tenantcast/testkit';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;
@@ -17,22 +17,13 @@ test('exceedsDepth counts object and array levels', () => {
   assert.equal(exceedsDepth({ a: [1, 2, { b: {} }] }, 3), true);
 });
 
-let server: RedisServer;
-let relay: TestRelay;
-before(async () => {
-  server = await startRedisServer();
-  relay = await startRelay(server.url);
-});
-after(async () => {
-  await relay.close();
-  await server.stop();
-});
+const stack = useRelay();
 
 test('hostile nesting (deeper than the stack) gets a 400, not a 500, and nothing is stored', async () => {
   const depth = 300_000;
   const body = `{"specversion":"1.0","id":"deep","source":"s","type":"t","tenantid":"deep","data":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-  const token = await relay.token({});
-  const res = await fetch(`${relay.url}/v1/events`, {
+  const token = await stack.relay.token({});
+  const res = await fetch(`${stack.relay.url}/v1/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents+json' },
     body,
@@ -41,7 +32,7 @@ test('hostile nesting (deeper than the stack) gets a 400, not a 500, and nothing
   const error = ((await res.json()) as { error: { code: string; message: string } }).error;
   assert.equal(error.code, 'TC_ERR_VALIDATION');
   assert.match(error.message, /at most 64 levels/);
-  const history = await fetch(`${relay.url}/v1/tenants/deep/events`, { headers: { authorization: `Bearer ${token}` } });
+  const history = await fetch(`${stack.relay.url}/v1/tenants/deep/events`, { headers: { authorization: `Bearer ${token}` } });
   assert.deepEqual(await history.json(), { events: [], next: null });
-  assert.equal((await fetch(`${relay.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${stack.relay.url}/healthz`)).status, 200);
 });

@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type AppendResult, type EventStore, StorageError, type StoredEventInput } from '@tenantcast/server';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { startRelay, useRelay } from '@tenantcast/testkit';
 import { SingleAppends } from './single-appends.ts';
 
 const STRUCTURED = 'application/cloudevents+json';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay;
-let token: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  token = await relay.token({});
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
+const stack = useRelay();
 
 function tenant(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;
@@ -33,10 +17,10 @@ function ev(tenantid: string, fields: Record<string, unknown> = {}): Record<stri
   return { specversion: '1.0', id: randomUUID(), source: '/tests/single-appends', type: 'com.example.thing.happened', tenantid, ...fields };
 }
 
-function publish(event: unknown, url = relay.url): Promise<Response> {
+function publish(event: unknown, url = stack.relay.url): Promise<Response> {
   return fetch(`${url}/v1/events`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': STRUCTURED },
+    headers: { authorization: `Bearer ${stack.token}`, 'content-type': STRUCTURED },
     body: JSON.stringify(event),
   });
 }
@@ -52,8 +36,8 @@ async function answer(res: Promise<Response>): Promise<Answer> {
   return { status: r.status, body: (await r.json()) as Answer['body'], retryAfter: r.headers.get('retry-after') };
 }
 
-async function history(tenantid: string, url = relay.url): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
-  const res = await fetch(`${url}/v1/tenants/${tenantid}/events?limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+async function history(tenantid: string, url = stack.relay.url): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
+  const res = await fetch(`${url}/v1/tenants/${tenantid}/events?limit=1000`, { headers: { authorization: `Bearer ${stack.token}` } });
   assert.equal(res.status, 200);
   return ((await res.json()) as { events: Array<{ offset: string; event: Record<string, unknown> }> }).events;
 }
@@ -100,7 +84,7 @@ describe('single-event requests stored together', () => {
   });
 
   test('over the rate limit, concurrent requests are answered as if sent one by one: the limit passes, the rest 429', async (t) => {
-    const limited = await startRelay(redis!.url, { rateLimitTenants: { slow: 2 } });
+    const limited = await startRelay(stack.redis.url, { rateLimitTenants: { slow: 2 } });
     t.after(() => limited.close());
     // The limit counts per second of Redis time: start right after a second begins.
     await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, type TestContext, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import type { RelayConfig } from '@tenantcast/relay/config';
-import { type RedisServer, sleep, startRedisServer, startRelay, type TestRelay, until } from '@tenantcast/testkit';
+import { sleep, startRedisServer, startRelay, type TestRelay, until, useRelay } from '@tenantcast/testkit';
 
 // The per-tenant webhook endpoint API (POST/GET/DELETE /v1/tenants/{t}/webhooks[/{id}]) and replay.
 
@@ -107,21 +107,12 @@ async function expectError(res: Response, status: number, code: string, message?
 }
 
 describe('webhook endpoint API', () => {
-  let redis: RedisServer;
-  let relay: TestRelay;
-  before(async () => {
-    redis = await startRedisServer();
-    relay = await startRelay(redis.url, { webhookAllowPrivate: false });
-  });
-  after(async () => {
-    await relay?.close();
-    await redis?.stop();
-  });
+  const stack = useRelay({ webhookAllowPrivate: false });
   const tenant = () => `api-${randomUUID().slice(0, 8)}`;
 
   test('POST answers 201 with id, url, secret (whsec_ + base64), filters and description', async () => {
     const t = tenant();
-    const res = await createEndpoint(relay, t, {
+    const res = await createEndpoint(stack.relay, t, {
       url: 'https://hooks.example.com/in',
       filters: [{ prefix: { type: 'com.example.' } }],
       description: 'orders',
@@ -136,7 +127,7 @@ describe('webhook endpoint API', () => {
     assert.equal(body.description, 'orders');
     assert.equal(body.disabled, false);
 
-    const other = (await (await createEndpoint(relay, t, { url: 'https://hooks.example.com/2' })).json()) as Endpoint;
+    const other = (await (await createEndpoint(stack.relay, t, { url: 'https://hooks.example.com/2' })).json()) as Endpoint;
     assert.notEqual(other.secret, body.secret, 'each endpoint gets a secret of its own');
     assert.deepEqual(other.filters, []);
     assert.equal(other.description, '');
@@ -144,29 +135,33 @@ describe('webhook endpoint API', () => {
 
   test('GET lists endpoints without secrets; GET one shows the secret; DELETE answers 204, then 404', async () => {
     const t = tenant();
-    const headers = await adminHeaders(relay, t);
-    const a = (await (await createEndpoint(relay, t, { url: 'https://a.example.com/' })).json()) as Endpoint;
-    const b = (await (await createEndpoint(relay, t, { url: 'https://b.example.com/' })).json()) as Endpoint;
+    const headers = await adminHeaders(stack.relay, t);
+    const a = (await (await createEndpoint(stack.relay, t, { url: 'https://a.example.com/' })).json()) as Endpoint;
+    const b = (await (await createEndpoint(stack.relay, t, { url: 'https://b.example.com/' })).json()) as Endpoint;
 
-    const list = await fetch(`${relay.url}/v1/tenants/${t}/webhooks`, { headers });
+    const list = await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks`, { headers });
     assert.equal(list.status, 200);
     const { webhooks } = (await list.json()) as { webhooks: Endpoint[] };
     assert.deepEqual(webhooks.map((w) => w.id).sort(), [a.id, b.id].sort());
     for (const w of webhooks) assert.equal('secret' in w, false, `the list shows no secret: ${JSON.stringify(w)}`);
     assert.deepEqual(webhooks.map((w) => w.url).sort(), ['https://a.example.com/', 'https://b.example.com/']);
 
-    const one = await fetch(`${relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { headers });
+    const one = await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { headers });
     assert.equal(one.status, 200);
     const shown = (await one.json()) as Endpoint;
     assert.equal(shown.id, a.id);
     assert.equal(shown.secret, a.secret);
 
-    const del = await fetch(`${relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { method: 'DELETE', headers });
+    const del = await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { method: 'DELETE', headers });
     assert.equal(del.status, 204);
     assert.equal(await del.text(), '');
-    await expectError(await fetch(`${relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { headers }), 404, 'TC_ERR_NOT_FOUND');
-    await expectError(await fetch(`${relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { method: 'DELETE', headers }), 404, 'TC_ERR_NOT_FOUND');
-    const remaining = (await (await fetch(`${relay.url}/v1/tenants/${t}/webhooks`, { headers })).json()) as { webhooks: Endpoint[] };
+    await expectError(await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { headers }), 404, 'TC_ERR_NOT_FOUND');
+    await expectError(
+      await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/${a.id}`, { method: 'DELETE', headers }),
+      404,
+      'TC_ERR_NOT_FOUND',
+    );
+    const remaining = (await (await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks`, { headers })).json()) as { webhooks: Endpoint[] };
     assert.deepEqual(
       remaining.webhooks.map((w) => w.id),
       [b.id],
@@ -176,31 +171,31 @@ describe('webhook endpoint API', () => {
   test('404 for an unknown id, a malformed id, and another tenant’s endpoint', async () => {
     const t = tenant();
     const u = tenant();
-    const headers = await adminHeaders(relay, t);
+    const headers = await adminHeaders(stack.relay, t);
     await expectError(
-      await fetch(`${relay.url}/v1/tenants/${t}/webhooks/wh_${'0'.repeat(32)}`, { headers }),
+      await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/wh_${'0'.repeat(32)}`, { headers }),
       404,
       'TC_ERR_NOT_FOUND',
       /has no webhook endpoint/,
     );
-    await expectError(await fetch(`${relay.url}/v1/tenants/${t}/webhooks/nope`, { headers }), 404, 'TC_ERR_NOT_FOUND');
-    const theirs = (await (await createEndpoint(relay, u, { url: 'https://u.example.com/' })).json()) as Endpoint;
-    await expectError(await fetch(`${relay.url}/v1/tenants/${t}/webhooks/${theirs.id}`, { headers }), 404, 'TC_ERR_NOT_FOUND');
+    await expectError(await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/nope`, { headers }), 404, 'TC_ERR_NOT_FOUND');
+    const theirs = (await (await createEndpoint(stack.relay, u, { url: 'https://u.example.com/' })).json()) as Endpoint;
+    await expectError(await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/${theirs.id}`, { headers }), 404, 'TC_ERR_NOT_FOUND');
     await expectError(
-      await fetch(`${relay.url}/v1/tenants/${t}/webhooks/${theirs.id}`, { method: 'DELETE', headers }),
+      await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks/${theirs.id}`, { method: 'DELETE', headers }),
       404,
       'TC_ERR_NOT_FOUND',
     );
     // Still there for its own tenant.
     assert.equal(
-      (await fetch(`${relay.url}/v1/tenants/${u}/webhooks/${theirs.id}`, { headers: await adminHeaders(relay, u) })).status,
+      (await fetch(`${stack.relay.url}/v1/tenants/${u}/webhooks/${theirs.id}`, { headers: await adminHeaders(stack.relay, u) })).status,
       200,
     );
   });
 
   test('401 without a token, 403 without admin scope or for another tenant', async () => {
     const t = tenant();
-    const base = `${relay.url}/v1/tenants/${t}/webhooks`;
+    const base = `${stack.relay.url}/v1/tenants/${t}/webhooks`;
     const json = { 'content-type': 'application/json' };
     const body = JSON.stringify({ url: 'https://x.example.com/' });
 
@@ -219,7 +214,7 @@ describe('webhook endpoint API', () => {
     const bad = await fetch(base, { headers: { authorization: 'Bearer not-a-token' } });
     await expectError(bad, 401, 'TC_ERR_TOKEN_INVALID');
 
-    const publisher = await relay.token({ scope: 'publish subscribe', tenants: [t] });
+    const publisher = await stack.relay.token({ scope: 'publish subscribe', tenants: [t] });
     await expectError(
       await fetch(base, { method: 'POST', headers: { authorization: `Bearer ${publisher}`, ...json }, body }),
       403,
@@ -228,7 +223,7 @@ describe('webhook endpoint API', () => {
     );
     await expectError(await fetch(base, { headers: { authorization: `Bearer ${publisher}` } }), 403, 'TC_ERR_FORBIDDEN_SCOPE');
 
-    const otherAdmin = await relay.token({ scope: 'admin', tenants: [tenant()] });
+    const otherAdmin = await stack.relay.token({ scope: 'admin', tenants: [tenant()] });
     await expectError(
       await fetch(base, { method: 'POST', headers: { authorization: `Bearer ${otherAdmin}`, ...json }, body }),
       403,
@@ -238,7 +233,7 @@ describe('webhook endpoint API', () => {
     await expectError(await fetch(base, { headers: { authorization: `Bearer ${otherAdmin}` } }), 403, 'TC_ERR_FORBIDDEN_TENANT');
 
     // An admin over every tenant may manage any of them.
-    const root = await relay.token({ scope: 'admin', tenants: ['*'] });
+    const root = await stack.relay.token({ scope: 'admin', tenants: ['*'] });
     const ok = await fetch(base, { method: 'POST', headers: { authorization: `Bearer ${root}`, ...json }, body });
     assert.equal(ok.status, 201);
   });
@@ -273,11 +268,11 @@ describe('webhook endpoint API', () => {
       ['http://LOCALHOST/', /private address \(localhost\)/],
     ];
     for (const [url, message] of cases) {
-      const res = await createEndpoint(relay, t, url === undefined ? {} : { url });
+      const res = await createEndpoint(stack.relay, t, url === undefined ? {} : { url });
       await expectError(res, 400, 'TC_ERR_VALIDATION', message, '/url');
     }
     const { webhooks } = (await (
-      await fetch(`${relay.url}/v1/tenants/${t}/webhooks`, { headers: await adminHeaders(relay, t) })
+      await fetch(`${stack.relay.url}/v1/tenants/${t}/webhooks`, { headers: await adminHeaders(stack.relay, t) })
     ).json()) as {
       webhooks: unknown[];
     };
@@ -307,30 +302,30 @@ describe('webhook endpoint API', () => {
       [null, '/filters'],
     ];
     for (const [filters, path, message] of cases) {
-      await expectError(await createEndpoint(relay, t, { url, filters }), 400, 'TC_ERR_VALIDATION', message, path);
+      await expectError(await createEndpoint(stack.relay, t, { url, filters }), 400, 'TC_ERR_VALIDATION', message, path);
     }
   });
 
   test('400 for unknown fields, a bad description, non-JSON and non-object bodies; 415 for another content type', async () => {
     const t = tenant();
-    const headers = await adminHeaders(relay, t);
-    const url = `${relay.url}/v1/tenants/${t}/webhooks`;
+    const headers = await adminHeaders(stack.relay, t);
+    const url = `${stack.relay.url}/v1/tenants/${t}/webhooks`;
     await expectError(
-      await createEndpoint(relay, t, { url: 'https://hooks.example.com/', secret: 'whsec_mine' }),
+      await createEndpoint(stack.relay, t, { url: 'https://hooks.example.com/', secret: 'whsec_mine' }),
       400,
       'TC_ERR_VALIDATION',
       /Unknown field "secret"; an endpoint takes url, filters and description/,
       '/secret',
     );
     await expectError(
-      await createEndpoint(relay, t, { url: 'https://hooks.example.com/', description: 7 }),
+      await createEndpoint(stack.relay, t, { url: 'https://hooks.example.com/', description: 7 }),
       400,
       'TC_ERR_VALIDATION',
       /"description" must be a string/,
       '/description',
     );
     await expectError(
-      await createEndpoint(relay, t, { url: 'https://hooks.example.com/', description: 'd'.repeat(1025) }),
+      await createEndpoint(stack.relay, t, { url: 'https://hooks.example.com/', description: 'd'.repeat(1025) }),
       400,
       'TC_ERR_VALIDATION',
       /at most 1024 characters/,
@@ -376,9 +371,9 @@ describe('webhook endpoint API', () => {
   });
 
   test('400 for a malformed tenant id', async () => {
-    const root = await relay.token({ scope: 'admin', tenants: ['*'] });
+    const root = await stack.relay.token({ scope: 'admin', tenants: ['*'] });
     await expectError(
-      await fetch(`${relay.url}/v1/tenants/bad%20tenant/webhooks`, { headers: { authorization: `Bearer ${root}` } }),
+      await fetch(`${stack.relay.url}/v1/tenants/bad%20tenant/webhooks`, { headers: { authorization: `Bearer ${root}` } }),
       400,
       'TC_ERR_BAD_TENANT_ID',
     );

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { useRelay, useStack } from './fixtures.ts';
+
+describe('useStack', () => {
+  const stack = useStack({ gateway: { heartbeatMs: 5000 } });
+  const early = (() => {
+    try {
+      return stack.relay;
+    } catch (error) {
+      return error as Error;
+    }
+  })();
+
+  test('a part read before the before hook throws, naming the fixture and the part', () => {
+    assert.ok(early instanceof Error);
+    assert.match(early.message, /^useStack\(\): relay is not started/);
+  });
+
+  test('the gateway reads the relay’s streams, with its overrides', () => {
+    assert.equal(stack.gateway.config.keyPrefix, stack.relay.config.keyPrefix);
+    assert.equal(stack.gateway.config.heartbeatMs, 5000);
+    assert.equal(stack.relay.config.redisUrl, stack.redis.url);
+  });
+
+  // Inside a describe, hooks run in turn: a later one can build on the parts.
+  let narrow: string | undefined;
+  before(async () => {
+    narrow = await stack.relay.token({ scope: 'subscribe', tenants: ['one'] });
+  });
+
+  test('a later before hook of the describe sees the started parts', () => {
+    assert.equal(typeof narrow, 'string');
+  });
+
+  test('the token reads any tenant', async () => {
+    const res = await fetch(`${stack.relay.url}/v1/tenants/any-tenant/events`, { headers: { authorization: `Bearer ${stack.token}` } });
+    assert.equal(res.status, 200);
+  });
+});
+
+describe('useRelay', () => {
+  let closed: { relayUrl: string; redisUrl: string } | undefined;
+
+  describe('a suite of its own', () => {
+    const fixture = useRelay({ bodyLimit: 1024 * 1024 });
+    test('starts Redis and a relay with the overrides', () => {
+      assert.equal(fixture.relay.config.bodyLimit, 1024 * 1024);
+      closed = { relayUrl: fixture.relay.url, redisUrl: fixture.redis.url };
+    });
+  });
+
+  test('closes the relay and Redis after the suite', async () => {
+    assert.ok(closed !== undefined);
+    await assert.rejects(fetch(`${closed.relayUrl}/healthz`));
+    const client = new Redis(closed.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    await assert.rejects(client.connect());
+    client.disconnect();
+  });
+});
