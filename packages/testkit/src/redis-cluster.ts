@@ -19,7 +19,13 @@ export interface RedisCluster {
    * the cluster answers for them again. Resolves with the killed node's `host:port`.
    */
   failover(key: string): Promise<string>;
-  /** Starts a killed node again on its port; it rejoins the cluster as a replica. Resolves once the cluster is ok. */
+  /**
+   * Brings a killed node back on its port as a replica of the master that took its slots over, as
+   * an operator brings back a node that lost its data (these nodes keep none): the old node id
+   * forgotten, its cluster config removed, `CLUSTER MEET`, `CLUSTER REPLICATE`. Resolves once
+   * it is in sync. (Started again with its old config, an empty node would claim its old slots as
+   * master until the cluster told it otherwise, and answer for them meanwhile.)
+   */
   restart(address: string): Promise<void>;
   /** Stops every node and removes their data. Idempotent. */
   stop(): Promise<void>;
@@ -141,8 +147,27 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const node = nodes.find((n) => n.address === address);
       if (node === undefined) throw new Error(`no node ${address} in this cluster`);
       if (node.child.exitCode === null && node.child.signalCode === null) return;
+      const alive = nodes.filter((n) => n !== node && n.child.exitCode === null && n.child.signalCode === null);
+      const seed = alive[0]!;
+      // Who the old node was, and which master now serves its slots: the one that knows no replica.
+      const table = parseNodes(await withClient(seed.address, (c) => c.call('CLUSTER', 'NODES') as Promise<string>));
+      const oldId = table.find((n) => n.address === address)?.id;
+      const orphan = table.find((n) => n.master && !n.failed && !table.some((r) => r.masterId === n.id && !r.failed));
+      if (orphan === undefined) throw new Error(`no master without a replica to give ${address} to`);
+      // Forgotten first, on every node at once (each bans the id for a minute): gossip about the old
+      // node, at the same address, must not reach the new one.
+      if (oldId !== undefined)
+        await Promise.all(alive.map((n) => withClient(n.address, (c) => c.call('CLUSTER', 'FORGET', oldId)).catch(() => undefined)));
+      rmSync(join(dir, `nodes-${node.port}.conf`), { force: true });
       node.child = spawn('redis-server', node.args, { stdio: 'ignore' });
       await waitForPing(`redis://${address}`, node.child, 10_000);
+      await withClient(address, (c) => c.call('CLUSTER', 'MEET', '127.0.0.1', String(seed.port)));
+      await waitFor(
+        () => withClient(address, async (c) => String(await c.call('CLUSTER', 'NODES')).includes(orphan.id)).catch(() => false),
+        30_000,
+        `${address} to meet the cluster`,
+      );
+      await withClient(address, (c) => c.call('CLUSTER', 'REPLICATE', orphan.id));
       await waitFor(() => everyNodeOk(nodes), 30_000, `${address} to rejoin the cluster`);
       await waitFor(() => replicasInSync(nodes, masters * replicas), 30_000, `${address} to sync as a replica`);
     },
@@ -167,6 +192,23 @@ async function withClient<T>(address: string, use: (client: Redis) => Promise<T>
   } finally {
     client.disconnect();
   }
+}
+
+/** The lines of `CLUSTER NODES` that restart() needs. */
+function parseNodes(text: string): Array<{ id: string; address: string; master: boolean; failed: boolean; masterId: string }> {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id = '', addr = '', flags = '', masterId = ''] = line.split(' ');
+      return {
+        id,
+        address: addr.split('@')[0] ?? '',
+        master: flags.split(',').includes('master'),
+        failed: /fail|noaddr/.test(flags),
+        masterId,
+      };
+    });
 }
 
 /** Whether every node says `cluster_state:ok` with all slots served. */

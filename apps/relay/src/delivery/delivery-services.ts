@@ -52,11 +52,14 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
     startWorkers() {
       if (worker !== undefined) return;
       // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
+      // The command timeout is above BullMQ's longest block (10 s). It settles a command stranded on
+      // a connection ioredis gave up (a cluster node dropped from the slot map while reconnecting),
+      // which would otherwise hold its job, whose lock the worker keeps renewing, for ever.
       workerRedis = createRedis(target, logger, {
         lazyConnect: false,
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
-        commandTimeout: undefined,
+        commandTimeout: 30_000,
       });
       // Its reads block for at most a second: a reply later than this means a dead node, and the
       // dispatcher's loop retries instead of waiting on it for ever.

@@ -56,17 +56,29 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker<Del
   const inFlight = new Map<string, number>();
   const attempts = options.retrySchedule.length + 1;
 
+  /** Runs the job again in `ms` without counting an attempt: the endpoint was not tried. */
+  async function later(job: Job<DeliveryJobData>, token: string, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  }
+
   async function process(job: Job<DeliveryJobData>, token?: string): Promise<{ status: number }> {
     const { tenantid, endpointId } = job.data;
-    const endpoint = await options.webhooks.get(tenantid, endpointId);
+    let endpoint: Awaited<ReturnType<WebhookStore['get']>>;
+    try {
+      endpoint = await options.webhooks.get(tenantid, endpointId);
+    } catch (error) {
+      // Redis, not the endpoint, failed (a failover, an outage past the command timeout): the
+      // attempts are the endpoint's, so try again soon without spending one.
+      if (token === undefined) throw error;
+      options.logger.warn({ err: error, job: job.id }, 'endpoint lookup failed; delivery postponed');
+      return later(job, token, 1000);
+    }
     if (endpoint === undefined) throw new UnrecoverableError(`Endpoint ${endpointId} was deleted.`);
     if (endpoint.disabled) throw new UnrecoverableError(`Endpoint ${endpointId} is disabled: ${endpoint.disabledReason ?? ''}`);
 
     const busy = inFlight.get(endpointId) ?? 0;
-    if (busy >= options.endpointConcurrency && token !== undefined) {
-      await job.moveToDelayed(Date.now() + 25 + Math.floor(Math.random() * 75), token);
-      throw new DelayedError();
-    }
+    if (busy >= options.endpointConcurrency && token !== undefined) return later(job, token, 25 + Math.floor(Math.random() * 75));
     inFlight.set(endpointId, busy + 1);
     let result: Awaited<ReturnType<typeof deliver>>;
     try {
