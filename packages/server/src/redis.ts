@@ -30,6 +30,9 @@ export interface RedisClientOptions {
   shardedSubscriber?: boolean;
 }
 
+const STOP_RECONNECTING = Symbol('tenantcast.stopReconnecting');
+type Reconnectable = RedisClient & { [STOP_RECONNECTING]?: () => void };
+
 /** Whether the target is a Redis Cluster. */
 export function isCluster(target: RedisTarget): boolean {
   return target.clusterNodes.length > 0;
@@ -47,7 +50,13 @@ export function isCluster(target: RedisTarget): boolean {
  */
 export function createRedis(target: RedisTarget, logger: RedisLogger, options: RedisClientOptions = {}): RedisClient {
   const maxRetriesPerRequest = options.maxRetriesPerRequest === undefined ? 1 : options.maxRetriesPerRequest;
+  // One switch for the client and every duplicate of it (BullMQ duplicates the worker's for its
+  // blocking reads, and closes that one its own way): the retry strategies are shared functions,
+  // so that once closeRedis() turns it off, no copy reconnects behind a closed app.
+  const reconnect = { on: true };
+  const backoff = (times: number) => (reconnect.on ? Math.min(100 * times, 2000) : null);
   const perConnection: RedisOptions = {
+    retryStrategy: backoff,
     enableOfflineQueue: options.enableOfflineQueue ?? false,
     maxRetriesPerRequest,
     // Without resending, ioredis drops the commands that were in flight when the connection fell:
@@ -69,12 +78,15 @@ export function createRedis(target: RedisTarget, logger: RedisLogger, options: R
         retryDelayOnClusterDown: 300,
         retryDelayOnTryAgain: 100,
         maxRedirections: 16,
-        clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+        clusterRetryStrategy: backoff,
         // A master that died and came back as a replica must be reachable again for its slots.
-        clusterNodeRetryStrategy: (times) => Math.min(100 * times, 2000),
+        clusterNodeRetryStrategy: backoff,
         redisOptions: { ...perConnection, ...credentials(target.clusterNodes[0]!) },
       })
     : new Redis(target.url, { lazyConnect: options.lazyConnect ?? true, ...perConnection });
+  (redis as Reconnectable)[STOP_RECONNECTING] = () => {
+    reconnect.on = false;
+  };
   const where = describeRedis(target);
   let down = false;
   redis.on('error', (error) => {
@@ -151,8 +163,11 @@ export function describeRedis(target: RedisTarget): string {
  * disconnect, which also stops ioredis from reconnecting when the QUIT reply never came.
  */
 export async function closeRedis(redis: RedisClient, quitTimeoutMs = 1000): Promise<void> {
-  // A socket that closes from now on (Redis died under us) must not schedule a reconnect.
-  if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
+  // A socket that closes from now on (Redis died under us) must not schedule a reconnect, on this
+  // client or on a duplicate of it.
+  const stop = (redis as Reconnectable)[STOP_RECONNECTING];
+  if (stop !== undefined) stop();
+  else if (redis instanceof Cluster) redis.options.clusterRetryStrategy = () => null;
   else redis.options.retryStrategy = () => null;
   if (redis.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
