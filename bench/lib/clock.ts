@@ -7,3 +7,20 @@ export function now(): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits for a load process's "all arrived" signal: hands `arm` the function to call when it comes
+ * (and undefined once the wait is over), and resolves with whether `timeoutMs` passed first.
+ */
+export function signalled(timeoutMs: number, arm: (signal: (() => void) | undefined) => void): Promise<{ timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      arm(undefined);
+      resolve({ timedOut: true });
+    }, timeoutMs);
+    arm(() => {
+      clearTimeout(timer);
+      resolve({ timedOut: false });
+    });
+  });
+}

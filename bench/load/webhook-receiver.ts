@@ -3,7 +3,7 @@
  * (It does not verify signatures: that is the receiver's cost, not the relay's.)
  */
 import { createServer } from 'node:http';
-import { now } from '../lib/clock.ts';
+import { now, signalled } from '../lib/clock.ts';
 import { serve } from '../lib/rpc.ts';
 
 let received = 0;
@@ -46,17 +46,9 @@ serve(
     async wait(params: { timeoutMs: number }) {
       let timedOut = false;
       if (received < expected) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            timedOut = true;
-            done = undefined;
-            resolve();
-          }, params.timeoutMs);
-          done = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        ({ timedOut } = await signalled(params.timeoutMs, (signal) => {
+          done = signal;
+        }));
       }
       expected = Number.POSITIVE_INFINITY;
       return { received, distinct: ids.size, firstAt, lastAt, timedOut };

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Socket, connect as tcpConnect } from 'node:net';
-import { now, sleep } from '../lib/clock.ts';
+import { now, signalled, sleep } from '../lib/clock.ts';
 import { PUBLISH_TIME_PREFIX, publishTimeOf } from '../lib/events.ts';
 import { serve } from '../lib/rpc.ts';
 
@@ -296,17 +296,9 @@ serve({
   async wait(params: { timeoutMs: number; settleMs?: number }): Promise<WaitResult> {
     let timedOut = false;
     if (received < expected) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timedOut = true;
-          done = undefined;
-          resolve();
-        }, params.timeoutMs);
-        done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      ({ timedOut } = await signalled(params.timeoutMs, (signal) => {
+        done = signal;
+      }));
     }
     // Anything past the expected count would be a duplicate: give it a moment to show up.
     if (params.settleMs) await sleep(params.settleMs);
@@ -334,17 +326,9 @@ serve({
     const upgradedAt = now();
     let timedOut = false;
     if (received < expected) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timedOut = true;
-          done = undefined;
-          resolve();
-        }, params.timeoutMs);
-        done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      ({ timedOut } = await signalled(params.timeoutMs, (signal) => {
+        done = signal;
+      }));
     }
     client.socket.destroy();
     const result = { received, ms: lastAt - startAt, upgradeMs: upgradedAt - startAt, timedOut };
