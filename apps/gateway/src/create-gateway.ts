@@ -128,6 +128,21 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onError: (error) => logger.error({ err: error }, 'subscription failed'),
   };
 
+  // What ws refuses itself (a handshake that is not RFC 6455's: method, Upgrade, Sec-WebSocket-Key
+  // or -Version) is answered like every other refusal, in JSON, instead of ws's text/html.
+  wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
+    const notGet = request.method !== 'GET';
+    refuse(
+      socket,
+      new GatewayError(
+        notGet ? 'TC_ERR_METHOD_NOT_ALLOWED' : 'TC_ERR_BAD_HANDSHAKE',
+        notGet
+          ? `A WebSocket upgrade is a GET request, not ${request.method}.`
+          : `${error.message}: send a WebSocket handshake as RFC 6455 describes (Upgrade: websocket, Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64), as WebSocket clients do.`,
+      ),
+    );
+  });
+
   function refuse(socket: Duplex, error: GatewayError): void {
     metrics.upgradesRefused.inc({ code: error.code });
     const body = JSON.stringify(error.toBody());
@@ -136,12 +151,21 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       401: 'Unauthorized',
       403: 'Forbidden',
       404: 'Not Found',
+      405: 'Method Not Allowed',
       410: 'Gone',
       429: 'Too Many Requests',
       503: 'Service Unavailable',
     }[error.status as 400];
     const extra =
-      error.status === 401 ? 'WWW-Authenticate: Bearer realm="tenantcast"\r\n' : error.status === 503 ? 'Retry-After: 1\r\n' : '';
+      error.status === 401
+        ? 'WWW-Authenticate: Bearer realm="tenantcast"\r\n'
+        : error.status === 503
+          ? 'Retry-After: 1\r\n'
+          : error.status === 405
+            ? 'Allow: GET\r\n'
+            : error.code === 'TC_ERR_BAD_HANDSHAKE'
+              ? 'Sec-WebSocket-Version: 13\r\n'
+              : '';
     socket.end(
       `HTTP/1.1 ${error.status} ${reason ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
     );

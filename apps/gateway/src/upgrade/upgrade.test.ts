@@ -24,6 +24,51 @@ function rawRequest(port: number, lines: string[]): Promise<{ status: number; te
   });
 }
 
+describe('handshakes that are not RFC 6455’s: refused in JSON like every other refusal', () => {
+  /** A raw upgrade of a plain subscription with a valid token; `change` replaces or adds lines. */
+  async function handshake(change: { method?: string; version?: string; key?: string }) {
+    const port = Number(new URL(stack.gateway.url).port);
+    const answer = await rawRequest(port, [
+      `${change.method ?? 'GET'} /v1/tenants/${tenantOf('raw')}/events HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      `Sec-WebSocket-Version: ${change.version ?? '13'}`,
+      `Sec-WebSocket-Key: ${change.key ?? 'dGhlIHNhbXBsZSBub25jZQ=='}`,
+      `Authorization: Bearer ${stack.token}`,
+    ]);
+    const [head = '', body = ''] = answer.text.split('\r\n\r\n');
+    return {
+      status: answer.status,
+      head: head.toLowerCase(),
+      error: (JSON.parse(body) as { error: { code: string; message: string } }).error,
+    };
+  }
+
+  test('a WebSocket version the gateway does not speak: 400 TC_ERR_BAD_HANDSHAKE, naming the version it does', async () => {
+    const refused = await handshake({ version: '12' });
+    assert.equal(refused.status, 400);
+    assert.match(refused.head, /content-type: application\/json/);
+    assert.match(refused.head, /sec-websocket-version: 13/);
+    assert.equal(refused.error.code, 'TC_ERR_BAD_HANDSHAKE');
+    assert.match(refused.error.message, /Sec-WebSocket-Version/);
+  });
+
+  test('a malformed Sec-WebSocket-Key: 400 TC_ERR_BAD_HANDSHAKE', async () => {
+    const refused = await handshake({ key: 'not-a-key' });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.error.code, 'TC_ERR_BAD_HANDSHAKE');
+    assert.match(refused.error.message, /Sec-WebSocket-Key/);
+  });
+
+  test('an upgrade by POST: 405 TC_ERR_METHOD_NOT_ALLOWED with Allow: GET', async () => {
+    const refused = await handshake({ method: 'POST' });
+    assert.equal(refused.status, 405);
+    assert.match(refused.head, /allow: get/);
+    assert.equal(refused.error.code, 'TC_ERR_METHOD_NOT_ALLOWED');
+  });
+});
+
 describe('refused upgrades: 401', () => {
   test('no token', async () => {
     const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'));
