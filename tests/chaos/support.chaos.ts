@@ -5,19 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import type { CloudEvent } from '@tenantcast/sdk';
-import { freePort } from '@tenantcast/testkit';
+import { freePort, sleep, until as waitUntil } from '@tenantcast/testkit';
 
 export const root = join(import.meta.dirname, '..', '..');
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
-/** Waits until `check` holds, polling every 20 ms; throws naming `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
+/** testkit's `until`, polling every 20 ms, with the longer default these suites need. */
+export function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  return waitUntil(check, what, ms, 20);
 }
 
 /** Prints one figure of a run in a form the runner collects: `CHAOS-FIGURE <name> <value>`. */

@@ -86,7 +86,6 @@ test('a master killed under load, with REDIS_WAIT_REPLICAS=1: no acknowledged ev
   await sleep(PUBLISH_MS_BEFORE);
   const before = acked.size;
   const started = Date.now();
-  const killedAt = Date.now();
   const killed = await cluster.failover(`{${victim}}`);
   const failoverMs = Date.now() - started;
   // Until the killed node is back as a replica, the promoted master has none, and WAIT cannot be met.
@@ -136,7 +135,7 @@ test('a master killed under load, with REDIS_WAIT_REPLICAS=1: no acknowledged ev
   await until(() => undelivered().length === 0, 'every acknowledged event at the webhook receiver', 60_000).catch((error) => {
     const missing = undelivered().map(([, a]) => `${a.tenant === victim ? 'victim' : 'other'} #${a.n} ${a.offset}`);
     throw new Error(
-      `${(error as Error).message}; ${missing.length} undelivered (killed at ${killedAt}): ${missing.slice(0, 20).join(', ')}`,
+      `${(error as Error).message}; ${missing.length} undelivered (killed at ${started}): ${missing.slice(0, 20).join(', ')}`,
     );
   });
   const deliveries = receiver.deliveries.length;

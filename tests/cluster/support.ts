@@ -4,17 +4,21 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
-import { type RedisCluster, startGateway, startRedisCluster, startRelay, type TestGateway, type TestRelay } from '@tenantcast/testkit';
+import {
+  type RedisCluster,
+  startGateway,
+  startRedisCluster,
+  startRelay,
+  type TestGateway,
+  type TestRelay,
+  until as waitUntil,
+} from '@tenantcast/testkit';
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '@tenantcast/testkit';
 
-/** Waits until `check` holds, polling every 20 ms; throws naming `what` after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
+/** testkit's `until`, polling every 20 ms, with the longer default these suites need. */
+export function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  return waitUntil(check, what, ms, 20);
 }
 
 /** A 3-master, 3-replica cluster, two relays and two gateways sharing one key prefix. */

@@ -40,6 +40,28 @@ function markAlive(this: WebSocket & { tcAlive?: boolean }): void {
 }
 function ignore(): void {}
 
+/** The reason phrase of each status a refused upgrade can get. */
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  410: 'Gone',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** The headers a refused upgrade carries besides its JSON body, each line ending in CRLF. */
+function refusalHeaders(error: GatewayError): string {
+  if (error.status === 401) return 'WWW-Authenticate: Bearer realm="tenantcast"\r\n';
+  if (error.status === 503) return 'Retry-After: 1\r\n';
+  if (error.status === 405) return 'Allow: GET\r\n';
+  if (error.code === 'TC_ERR_BAD_HANDSHAKE') return 'Sec-WebSocket-Version: 13\r\n';
+  return '';
+}
+
 /**
  * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
  * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode.
@@ -146,28 +168,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   function refuse(socket: Duplex, error: GatewayError): void {
     metrics.upgradesRefused.inc({ code: error.code });
     const body = JSON.stringify(error.toBody());
-    const reason = {
-      400: 'Bad Request',
-      401: 'Unauthorized',
-      403: 'Forbidden',
-      404: 'Not Found',
-      405: 'Method Not Allowed',
-      410: 'Gone',
-      429: 'Too Many Requests',
-      503: 'Service Unavailable',
-    }[error.status as 400];
-    const extra =
-      error.status === 401
-        ? 'WWW-Authenticate: Bearer realm="tenantcast"\r\n'
-        : error.status === 503
-          ? 'Retry-After: 1\r\n'
-          : error.status === 405
-            ? 'Allow: GET\r\n'
-            : error.code === 'TC_ERR_BAD_HANDSHAKE'
-              ? 'Sec-WebSocket-Version: 13\r\n'
-              : '';
     socket.end(
-      `HTTP/1.1 ${error.status} ${reason ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${refusalHeaders(error)}Connection: close\r\n\r\n${body}`,
     );
   }
 

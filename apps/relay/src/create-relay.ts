@@ -20,6 +20,7 @@ import { RelayError, toRelayError } from './errors.ts';
 import { registerHistoryRoute } from './history/history-route.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
+import { SingleAppends } from './ingest/single-appends.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/ops-routes.ts';
 import { registerWebhooksRoutes } from './webhooks/webhooks-route.ts';
@@ -70,7 +71,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     waitTimeoutMs: config.redisWaitTimeoutMs,
   });
   const delivery = createDeliveryServices(config, redis, logger, metrics);
-  const ctx: RelayContext = { config, redis, store, registry, metrics, delivery };
+  const ctx: RelayContext = { config, redis, store, singleAppends: new SingleAppends(store), registry, metrics, delivery };
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { assertRedisInstalled, freePort, waitForPing } from './redis-server.ts';
+import { until } from './wait.ts';
 
 const run = promisify(execFile);
 
@@ -106,9 +107,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         timeout: 30_000,
       },
     );
-    await waitFor(() => everyNodeOk(nodes), 30_000, 'the cluster to agree on its slots');
+    await until(() => everyNodeOk(nodes), 'the cluster to agree on its slots', 30_000, 100);
     // Until a replica has synced, a failover would promote an empty node.
-    await waitFor(() => replicasInSync(nodes, masters * replicas), 30_000, 'every replica to sync with its master');
+    await until(() => replicasInSync(nodes, masters * replicas), 'every replica to sync with its master', 30_000, 100);
   } catch (error) {
     await stop();
     throw error;
@@ -133,13 +134,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const victim = nodes.find((n) => n.address === address)!;
       await kill(victim);
       const alive = nodes.filter((n) => n !== victim && n.child.exitCode === null && n.child.signalCode === null);
-      await waitFor(
+      await until(
         async () => {
           if (!(await everyNodeOk(alive))) return false;
           return (await masterOf(key)) !== address;
         },
-        30_000,
         `a replica of ${address} to take its slots over`,
+        30_000,
+        100,
       );
       return address;
     },
@@ -162,14 +164,15 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       node.child = spawn('redis-server', node.args, { stdio: 'ignore' });
       await waitForPing(`redis://${address}`, node.child, 10_000);
       await withClient(address, (c) => c.call('CLUSTER', 'MEET', '127.0.0.1', String(seed.port)));
-      await waitFor(
+      await until(
         () => withClient(address, async (c) => String(await c.call('CLUSTER', 'NODES')).includes(orphan.id)).catch(() => false),
-        30_000,
         `${address} to meet the cluster`,
+        30_000,
+        100,
       );
       await withClient(address, (c) => c.call('CLUSTER', 'REPLICATE', orphan.id));
-      await waitFor(() => everyNodeOk(nodes), 30_000, `${address} to rejoin the cluster`);
-      await waitFor(() => replicasInSync(nodes, masters * replicas), 30_000, `${address} to sync as a replica`);
+      await until(() => everyNodeOk(nodes), `${address} to rejoin the cluster`, 30_000, 100);
+      await until(() => replicasInSync(nodes, masters * replicas), `${address} to sync as a replica`, 30_000, 100);
     },
     stop,
   };
@@ -229,13 +232,4 @@ async function replicasInSync(nodes: Node[], count: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what: string): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
 }

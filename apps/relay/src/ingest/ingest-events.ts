@@ -3,7 +3,7 @@ import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
 import type { AppendResult, EventStore, StoredEventInput } from '@tenantcast/server';
 import { type ErrorDetail, RelayError } from '../errors.ts';
 import type { ParsedRequest } from './http-binding.ts';
-import { SingleAppends } from './single-appends.ts';
+import type { SingleAppends } from './single-appends.ts';
 import { originsChange } from './web-integration-origins.ts';
 
 /** One accepted event, as the 202 answer lists it. */
@@ -19,19 +19,9 @@ export interface AcceptedBody {
 
 export interface IngestDeps {
   store: EventStore;
+  /** Stores the single events of one tenant and turn with one script call. */
+  singleAppends: SingleAppends;
   registry: EventRegistry<any>;
-}
-
-/** Each store's merger of single-event appends. */
-const singleAppends = new WeakMap<EventStore, SingleAppends>();
-
-function singleAppendsOf(store: EventStore): SingleAppends {
-  let appends = singleAppends.get(store);
-  if (appends === undefined) {
-    appends = new SingleAppends(store);
-    singleAppends.set(store, appends);
-  }
-  return appends;
 }
 
 /** What the store keeps of an event: its JSON text, serialized once here. */
@@ -104,7 +94,7 @@ export async function ingestEvents(
   if (valid.length === 1) {
     // One event: stored together with the other single events of this tenant in this turn.
     const event = valid[0]!;
-    const result = await singleAppendsOf(deps.store).append(tenant, storedInput(event));
+    const result = await deps.singleAppends.append(tenant, storedInput(event));
     return { accepted: [{ id: event.id, source: event.source, ...result }] };
   }
   const results = await deps.store.append(tenant, valid.map(storedInput));
