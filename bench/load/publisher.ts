@@ -1,7 +1,7 @@
 /**
  * Load process: publishes events into Redis as the relay does, for the fan-out, latency and resume
  * scenarios, so that the server under test gets its events the way it would in production:
- * - `tenantcast`: the relay's own write (`EventStore.append` from @tenantcast/server: the same Lua
+ * - `tenantcast`: the relay's own write (`StreamAppender.append` from @tenantcast/server: the same Lua
  *   script, dedupe, XADD, trim and PUBLISH of the live notification), in batches per tenant;
  * - `redis`: the bare ws ceiling's feed, a plain PUBLISH of the same events (newline-separated) on a
  *   channel per tenant.
@@ -9,9 +9,9 @@
  *
  * Arguments: mode, Redis URL, key prefix, and optionally the nodes of a Redis Cluster
  * (`host:port,host:port,…`): then it connects as the relay does on a cluster (`createRedis` with
- * the nodes, `EventStore` with `pubsub: 'sharded'`, so notifications go out with SPUBLISH).
+ * the nodes, `StreamAppender` with `pubsub: 'sharded'`, so notifications go out with SPUBLISH).
  */
-import { connectRedis, createRedis, EventStore, type RedisClient } from '@tenantcast/server';
+import { connectRedis, createRedis, type RedisClient, StreamAppender, StreamReader } from '@tenantcast/server';
 import { Redis } from 'ioredis';
 import { now } from '../lib/clock.ts';
 import { benchEvent } from '../lib/events.ts';
@@ -60,7 +60,7 @@ const redis: RedisClient =
 if (clusterNodes.length > 0 && !(await connectRedis(redis, 30_000)))
   throw new Error(`publisher: cannot reach the cluster ${clusterNodes.join(',')}`);
 // The relay's defaults (apps/relay/src/config.ts).
-const store = new EventStore(redis, {
+const store = new StreamAppender(redis, {
   keyPrefix,
   pubsub: clusterNodes.length > 0 ? 'sharded' : 'classic',
   streamMaxLen: 100_000,
@@ -68,6 +68,7 @@ const store = new EventStore(redis, {
   dedupeWindowSeconds: 24 * 3600,
   rateLimitFor: () => 1_000_000,
 });
+const reader = new StreamReader(redis, { keyPrefix });
 
 /** Every write of a publish, in order: round-robin over tenants, one batch at a time. */
 function* writes(params: PublishParams): Generator<{ tenant: string; from: number; count: number }> {
@@ -132,7 +133,7 @@ serve({
     return { startAt, endAt: now(), events: params.perTenant * params.tenants.length, offsets };
   },
   async lastOffset(params: { tenant: string }) {
-    return store.lastOffset(params.tenant);
+    return reader.lastOffset(params.tenant);
   },
   /** Reads a tenant's stream as fast as Redis allows, in pages: the resume ceiling. */
   async readAll(params: { tenant: string; after: string; pageSize: number; expected: number }) {

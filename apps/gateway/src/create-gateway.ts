@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TokenClaims } from '@tenantcast/sdk';
-import { closeRedis, connectRedis, createRedis, describeRedis, EventStore, isCluster, redisTarget, runSteps } from '@tenantcast/server';
+import { closeRedis, connectRedis, createRedis, describeRedis, isCluster, redisTarget, runSteps, StreamReader } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authorizeUpgrade, requireTenant } from './auth/authorize-upgrade.ts';
@@ -81,14 +81,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     commandTimeout: undefined,
     shardedSubscriber: true,
   });
-  const store = new EventStore(redis, {
-    keyPrefix: config.keyPrefix,
-    // The gateway only reads; these govern writes.
-    streamMaxLen: 0,
-    streamMaxAgeSeconds: 0,
-    dedupeWindowSeconds: 1,
-    rateLimitFor: () => 0,
-  });
+  const store = new StreamReader(redis, { keyPrefix: config.keyPrefix });
   const perTenant = new Map<string, number>();
   const wss = new WebSocketServer({
     noServer: true,

@@ -1,5 +1,5 @@
 import type { EventRegistry } from '@tenantcast/sdk';
-import type { EventStore, RedisClient } from '@tenantcast/server';
+import type { RedisClient, StreamAppender, StreamReader } from '@tenantcast/server';
 import type { RelayConfig } from './config.ts';
 import type { DeliveryServices } from './delivery/delivery-services.ts';
 import type { SingleAppends } from './ingest/single-appends.ts';
@@ -9,7 +9,10 @@ import type { RelayMetrics } from './ops/metrics.ts';
 export interface RelayContext {
   config: RelayConfig;
   redis: RedisClient;
-  store: EventStore;
+  /** Writes events: dedupe, rate limit, replicas wait. */
+  appender: StreamAppender;
+  /** Reads events back: history, replay. */
+  reader: StreamReader;
   singleAppends: SingleAppends;
   registry: EventRegistry<any>;
   metrics: RelayMetrics;

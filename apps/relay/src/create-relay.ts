@@ -5,10 +5,11 @@ import {
   connectRedis,
   createRedis,
   describeRedis,
-  EventStore,
   isCluster,
   redisTarget,
   runSteps,
+  StreamAppender,
+  StreamReader,
 } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -58,7 +59,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
 
   const metrics = createRelayMetrics();
   const registry = deps.registry ?? createRegistry({ strict: config.strictEventTypes });
-  const store = new EventStore(redis, {
+  const appender = new StreamAppender(redis, {
     keyPrefix: config.keyPrefix,
     streamMaxLen: config.streamMaxLen,
     streamMaxAgeSeconds: config.streamMaxAgeSeconds,
@@ -71,7 +72,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     waitTimeoutMs: config.redisWaitTimeoutMs,
   });
   const delivery = createDeliveryServices(config, redis, logger, metrics);
-  const ctx: RelayContext = { config, redis, store, singleAppends: new SingleAppends(store), registry, metrics, delivery };
+  const reader = new StreamReader(redis, { keyPrefix: config.keyPrefix });
+  const ctx: RelayContext = { config, redis, appender, reader, singleAppends: new SingleAppends(appender), registry, metrics, delivery };
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -22,15 +22,9 @@ export {
   redactRedisUrl,
   redisTarget,
 } from './redis.ts';
-export {
-  type AppendResult,
-  compareOffsets,
-  dedupeHash,
-  EventStore,
-  type EventStoreOptions,
-  isOffset,
-  type StoredEventInput,
-  type StreamEntry,
-} from './storage/event-store.ts';
+export { dedupeHash } from './storage/dedupe.ts';
 export { type TenantKeys, tenantKeys, webhookTenantsKey } from './storage/keys.ts';
+export { compareOffsets, isOffset, LAST_OFFSET } from './storage/offsets.ts';
 export { StorageError, type StorageErrorCode } from './storage/storage-error.ts';
+export { type AppendResult, type StoredEventInput, StreamAppender, type StreamAppenderOptions } from './storage/stream-appender.ts';
+export { type StreamEntry, StreamReader, type StreamReaderOptions } from './storage/stream-reader.ts';

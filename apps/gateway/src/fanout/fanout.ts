@@ -1,9 +1,9 @@
-import type { EventStore, RedisClient } from '@tenantcast/server';
+import type { RedisClient, StreamReader } from '@tenantcast/server';
 import type { Subscriber } from './subscriber.ts';
 import { TenantHub } from './tenant-hub.ts';
 
 export interface FanoutDeps {
-  store: EventStore;
+  store: StreamReader;
   /** A connection in subscriber mode, used for nothing else. */
   subscriber: RedisClient;
   /** `classic` SUBSCRIBE on one Redis; `sharded` SSUBSCRIBE on a Redis Cluster (the channel lives in the tenant's slot). */

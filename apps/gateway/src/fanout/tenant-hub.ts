@@ -1,4 +1,4 @@
-import { compareOffsets, type EventStore } from '@tenantcast/server';
+import { compareOffsets, type StreamReader } from '@tenantcast/server';
 import { Entry } from './entry.ts';
 import type { Subscriber } from './subscriber.ts';
 
@@ -9,7 +9,7 @@ interface Page {
 }
 
 export interface HubDeps {
-  store: EventStore;
+  store: StreamReader;
   /** Events per page when reading the stream. */
   pageSize: number;
   /** Called with the time, in ms, from a notification's arrival to the end of its fan-out. */

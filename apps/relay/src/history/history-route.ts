@@ -35,7 +35,7 @@ export function registerHistoryRoute(app: FastifyInstance, ctx: RelayContext): v
       if (!(limit >= 1 && limit <= MAX_LIMIT)) {
         throw new RelayError('TC_ERR_BAD_LIMIT', `"limit" is "${limitText.slice(0, 32)}"; pass a whole number from 1 to ${MAX_LIMIT}.`);
       }
-      const { entries, more } = await ctx.store.read(tenantid, after, limit);
+      const { entries, more } = await ctx.reader.read(tenantid, after, limit);
       const next = more ? entries[entries.length - 1]!.offset : null;
       // The stored JSON is spliced in as is: no parse and re-serialize per event.
       const events = entries.map((e) => `{"offset":"${e.offset}","event":${e.json}}`).join(',');

@@ -1,6 +1,6 @@
 import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
 import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
-import type { AppendResult, EventStore, StoredEventInput } from '@tenantcast/server';
+import type { AppendResult, StoredEventInput, StreamAppender } from '@tenantcast/server';
 import { type ErrorDetail, RelayError } from '../errors.ts';
 import type { ParsedRequest } from './http-binding.ts';
 import type { SingleAppends } from './single-appends.ts';
@@ -18,7 +18,7 @@ export interface AcceptedBody {
 }
 
 export interface IngestDeps {
-  store: EventStore;
+  appender: StreamAppender;
   /** Stores the single events of one tenant and turn with one script call. */
   singleAppends: SingleAppends;
   registry: EventRegistry<any>;
@@ -97,7 +97,7 @@ export async function ingestEvents(
     const result = await deps.singleAppends.append(tenant, storedInput(event));
     return { accepted: [{ id: event.id, source: event.source, ...result }] };
   }
-  const results = await deps.store.append(tenant, valid.map(storedInput));
+  const results = await deps.appender.append(tenant, valid.map(storedInput));
   return {
     accepted: valid.map((event, i) => ({ id: event.id, source: event.source, ...results[i]! })),
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { type AppendResult, type EventStore, StorageError, type StoredEventInput } from '@tenantcast/server';
+import { type AppendResult, StorageError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
 import { startRelay, useRelay } from '@tenantcast/testkit';
 import { SingleAppends } from './single-appends.ts';
 
@@ -112,7 +112,7 @@ describe('SingleAppends', () => {
         calls.push({ tenant, ids: events.map((e) => e.id) });
         return reply(tenant, events);
       },
-    } as unknown as EventStore;
+    } as unknown as StreamAppender;
     return { store, calls };
   }
   const input = (id: string): StoredEventInput => ({ source: 's', id, json: `{"id":"${id}"}`, origins: undefined });

@@ -1,4 +1,4 @@
-import { type AppendResult, type EventStore, StorageError, type StoredEventInput } from '@tenantcast/server';
+import { type AppendResult, StorageError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
 
 /** At most this many single events go into one script call. */
 const MAX_MERGED = 100;
@@ -18,11 +18,11 @@ interface Pending {
  * by one: those within the tenant's limit pass, the rest get their own 429.
  */
 export class SingleAppends {
-  readonly #store: EventStore;
+  readonly #store: StreamAppender;
   #pending = new Map<string, Pending[]>();
   #scheduled = false;
 
-  constructor(store: EventStore) {
+  constructor(store: StreamAppender) {
     this.#store = store;
   }
 

@@ -186,7 +186,7 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
     const matches = compileFilters(endpoint.filters);
     let enqueued = 0;
     while (enqueued < MAX_REPLAY) {
-      const page = await ctx.store.read(tenant, cursor, 500, end);
+      const page = await ctx.reader.read(tenant, cursor, 500, end);
       const jobs = [];
       for (const entry of page.entries) {
         if (compareOffsets(entry.offset, cursor) <= 0) continue;

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RedisServer, startRedisServer } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
-import { compareOffsets, dedupeHash, EventStore, type EventStoreOptions } from './event-store.ts';
+import { dedupeHash } from './dedupe.ts';
 import { tenantKeys } from './keys.ts';
+import { compareOffsets } from './offsets.ts';
 import type { StorageError } from './storage-error.ts';
+import { StreamAppender, type StreamAppenderOptions } from './stream-appender.ts';
+import { StreamReader } from './stream-reader.ts';
 
 let server: RedisServer;
 let redis: Redis;
@@ -18,22 +21,32 @@ after(async () => {
   await server.stop();
 });
 
-function store(overrides: Partial<EventStoreOptions> = {}): EventStore {
-  return new EventStore(redis, {
+/** The two sides of one key prefix: the appender writes, the reader reads back. */
+function store(overrides: Partial<StreamAppenderOptions> = {}) {
+  const options: StreamAppenderOptions = {
     keyPrefix: `t-${crypto.randomUUID().slice(0, 8)}:`,
     streamMaxLen: 0,
     streamMaxAgeSeconds: 0,
     dedupeWindowSeconds: 60,
     rateLimitFor: () => 0,
     ...overrides,
-  });
+  };
+  const appender = new StreamAppender(redis, options);
+  const reader = new StreamReader(redis, options);
+  return {
+    keys: (tenant: string) => reader.keys(tenant),
+    append: appender.append.bind(appender),
+    read: reader.read.bind(reader),
+    lastOffset: reader.lastOffset.bind(reader),
+    origins: reader.origins.bind(reader),
+  };
 }
 
 function ev(id: string, source = 'src'): { id: string; source: string; json: string } {
   return { id, source, json: JSON.stringify({ id, source, n: id }) };
 }
 
-describe('EventStore', () => {
+describe('stream storage', () => {
   test('keys of a tenant share one hash tag', () => {
     const keys = tenantKeys('tc:', 'acme.EU-1_x');
     for (const key of Object.values(keys)) assert.match(key, /^tc:\{acme\.EU-1_x\}:/);
@@ -205,7 +218,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
   }
 }
 
-describe('EventStore retention checks', () => {
+describe('stream storage: retention checks', () => {
   test('reading after the predecessor of the oldest entry is not expired (nothing unseen was trimmed)', async () => {
     const s = store({ streamMaxLen: 1 });
     const written: string[] = [];
@@ -230,7 +243,7 @@ describe('EventStore retention checks', () => {
   });
 });
 
-describe('EventStore: last offset and origins', () => {
+describe('stream storage: last offset and origins', () => {
   test('lastOffset is 0-0 for a tenant never written, then the last entry, even after retention empties the stream', async () => {
     const s = store();
     assert.equal(await s.lastOffset('fresh'), '0-0');

@@ -1,24 +1,10 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { compareOffsets } from '@tenantcast/sdk';
 import type { RedisClient } from '../redis.ts';
+import { dedupeHash } from './dedupe.ts';
 import { type TenantKeys, tenantKeys } from './keys.ts';
 import { StorageError } from './storage-error.ts';
 
-export { compareOffsets };
-
 const appendEventsLua = readFileSync(new URL('./commands/append-events-5.lua', import.meta.url), 'utf8');
-
-const OFFSET_PATTERN = /^(?:0|(\d{1,20})-(\d{1,20}))$/;
-const UINT64_MAX = 2n ** 64n - 1n;
-const LAST_OFFSET = `${UINT64_MAX}-${UINT64_MAX}`;
-
-/** Whether `value` is a stream entry id (`<ms>-<seq>`, both 64-bit unsigned) or `0` for "before the first entry". */
-export function isOffset(value: string): boolean {
-  const match = OFFSET_PATTERN.exec(value);
-  if (match === null) return false;
-  return match[1] === undefined || (BigInt(match[1]) <= UINT64_MAX && BigInt(match[2]!) <= UINT64_MAX);
-}
 
 /** What to store: the event's dedupe identity and its serialized form. */
 export interface StoredEventInput {
@@ -38,14 +24,7 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-/** One entry read back from a tenant's stream. */
-export interface StreamEntry {
-  offset: string;
-  /** The event as stored: structured-mode JSON text. */
-  json: string;
-}
-
-export interface EventStoreOptions {
+export interface StreamAppenderOptions {
   keyPrefix: string;
   streamMaxLen: number;
   streamMaxAgeSeconds: number;
@@ -73,22 +52,15 @@ type AppendEvents = (
 ) => Promise<Array<string | number>>;
 
 /**
- * The dedupe identity of an event: a digest of (`source`, `id`), so that keys stay short whatever
- * the attributes' length. The pair is hashed as its JSON text, which is unambiguous: JSON escapes
- * every separator, control character and lone surrogate, so different pairs never share an input.
+ * The write side of the per-tenant streams: one script call per append checks the rate limit,
+ * dedupes (see `dedupe.ts`), adds, trims and notifies the gateways, atomically; then waits for
+ * replicas when asked to.
  */
-export function dedupeHash(source: string, id: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([source, id]))
-    .digest('base64url');
-}
-
-/** Per-tenant Redis Streams: atomic, deduped appends and paged reads. */
-export class EventStore {
+export class StreamAppender {
   readonly #redis: RedisClient & { tcAppendEvents?: AppendEvents };
-  readonly #options: EventStoreOptions;
+  readonly #options: StreamAppenderOptions;
 
-  constructor(redis: RedisClient, options: EventStoreOptions) {
+  constructor(redis: RedisClient, options: StreamAppenderOptions) {
     this.#redis = redis;
     this.#options = options;
     if (!('tcAppendEvents' in redis)) redis.defineCommand('tcAppendEvents', { numberOfKeys: 5, lua: appendEventsLua });
@@ -166,82 +138,6 @@ export class EventStore {
     }
     return reply;
   }
-
-  /** The offset of the tenant's last entry, even when retention emptied the stream; `0-0` for none. */
-  async lastOffset(tenant: string): Promise<string> {
-    const { stream } = this.keys(tenant);
-    // One transaction: a stream created between two separate reads would look emptied.
-    const [last, info] = (await this.#redis.multi().xrevrange(stream, '+', '-', 'COUNT', 1).xinfo('STREAM', stream).exec()) as [
-      [Error | null, Array<[string, string[]]>],
-      [Error | null, string[]],
-    ];
-    if (last[0] !== null) throw last[0];
-    if (last[1][0] !== undefined) return last[1][0][0];
-    return (info[0] === null ? fieldOf(info[1], 'last-generated-id') : undefined) ?? '0-0';
-  }
-
-  /** The allowed browser origins of the tenant: the union of its web integrations' `validOrigins`. */
-  async origins(tenant: string): Promise<string[]> {
-    const values = await this.#redis.hvals(this.keys(tenant).origins);
-    const all = new Set<string>();
-    for (const value of values) {
-      try {
-        for (const origin of JSON.parse(value) as unknown[]) if (typeof origin === 'string') all.add(origin);
-      } catch {
-        // A value that is not JSON was not written by the relay; it grants nothing.
-      }
-    }
-    return [...all];
-  }
-
-  /**
-   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry),
-   * up to `until` (inclusive) when given.
-   * Throws TC_ERR_OFFSET_EXPIRED when entries after `after` have been trimmed, so that a reader
-   * never skips events in silence.
-   */
-  async read(tenant: string, after: string, limit: number, until = '+'): Promise<{ entries: StreamEntry[]; more: boolean }> {
-    const { stream } = this.keys(tenant);
-    // Nothing can follow the largest id, and XRANGE refuses it as an exclusive start.
-    if (after === LAST_OFFSET) return { entries: [], more: false };
-    const start = after === '0' ? '-' : `(${after}`;
-    // One transaction, so that the retention check sees the stream as the range read does.
-    const [oldest, range, info] = (await this.#redis
-      .multi()
-      .xrange(stream, '-', '+', 'COUNT', 1)
-      .xrange(stream, start, until, 'COUNT', limit + 1)
-      .xinfo('STREAM', stream)
-      .exec()) as [[Error | null, Array<[string, string[]]>], [Error | null, Array<[string, string[]]>], [Error | null, string[]]];
-    if (oldest[0] !== null) throw oldest[0];
-    if (range[0] !== null) throw range[0];
-    if (after !== '0') this.#assertNotTrimmed(tenant, after, oldest[1][0], info[0] === null ? info[1] : undefined);
-    const rows = range[1];
-    const entries: StreamEntry[] = [];
-    for (const [offset, fields] of rows.slice(0, limit)) entries.push({ offset, json: fieldOf(fields, 'e') ?? 'null' });
-    return { entries, more: rows.length > limit };
-  }
-
-  /**
-   * Throws TC_ERR_OFFSET_EXPIRED when retention trimmed an entry after `after`: the oldest retained
-   * entry names its predecessor in field `p`, so the check is exact. An emptied stream is checked
-   * against its last generated id.
-   */
-  #assertNotTrimmed(tenant: string, after: string, oldest: [string, string[]] | undefined, info: string[] | undefined): void {
-    let lostUpTo: string | undefined;
-    if (oldest !== undefined) {
-      const predecessor = fieldOf(oldest[1], 'p') ?? '0-0';
-      if (compareOffsets(predecessor, after) > 0) lostUpTo = predecessor;
-    } else {
-      const last = info === undefined ? undefined : fieldOf(info, 'last-generated-id');
-      if (last !== undefined && compareOffsets(last, after) > 0) lostUpTo = last;
-    }
-    if (lostUpTo !== undefined) {
-      throw new StorageError(
-        'TC_ERR_OFFSET_EXPIRED',
-        `Events after offset ${after} of tenant "${tenant}" were trimmed by retention (up to ${lostUpTo}); restart from offset 0 and reconcile.`,
-      );
-    }
-  }
 }
 
 /** The origins op of the append script for one event. */
@@ -251,10 +147,4 @@ function originsOp(event: StoredEventInput): string {
   // The id is JSON-quoted, so it holds no raw newline and the first newline separates the list.
   const field = JSON.stringify(integration);
   return origins === null ? `D${field}` : `S${field}\n${JSON.stringify(origins)}`;
-}
-
-/** A field of a flat `[name, value, name, value, …]` reply. */
-function fieldOf(flat: readonly unknown[], name: string): string | undefined {
-  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return flat[i + 1] as string;
-  return undefined;
 }

@@ -1,0 +1,116 @@
+import type { RedisClient } from '../redis.ts';
+import { type TenantKeys, tenantKeys } from './keys.ts';
+import { compareOffsets, LAST_OFFSET } from './offsets.ts';
+import { StorageError } from './storage-error.ts';
+
+/** One entry read back from a tenant's stream. */
+export interface StreamEntry {
+  offset: string;
+  /** The event as stored: structured-mode JSON text. */
+  json: string;
+}
+
+export interface StreamReaderOptions {
+  keyPrefix: string;
+}
+
+/**
+ * The read side of the per-tenant streams: paged reads that never skip trimmed events in silence,
+ * the last offset, and the tenant's allowed browser origins. Needs nothing that only writers use.
+ */
+export class StreamReader {
+  readonly #redis: RedisClient;
+  readonly #keyPrefix: string;
+
+  constructor(redis: RedisClient, options: StreamReaderOptions) {
+    this.#redis = redis;
+    this.#keyPrefix = options.keyPrefix;
+  }
+
+  /** The keys of `tenant`. */
+  keys(tenant: string): TenantKeys {
+    return tenantKeys(this.#keyPrefix, tenant);
+  }
+
+  /** The offset of the tenant's last entry, even when retention emptied the stream; `0-0` for none. */
+  async lastOffset(tenant: string): Promise<string> {
+    const { stream } = this.keys(tenant);
+    // One transaction: a stream created between two separate reads would look emptied.
+    const [last, info] = (await this.#redis.multi().xrevrange(stream, '+', '-', 'COUNT', 1).xinfo('STREAM', stream).exec()) as [
+      [Error | null, Array<[string, string[]]>],
+      [Error | null, string[]],
+    ];
+    if (last[0] !== null) throw last[0];
+    if (last[1][0] !== undefined) return last[1][0][0];
+    return (info[0] === null ? fieldOf(info[1], 'last-generated-id') : undefined) ?? '0-0';
+  }
+
+  /** The allowed browser origins of the tenant: the union of its web integrations' `validOrigins`. */
+  async origins(tenant: string): Promise<string[]> {
+    const values = await this.#redis.hvals(this.keys(tenant).origins);
+    const all = new Set<string>();
+    for (const value of values) {
+      try {
+        for (const origin of JSON.parse(value) as unknown[]) if (typeof origin === 'string') all.add(origin);
+      } catch {
+        // A value that is not JSON was not written by the relay; it grants nothing.
+      }
+    }
+    return [...all];
+  }
+
+  /**
+   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry),
+   * up to `until` (inclusive) when given.
+   * Throws TC_ERR_OFFSET_EXPIRED when entries after `after` have been trimmed, so that a reader
+   * never skips events in silence.
+   */
+  async read(tenant: string, after: string, limit: number, until = '+'): Promise<{ entries: StreamEntry[]; more: boolean }> {
+    const { stream } = this.keys(tenant);
+    // Nothing can follow the largest id, and XRANGE refuses it as an exclusive start.
+    if (after === LAST_OFFSET) return { entries: [], more: false };
+    const start = after === '0' ? '-' : `(${after}`;
+    // One transaction, so that the retention check sees the stream as the range read does.
+    const [oldest, range, info] = (await this.#redis
+      .multi()
+      .xrange(stream, '-', '+', 'COUNT', 1)
+      .xrange(stream, start, until, 'COUNT', limit + 1)
+      .xinfo('STREAM', stream)
+      .exec()) as [[Error | null, Array<[string, string[]]>], [Error | null, Array<[string, string[]]>], [Error | null, string[]]];
+    if (oldest[0] !== null) throw oldest[0];
+    if (range[0] !== null) throw range[0];
+    if (after !== '0') assertNotTrimmed(tenant, after, oldest[1][0], info[0] === null ? info[1] : undefined);
+    const rows = range[1];
+    const entries: StreamEntry[] = [];
+    for (const [offset, fields] of rows.slice(0, limit)) entries.push({ offset, json: fieldOf(fields, 'e') ?? 'null' });
+    return { entries, more: rows.length > limit };
+  }
+}
+
+/**
+ * Throws TC_ERR_OFFSET_EXPIRED when retention trimmed an entry after `after`: the oldest retained
+ * entry names its predecessor in field `p`, so the check is exact. An emptied stream is checked
+ * against its last generated id.
+ */
+function assertNotTrimmed(tenant: string, after: string, oldest: [string, string[]] | undefined, info: string[] | undefined): void {
+  let lostUpTo: string | undefined;
+  if (oldest !== undefined) {
+    const predecessor = fieldOf(oldest[1], 'p') ?? '0-0';
+    if (compareOffsets(predecessor, after) > 0) lostUpTo = predecessor;
+  } else {
+    const last = info === undefined ? undefined : fieldOf(info, 'last-generated-id');
+    if (last !== undefined && compareOffsets(last, after) > 0) lostUpTo = last;
+  }
+  if (lostUpTo !== undefined) {
+    throw new StorageError(
+      'TC_ERR_OFFSET_EXPIRED',
+      `Events after offset ${after} of tenant "${tenant}" were trimmed by retention (up to ${lostUpTo}); restart from offset 0 and reconcile.`,
+    );
+  }
+}
+
+/** A field of a flat `[name, value, name, value, …]` reply. */
+function fieldOf(flat: readonly unknown[], name: string): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return flat[i + 1] as string;
+  return undefined;
+}
