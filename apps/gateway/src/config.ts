@@ -1,4 +1,4 @@
-import { ConfigError, defineConfig, LogLevel, parseClusterNodes, RedisClusterNodes } from '@tenantcast/server';
+import { ConfigError, defineConfig, serverOptions, serverOptionsEnv, serverOptionsParse } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
 
 export { ConfigError };
@@ -6,18 +6,7 @@ export { ConfigError };
 /** The gateway's configuration, parsed once at boot. */
 export const GatewayConfigSchema = Type.Object(
   {
-    /** Redis the relay stores streams in. Default redis://127.0.0.1:6379. */
-    redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
-    /** Seed nodes of a Redis Cluster (`host:port`, comma-separated); when set, used instead of the URL. Default none. */
-    redisClusterNodes: RedisClusterNodes,
-    /** Prefix of every Redis key and channel; the relay's. Default `tc:`. */
-    keyPrefix: Type.String({ pattern: '^[^{}]*$', maxLength: 64, default: 'tc:' }),
-    /** HS256 key for tokens, the relay's. Required, at least 16 characters. */
-    secret: Type.String({ minLength: 16 }),
-    /** Port to listen on; 0 picks a free one. Default 8081. */
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
-    /** Interface to listen on. Default 0.0.0.0. */
-    host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    ...serverOptions({ port: 8081 }),
     /** Most connections (or multiplexed subscriptions) per tenant on one gateway. Default 20,000. */
     maxConnectionsPerTenant: Type.Integer({ minimum: 1, default: 20_000 }),
     /** Bytes queued for one connection before it is closed as a slow consumer (4008). Default 8 MiB. */
@@ -32,10 +21,6 @@ export const GatewayConfigSchema = Type.Object(
     catchUpPageSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     /** Subscriptions one multiplexed connection may hold. Default 100. */
     maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100 }),
-    /** pino log level. Default info. */
-    logLevel: LogLevel,
-    /** How long shutdown waits for clients to close after 1001, in ms. Default 10,000. */
-    shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
   },
   { additionalProperties: false },
 );
@@ -46,12 +31,7 @@ const gatewayConfig = defineConfig({
   app: 'gateway',
   schema: GatewayConfigSchema,
   env: {
-    redisUrl: 'REDIS_URL',
-    redisClusterNodes: 'REDIS_CLUSTER_NODES',
-    keyPrefix: 'REDIS_KEY_PREFIX',
-    secret: 'TENANTCAST_SECRET',
-    port: 'GATEWAY_PORT',
-    host: 'GATEWAY_HOST',
+    ...serverOptionsEnv('GATEWAY'),
     maxConnectionsPerTenant: 'GATEWAY_MAX_CONNECTIONS_PER_TENANT',
     maxBufferedBytes: 'GATEWAY_MAX_BUFFERED_BYTES',
     maxPayload: 'GATEWAY_MAX_PAYLOAD_BYTES',
@@ -59,10 +39,8 @@ const gatewayConfig = defineConfig({
     originPolicy: 'GATEWAY_ORIGIN_POLICY',
     catchUpPageSize: 'GATEWAY_CATCH_UP_PAGE_SIZE',
     maxSubscriptionsPerConnection: 'GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION',
-    logLevel: 'LOG_LEVEL',
-    shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
   },
-  parse: { redisClusterNodes: parseClusterNodes },
+  parse: serverOptionsParse,
 });
 
 /** Reads the gateway's options from environment variables. */

@@ -1,12 +1,25 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TokenClaims } from '@tenantcast/sdk';
-import { closeRedis, connectRedis, createRedis, describeRedis, isCluster, redisTarget, runSteps, StreamReader } from '@tenantcast/server';
+import { CloseCode, type TokenClaims } from '@tenantcast/sdk';
+import {
+  closeRedis,
+  connectRedis,
+  createRedis,
+  describeRedis,
+  hs256Keys,
+  isCluster,
+  Lifecycle,
+  redisTarget,
+  requireScope,
+  requireTenant,
+  ServiceError,
+  StreamReader,
+  TokenVerifier,
+  toServiceError,
+} from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { authorizeUpgrade, requireTenant } from './auth/authorize-upgrade.ts';
 import type { GatewayConfig } from './config.ts';
-import { CloseCode, GatewayError, toGatewayError } from './errors.ts';
 import { Fanout } from './fanout/fanout.ts';
 import type { Subscriber } from './fanout/subscriber.ts';
 import { createGatewayMetrics } from './ops/metrics.ts';
@@ -29,8 +42,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const REDIS_BOOT_WAIT_MS = 3000;
-
 /** Listeners shared by every connection (`this` is the socket): no closure per connection. */
 function destroyOnError(this: Duplex): void {
   this.destroy();
@@ -39,28 +50,6 @@ function markAlive(this: WebSocket & { tcAlive?: boolean }): void {
   this.tcAlive = true;
 }
 function ignore(): void {}
-
-/** The reason phrase of each status a refused upgrade can get. */
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  410: 'Gone',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-/** The headers a refused upgrade carries besides its JSON body, each line ending in CRLF. */
-function refusalHeaders(error: GatewayError): string {
-  if (error.status === 401) return 'WWW-Authenticate: Bearer realm="tenantcast"\r\n';
-  if (error.status === 503) return 'Retry-After: 1\r\n';
-  if (error.status === 405) return 'Allow: GET\r\n';
-  if (error.code === 'TC_ERR_BAD_HANDSHAKE') return 'Sec-WebSocket-Version: 13\r\n';
-  return '';
-}
 
 /**
  * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
@@ -82,6 +71,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     shardedSubscriber: true,
   });
   const store = new StreamReader(redis, { keyPrefix: config.keyPrefix });
+  const tokens = new TokenVerifier(hs256Keys(config.secret));
   const perTenant = new Map<string, number>();
   const wss = new WebSocketServer({
     noServer: true,
@@ -104,13 +94,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     () => wss.clients.size,
   );
 
-  let state: 'created' | 'running' | 'closing' | 'closed' = 'created';
-  let closing: Promise<void> | undefined;
+  const lifecycle = new Lifecycle('Gateway', logger);
 
   /** Checks the per-tenant limit and the Origin policy, then counts one subscription in. */
   async function admit(tenant: string, origin: string | undefined): Promise<void> {
     if ((perTenant.get(tenant) ?? 0) >= config.maxConnectionsPerTenant) {
-      throw new GatewayError(
+      throw new ServiceError(
         'TC_ERR_TOO_MANY_CONNECTIONS',
         `Tenant "${tenant}" has ${config.maxConnectionsPerTenant} connections on this gateway already (GATEWAY_MAX_CONNECTIONS_PER_TENANT); retry later or elsewhere.`,
       );
@@ -119,7 +108,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     if (config.originPolicy === 'enforce' && origin !== undefined) {
       const allowed = await store.origins(tenant);
       if (!isOriginAllowed(origin, allowed)) {
-        throw new GatewayError(
+        throw new ServiceError(
           'TC_ERR_FORBIDDEN_ORIGIN',
           `Origin ${origin.slice(0, 200)} is not in tenant "${tenant}"'s web integrations' validOrigins; add it to a web integration.`,
         );
@@ -149,28 +138,39 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     const notGet = request.method !== 'GET';
     refuse(
       socket,
-      new GatewayError(
-        notGet ? 'TC_ERR_METHOD_NOT_ALLOWED' : 'TC_ERR_BAD_HANDSHAKE',
-        notGet
-          ? `A WebSocket upgrade is a GET request, not ${request.method}.`
-          : `${error.message}: send a WebSocket handshake as RFC 6455 describes (Upgrade: websocket, Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64), as WebSocket clients do.`,
-      ),
+      notGet
+        ? new ServiceError('TC_ERR_METHOD_NOT_ALLOWED', `A WebSocket upgrade is a GET request, not ${request.method}.`, {
+            headers: { Allow: 'GET' },
+          })
+        : new ServiceError(
+            'TC_ERR_BAD_HANDSHAKE',
+            `${error.message}: send a WebSocket handshake as RFC 6455 describes (Upgrade: websocket, Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64), as WebSocket clients do.`,
+            { headers: { 'Sec-WebSocket-Version': '13' } },
+          ),
     );
   });
 
-  function refuse(socket: Duplex, error: GatewayError): void {
+  function refuse(socket: Duplex, error: ServiceError): void {
     metrics.upgradesRefused.inc({ code: error.code });
     const body = JSON.stringify(error.toBody());
-    socket.end(
-      `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${refusalHeaders(error)}Connection: close\r\n\r\n${body}`,
-    );
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      ...(error.retryAfter === undefined ? {} : { 'Retry-After': error.retryAfter }),
+      ...error.headers,
+      Connection: 'close',
+    };
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`);
   }
 
   /** Everything checked before the 101: a refused upgrade gets an HTTP status and never a socket. */
   async function prepare(request: IncomingMessage, url: URL): Promise<{ target: UpgradeTarget; claims: TokenClaims; start?: string }> {
-    if (state !== 'running') throw new GatewayError('TC_ERR_SHUTTING_DOWN', 'The gateway is shutting down; connect to another instance.');
+    if (!lifecycle.running)
+      throw new ServiceError('TC_ERR_SHUTTING_DOWN', 'The gateway is shutting down; connect to another instance.', { retryAfter: 1 });
     const target = parseUpgrade(request, url);
-    const claims = await authorizeUpgrade(request, url.searchParams, config.secret);
+    const claims = await tokens.authenticateUpgrade(request.headers, url.searchParams);
+    requireScope(claims, 'subscribe', 'Subscribing');
     if (target.mode === 'multiplexed') return { target, claims };
     requireTenant(claims, target.tenant);
     await admit(target.tenant, request.headers.origin);
@@ -191,7 +191,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     try {
       url = new URL(request.url ?? '/', 'http://gateway');
     } catch {
-      refuse(socket, new GatewayError('TC_ERR_BAD_REQUEST', 'The request target is not a valid URL.'));
+      refuse(socket, new ServiceError('TC_ERR_BAD_REQUEST', 'The request target is not a valid URL.'));
       return;
     }
     prepare(request, url).then(
@@ -210,7 +210,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         });
       },
       (error: unknown) => {
-        const gatewayError = toGatewayError(error);
+        const gatewayError = toServiceError(error);
         if (gatewayError.status >= 500) logger.error({ err: error }, 'upgrade failed');
         refuse(socket, gatewayError);
       },
@@ -260,7 +260,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     // Plain mode only sends; what a client sends is read and dropped.
     ws.on('message', ignore);
     fanout.subscribe(target.tenant, subscriber).catch((error: unknown) => {
-      const gatewayError = toGatewayError(error);
+      const gatewayError = toServiceError(error);
       if (gatewayError.code === 'TC_ERR_OFFSET_EXPIRED')
         connection.close(CloseCode.OffsetExpired, 'resume offset expired: events were trimmed; reconnect without after, or with after=0');
       else if (gatewayError.code === 'TC_ERR_REDIS_UNAVAILABLE')
@@ -288,7 +288,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     };
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') {
-      if (state !== 'running') return json(503, { status: state });
+      if (!lifecycle.running) return json(503, { status: lifecycle.state });
       const ready = redis.status === 'ready' && subscriberRedis.status === 'ready';
       return ready ? json(200, { status: 'ready' }) : json(503, { status: 'redis unavailable' }, { 'retry-after': '1' });
     }
@@ -297,13 +297,13 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       return;
     }
     if (path?.startsWith('/v1/')) {
-      return json(426, new GatewayError('TC_ERR_BAD_REQUEST', 'This is a WebSocket endpoint: send an Upgrade request.').toBody(), {
+      return json(426, new ServiceError('TC_ERR_BAD_REQUEST', 'This is a WebSocket endpoint: send an Upgrade request.').toBody(), {
         upgrade: 'websocket',
       });
     }
     return json(
       404,
-      new GatewayError(
+      new ServiceError(
         'TC_ERR_NOT_FOUND',
         `No route ${path?.slice(0, 200)}; WebSocket endpoints are /v1/tenants/{tenantid}/events and /v1/connect.`,
       ).toBody(),
@@ -334,12 +334,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
 
   return {
     async listen() {
-      if (state !== 'created') throw new Error(`Gateway.listen() called while ${state}; create a new gateway.`);
-      state = 'running';
-      const [commands, subscriptions] = await Promise.all([
-        connectRedis(redis, REDIS_BOOT_WAIT_MS),
-        connectRedis(subscriberRedis, REDIS_BOOT_WAIT_MS),
-      ]);
+      lifecycle.start();
+      const [commands, subscriptions] = await Promise.all([connectRedis(redis), connectRedis(subscriberRedis)]);
       if (!commands || !subscriptions)
         logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; refusing upgrades with 503 until it is');
       await new Promise<void>((resolve, reject) => {
@@ -353,30 +349,22 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       return url;
     },
     close() {
-      closing ??= (async () => {
-        state = 'closing';
-        clearInterval(heartbeat);
-        await runSteps(
-          [
-            ['stop accepting', async () => server.close()],
-            [
-              'close clients with 1001',
-              async () => {
-                for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'gateway shutting down: reconnect and resume');
-                const deadline = Date.now() + config.shutdownTimeoutMs;
-                while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-                for (const ws of wss.clients) ws.terminate();
-                server.closeAllConnections();
-              },
-            ],
-            ['drop subscriptions', () => fanout.close()],
-            ['quit Redis', () => Promise.all([closeRedis(redis), closeRedis(subscriberRedis)])],
-          ],
-          logger,
-        );
-        state = 'closed';
-      })();
-      return closing;
+      clearInterval(heartbeat);
+      return lifecycle.close(() => [
+        ['stop accepting', async () => server.close()],
+        [
+          'close clients with 1001',
+          async () => {
+            for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'gateway shutting down: reconnect and resume');
+            const deadline = Date.now() + config.shutdownTimeoutMs;
+            while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+            for (const ws of wss.clients) ws.terminate();
+            server.closeAllConnections();
+          },
+        ],
+        ['drop subscriptions', () => fanout.close()],
+        ['quit Redis', () => Promise.all([closeRedis(redis), closeRedis(subscriberRedis)])],
+      ]);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { isTenantId } from '@tenantcast/sdk';
-import { ConfigError, defineConfig, LogLevel, parseClusterNodes, RedisClusterNodes } from '@tenantcast/server';
+import { ConfigError, defineConfig, serverOptions, serverOptionsEnv, serverOptionsParse } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
 
 export { ConfigError };
@@ -7,22 +7,11 @@ export { ConfigError };
 /** The relay's configuration, parsed once at boot. */
 export const RelayConfigSchema = Type.Object(
   {
-    /** Redis to store streams in. Default redis://127.0.0.1:6379. */
-    redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
-    /** Seed nodes of a Redis Cluster (`host:port`, comma-separated); when set, used instead of the URL. Default none. */
-    redisClusterNodes: RedisClusterNodes,
+    ...serverOptions({ port: 8080 }),
     /** Replicas that must have an event before the relay answers 202 (Redis WAIT); 0 answers once the master has it. Default 0. */
     redisWaitReplicas: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
     /** How long the relay waits for those replicas, in ms, before answering 503 (the retry is deduped). Default 1,000. */
     redisWaitTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
-    /** Prefix of every Redis key and channel; must not contain braces. Default `tc:`. */
-    keyPrefix: Type.String({ pattern: '^[^{}]*$', maxLength: 64, default: 'tc:' }),
-    /** HS256 key for tokens: the string's UTF-8 bytes. Required, at least 16 characters. */
-    secret: Type.String({ minLength: 16 }),
-    /** Port to listen on; 0 picks a free one. Default 8080. */
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-    /** Interface to listen on. Default 0.0.0.0. */
-    host: Type.String({ minLength: 1, default: '0.0.0.0' }),
     /** Largest request body in bytes. Default 1 MiB. */
     bodyLimit: Type.Integer({ minimum: 65536, default: 1024 * 1024 }),
     /** Most entries kept per tenant stream (approximate trim); 0 keeps any number. Default 100,000. */
@@ -39,10 +28,6 @@ export const RelayConfigSchema = Type.Object(
     strictEventTypes: Type.Boolean({ default: false }),
     /** Key of Qlik's webhook signatures; the Qlik endpoint is off without it. */
     qlikWebhookSecret: Type.Optional(Type.String({ minLength: 1 })),
-    /** pino log level. Default info. */
-    logLevel: LogLevel,
-    /** How long shutdown waits for requests in flight, in ms. Default 10,000. */
-    shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
     /** `embedded` runs the webhook dispatcher and workers in the relay; `off` leaves them to `start:delivery` processes. */
     deliveryMode: Type.Union([Type.Literal('embedded'), Type.Literal('off')], { default: 'embedded' }),
     /** Delay before each webhook retry, in ms; attempts = its length + 1. Default about a day, as Svix's. */
@@ -103,14 +88,9 @@ const relayConfig = defineConfig({
   app: 'relay',
   schema: RelayConfigSchema,
   env: {
-    redisUrl: 'REDIS_URL',
-    redisClusterNodes: 'REDIS_CLUSTER_NODES',
+    ...serverOptionsEnv('RELAY'),
     redisWaitReplicas: 'REDIS_WAIT_REPLICAS',
     redisWaitTimeoutMs: 'REDIS_WAIT_TIMEOUT_MS',
-    keyPrefix: 'REDIS_KEY_PREFIX',
-    secret: 'TENANTCAST_SECRET',
-    port: 'RELAY_PORT',
-    host: 'RELAY_HOST',
     bodyLimit: 'RELAY_BODY_LIMIT_BYTES',
     streamMaxLen: 'STREAM_MAX_LEN',
     streamMaxAgeSeconds: 'STREAM_MAX_AGE_SECONDS',
@@ -119,8 +99,6 @@ const relayConfig = defineConfig({
     rateLimitTenants: 'RATE_LIMIT_TENANTS',
     strictEventTypes: 'STRICT_EVENT_TYPES',
     qlikWebhookSecret: 'QLIK_WEBHOOK_SECRET',
-    logLevel: 'LOG_LEVEL',
-    shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
     deliveryMode: 'WEBHOOK_DELIVERY',
     webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',
     webhookRetry4xx: 'WEBHOOK_RETRY_4XX',
@@ -131,7 +109,7 @@ const relayConfig = defineConfig({
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
     webhookLockMs: 'WEBHOOK_LOCK_MS',
   },
-  parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule, redisClusterNodes: parseClusterNodes },
+  parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule, ...serverOptionsParse },
 });
 
 /** Reads the relay's options from environment variables (the only place that knows their names). */

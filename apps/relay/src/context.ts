@@ -1,7 +1,8 @@
 import type { EventRegistry } from '@tenantcast/sdk';
-import type { RedisClient, StreamAppender, StreamReader } from '@tenantcast/server';
+import type { RedisClient, StreamAppender, StreamReader, TokenVerifier } from '@tenantcast/server';
 import type { RelayConfig } from './config.ts';
 import type { DeliveryServices } from './delivery/delivery-services.ts';
+import type { Refuse } from './errors.ts';
 import type { SingleAppends } from './ingest/single-appends.ts';
 import type { RelayMetrics } from './ops/metrics.ts';
 
@@ -15,6 +16,10 @@ export interface RelayContext {
   reader: StreamReader;
   singleAppends: SingleAppends;
   registry: EventRegistry<any>;
+  /** Checks every credential of the API and the dashboard. */
+  tokens: TokenVerifier;
   metrics: RelayMetrics;
+  /** Answers a refusal: the one path of every error body, and the rejection metric. */
+  refuse: Refuse;
   delivery: DeliveryServices;
 }

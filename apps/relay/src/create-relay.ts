@@ -5,11 +5,13 @@ import {
   connectRedis,
   createRedis,
   describeRedis,
+  hs256Keys,
   isCluster,
+  Lifecycle,
   redisTarget,
-  runSteps,
   StreamAppender,
   StreamReader,
+  TokenVerifier,
 } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -17,7 +19,7 @@ import type { RelayConfig } from './config.ts';
 import type { RelayContext } from './context.ts';
 import { registerDashboard } from './dashboard/dashboard.ts';
 import { createDeliveryServices } from './delivery/delivery-services.ts';
-import { RelayError, toRelayError } from './errors.ts';
+import { createRefuse, registerErrorHandlers } from './errors.ts';
 import { registerHistoryRoute } from './history/history-route.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
@@ -42,9 +44,6 @@ export interface Relay {
   /** The Fastify instance, for `inject` in tests. */
   readonly app: FastifyInstance;
 }
-
-/** How long `listen` waits for Redis before it serves anyway (and answers 503 until Redis is up). */
-const REDIS_BOOT_WAIT_MS = 3000;
 
 /**
  * Builds the relay: HTTP ingest into per-tenant Redis Streams, history, and the Qlik webhook.
@@ -73,7 +72,18 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   });
   const delivery = createDeliveryServices(config, redis, logger, metrics);
   const reader = new StreamReader(redis, { keyPrefix: config.keyPrefix });
-  const ctx: RelayContext = { config, redis, appender, reader, singleAppends: new SingleAppends(appender), registry, metrics, delivery };
+  const ctx: RelayContext = {
+    config,
+    redis,
+    appender,
+    reader,
+    singleAppends: new SingleAppends(appender),
+    registry,
+    tokens: new TokenVerifier(hs256Keys(config.secret)),
+    metrics,
+    refuse: createRefuse(metrics, config.bodyLimit),
+    delivery,
+  };
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -90,38 +100,13 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler((error, request, reply) => {
-    let relayError = toRelayError(error);
-    if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      relayError = new RelayError(
-        'TC_ERR_PAYLOAD_TOO_LARGE',
-        `The body is over the relay's limit of ${config.bodyLimit} bytes (RELAY_BODY_LIMIT_BYTES); send smaller batches.`,
-      );
-    }
-    metrics.requestsRejected.inc({ code: relayError.code });
-    if (relayError.status >= 500) request.log.error({ err: error, url: request.url }, relayError.message);
-    else request.log.debug({ code: relayError.code, url: request.url }, relayError.message);
-    if (relayError.retryAfter !== undefined) reply.header('retry-after', String(relayError.retryAfter));
-    // RFC 6750 §3: tell a client without a valid token how to authenticate (not for Qlik signatures).
-    if (relayError.code === 'TC_ERR_UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="tenantcast"');
-    if (relayError.code === 'TC_ERR_TOKEN_INVALID') reply.header('www-authenticate', 'Bearer realm="tenantcast", error="invalid_token"');
-    return reply.code(relayError.status).send(relayError.toBody());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const error = new RelayError(
-      'TC_ERR_NOT_FOUND',
-      `No route ${request.method} ${request.url.split('?')[0]}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, POST /v1/qlik/webhook, and the dashboard at /admin/queues.`,
-    );
-    metrics.requestsRejected.inc({ code: error.code });
-    return reply.code(404).send(error.toBody());
-  });
+  registerErrorHandlers(app, ctx.refuse);
 
-  let state: 'created' | 'running' | 'closing' | 'closed' = 'created';
-  let closing: Promise<void> | undefined;
+  const lifecycle = new Lifecycle('Relay', logger);
 
   // While closing, answers end their connection, so that kept-alive sockets do not hold shutdown up.
   app.addHook('onSend', async (_request, reply) => {
-    if (state === 'closing') reply.header('connection', 'close');
+    if (lifecycle.state === 'closing') reply.header('connection', 'close');
   });
 
   registerEventsRoute(app, ctx);
@@ -129,14 +114,13 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   registerQlikRoute(app, ctx);
   registerWebhooksRoutes(app, ctx);
   void app.register(async (scope) => registerDashboard(scope, ctx));
-  registerOpsRoutes(app, ctx, () => state === 'closing' || state === 'closed');
+  registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
 
   return {
     app,
     async listen() {
-      if (state !== 'created') throw new Error(`Relay.listen() called while ${state}; create a new relay.`);
-      state = 'running';
-      if (!(await connectRedis(redis, REDIS_BOOT_WAIT_MS))) {
+      lifecycle.start();
+      if (!(await connectRedis(redis))) {
         logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; answering 503 until it is');
       }
       const address = await app.listen({ port: config.port, host: config.host });
@@ -145,26 +129,18 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
       return address;
     },
     close() {
-      closing ??= (async () => {
-        state = 'closing';
-        await runSteps(
-          [
-            [
-              'stop HTTP',
-              async () => {
-                await bounded(app.close(), config.shutdownTimeoutMs);
-                // Whatever is still open after the drain (a stuck upload, say) is cut.
-                app.server.closeAllConnections();
-              },
-            ],
-            ['stop deliveries', () => delivery.close()],
-            ['quit Redis', () => closeRedis(redis)],
-          ],
-          logger,
-        );
-        state = 'closed';
-      })();
-      return closing;
+      return lifecycle.close(() => [
+        [
+          'stop HTTP',
+          async () => {
+            await bounded(app.close(), config.shutdownTimeoutMs);
+            // Whatever is still open after the drain (a stuck upload, say) is cut.
+            app.server.closeAllConnections();
+          },
+        ],
+        ['stop deliveries', () => delivery.close()],
+        ['quit Redis', () => closeRedis(redis)],
+      ]);
     },
   };
 }

@@ -11,7 +11,7 @@ import { createRelayMetrics } from './ops/metrics.ts';
 const config = loadOrExit(() => loadConfig(configFromEnv(process.env)));
 const logger = pino({ level: config.logLevel, base: { app: 'delivery' } });
 const redis = createRedis(redisTarget(config), logger);
-await connectRedis(redis, 3000);
+await connectRedis(redis);
 const delivery = createDeliveryServices(config, redis, logger, createRelayMetrics());
 delivery.startWorkers();
 logger.info('delivery workers running');

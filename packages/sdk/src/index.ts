@@ -1,6 +1,17 @@
 export { type BackoffOptions, backoffDelay, parseRetryAfter } from './backoff.ts';
 export { createEvent } from './create-event.ts';
-export { describeIssues, type SdkErrorCode, TenantcastError, type ValidationIssue } from './errors.ts';
+export {
+  CloseCode,
+  describeIssues,
+  ERRORS,
+  type ErrorCode,
+  type ErrorSpec,
+  isErrorCode,
+  type SdkErrorCode,
+  type ServerErrorCode,
+  TenantcastError,
+  type ValidationIssue,
+} from './errors.ts';
 export { compileFilters, type EventPredicate, type Filter, FilterSchema, MAX_FILTER_DEPTH, MAX_FILTER_NODES } from './filters/filter.ts';
 export { exceedsDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 export { compareOffsets } from './offsets.ts';

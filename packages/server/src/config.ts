@@ -122,3 +122,45 @@ export function parseClusterNodes(raw: string): string[] {
     .map((node) => node.trim())
     .filter((node) => node !== '');
 }
+
+/**
+ * The options every tenantcast server takes (relay, gateway, delivery), declared once: each app
+ * spreads this into its schema. Only the port's default differs.
+ */
+export function serverOptions(defaults: { port: number }) {
+  return {
+    /** Redis to store streams in (one server). Default redis://127.0.0.1:6379. */
+    redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
+    /** Seed nodes of a Redis Cluster (`host:port`, comma-separated); when set, used instead of the URL. Default none. */
+    redisClusterNodes: RedisClusterNodes,
+    /** Prefix of every Redis key and channel, the same for every app; must not contain braces. Default `tc:`. */
+    keyPrefix: Type.String({ pattern: '^[^{}]*$', maxLength: 64, default: 'tc:' }),
+    /** HS256 key for tokens: the string's UTF-8 bytes, the same for every app. Required, at least 16 characters. */
+    secret: Type.String({ minLength: 16 }),
+    /** Port to listen on; 0 picks a free one. */
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: defaults.port }),
+    /** Interface to listen on. Default 0.0.0.0. */
+    host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    /** pino log level. Default info. */
+    logLevel: LogLevel,
+    /** How long shutdown waits for work in flight (requests; clients closing after 1001), in ms. Default 10,000. */
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
+  };
+}
+
+/** The server options' environment variables; `app` names the port's and host's (`RELAY_PORT`, `GATEWAY_HOST`). */
+export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
+  return {
+    redisUrl: 'REDIS_URL',
+    redisClusterNodes: 'REDIS_CLUSTER_NODES',
+    keyPrefix: 'REDIS_KEY_PREFIX',
+    secret: 'TENANTCAST_SECRET',
+    port: `${app}_PORT`,
+    host: `${app}_HOST`,
+    logLevel: 'LOG_LEVEL',
+    shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  } as const;
+}
+
+/** Readers of the server options whose text is not a plain string or number. */
+export const serverOptionsParse = { redisClusterNodes: parseClusterNodes } as const;

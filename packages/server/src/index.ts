@@ -1,4 +1,15 @@
 export {
+  basicOrBearerToken,
+  bearerToken,
+  hs256Keys,
+  type KeySource,
+  requireScope,
+  requireTenant,
+  TOKEN_CACHE_SIZE,
+  TokenVerifier,
+  upgradeToken,
+} from './auth/token-verifier.ts';
+export {
   ConfigError,
   type ConfigLoader,
   type ConfigSpec,
@@ -7,14 +18,36 @@ export {
   LogLevel,
   parseClusterNodes,
   RedisClusterNodes,
+  serverOptions,
+  serverOptionsEnv,
+  serverOptionsParse,
 } from './config.ts';
-export { bounded, exitOnSignal, isRedisUnavailable, loadOrExit, runSteps, type StepLogger } from './lifecycle.ts';
+export {
+  type ErrorBody,
+  type ErrorDetail,
+  type ServerErrorCode,
+  ServiceError,
+  type ServiceErrorOptions,
+  toServiceError,
+} from './errors.ts';
+export {
+  bounded,
+  exitOnSignal,
+  isRedisUnavailable,
+  Lifecycle,
+  type LifecycleState,
+  loadOrExit,
+  runSteps,
+  type Step,
+  type StepLogger,
+} from './lifecycle.ts';
 export {
   closeRedis,
   connectRedis,
   createRedis,
   describeRedis,
   isCluster,
+  REDIS_BOOT_WAIT_MS,
   type RedisClient,
   type RedisClientOptions,
   type RedisLogger,
@@ -25,6 +58,5 @@ export {
 export { dedupeHash } from './storage/dedupe.ts';
 export { type TenantKeys, tenantKeys, webhookTenantsKey } from './storage/keys.ts';
 export { compareOffsets, isOffset, LAST_OFFSET } from './storage/offsets.ts';
-export { StorageError, type StorageErrorCode } from './storage/storage-error.ts';
 export { type AppendResult, type StoredEventInput, StreamAppender, type StreamAppenderOptions } from './storage/stream-appender.ts';
 export { type StreamEntry, StreamReader, type StreamReaderOptions } from './storage/stream-reader.ts';

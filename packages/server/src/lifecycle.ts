@@ -5,11 +5,61 @@ export interface StepLogger {
   error(object: object, message: string): void;
 }
 
+/** Where a server is in its life, as ws's servers are: built, serving, shutting down, stopped. */
+export type LifecycleState = 'created' | 'running' | 'closing' | 'closed';
+
+/** A named shutdown step. */
+export type Step = readonly [string, () => Promise<unknown>];
+
+/**
+ * The life of a server, shared by the relay, the gateway and the delivery process: `start()` once,
+ * then `close(steps)` runs the shutdown steps in order, each on its own (one failing does not skip
+ * the rest), and returns the same promise to every caller, as BullMQ's `close()` does.
+ */
+export class Lifecycle {
+  readonly #name: string;
+  readonly #logger: StepLogger;
+  #state: LifecycleState = 'created';
+  #closing: Promise<void> | undefined;
+
+  /** `name` is the server's, for messages ("Relay"). */
+  constructor(name: string, logger: StepLogger) {
+    this.#name = name;
+    this.#logger = logger;
+  }
+
+  get state(): LifecycleState {
+    return this.#state;
+  }
+
+  /** Whether the server takes new work: it is running, not closing. */
+  get running(): boolean {
+    return this.#state === 'running';
+  }
+
+  /** Marks the server running; throws when it was started before. */
+  start(): void {
+    if (this.#state !== 'created')
+      throw new Error(`${this.#name}.listen() called while ${this.#state}; create a new ${this.#name.toLowerCase()}.`);
+    this.#state = 'running';
+  }
+
+  /** Runs `steps` once, in order; every later call returns the first call's promise. */
+  close(steps: () => readonly Step[]): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closing';
+      await runSteps(steps(), this.#logger);
+      this.#state = 'closed';
+    })();
+    return this.#closing;
+  }
+}
+
 /**
  * Runs shutdown steps in order; a failing step is logged and does not skip the steps after it
  * (STYLE.md, "Shutdown and backpressure").
  */
-export async function runSteps(steps: ReadonlyArray<readonly [string, () => Promise<unknown>]>, logger: StepLogger): Promise<void> {
+export async function runSteps(steps: readonly Step[], logger: StepLogger): Promise<void> {
   for (const [name, step] of steps) {
     try {
       await step();

@@ -124,8 +124,11 @@ function credentials(node: string): RedisOptions {
 /** A `host:port` or `redis://…` cluster seed node, checked: what the config accepts. */
 export const CLUSTER_NODE_PATTERN = '^(?:rediss?://[^\\s]+|(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5})$';
 
+/** How long a server waits for Redis at boot before it serves anyway (answering 503 until Redis is up). */
+export const REDIS_BOOT_WAIT_MS = 3000;
+
 /** Connects, waiting up to `waitMs` for Redis; returns whether it is ready. Reconnection goes on regardless. */
-export async function connectRedis(redis: RedisClient, waitMs: number): Promise<boolean> {
+export async function connectRedis(redis: RedisClient, waitMs = REDIS_BOOT_WAIT_MS): Promise<boolean> {
   const ready = new Promise<void>((resolve) => {
     if (redis.status === 'ready') return resolve();
     redis.once('ready', () => resolve());

@@ -1,4 +1,5 @@
-import { compareOffsets, type StreamReader } from '@tenantcast/server';
+import { CloseCode } from '@tenantcast/sdk';
+import { compareOffsets, ServiceError, type StreamReader } from '@tenantcast/server';
 import { Entry } from './entry.ts';
 import type { Subscriber } from './subscriber.ts';
 
@@ -271,8 +272,9 @@ export class TenantHub {
     // A task that fails after the hub was dropped (its gateway closed, say) has no one to recover for.
     if (this.#disposed) return;
     this.#deps.onError(error);
-    if ((error as { code?: string }).code === 'TC_ERR_OFFSET_EXPIRED') {
-      for (const subscriber of this.#subscribers) subscriber.close(4010, 'events were trimmed before they could be delivered');
+    if (error instanceof ServiceError && error.code === 'TC_ERR_OFFSET_EXPIRED') {
+      for (const subscriber of this.#subscribers)
+        subscriber.close(CloseCode.OffsetExpired, 'events were trimmed before they could be delivered');
       this.#subscribers.clear();
       this.#ahead.clear();
       void this.start().catch(() => {});

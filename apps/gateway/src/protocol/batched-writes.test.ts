@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { CloseCode } from '@tenantcast/sdk';
 import { until } from '@tenantcast/testkit';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { CloseCode } from '../errors.ts';
 import { Connection } from './connection.ts';
 import { textFrame } from './frames.ts';
 

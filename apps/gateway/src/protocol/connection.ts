@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
+import { CloseCode } from '@tenantcast/sdk';
 import type { WebSocket } from 'ws';
-import { CloseCode } from '../errors.ts';
 import { textFrame } from './frames.ts';
 
 /** How long a closing connection may take to flush its close frame before it is cut. */

@@ -1,7 +1,6 @@
 import type { EventPredicate, TokenClaims } from '@tenantcast/sdk';
-import { isTenantId } from '@tenantcast/sdk';
-import { requireTenant } from '../auth/authorize-upgrade.ts';
-import { CloseCode, GatewayError, toGatewayError } from '../errors.ts';
+import { CloseCode, isTenantId } from '@tenantcast/sdk';
+import { requireTenant, ServiceError, toServiceError } from '@tenantcast/server';
 import type { Entry } from '../fanout/entry.ts';
 import type { Subscriber } from '../fanout/subscriber.ts';
 import { compileFilter, parseAfter } from '../upgrade/parse-upgrade.ts';
@@ -126,7 +125,7 @@ export class MultiplexedSession {
   /** A subscription's hub lost events to retention before delivering them: the subscription ends with an error message. */
   expired(id: string, subscriber: Subscriber, reason: string): void {
     if (this.#subscriptions.get(id)?.subscriber !== subscriber) return;
-    this.#fail(id, new GatewayError('TC_ERR_OFFSET_EXPIRED', `Subscription "${id}": ${reason}; resubscribe from 0 or live.`));
+    this.#fail(id, new ServiceError('TC_ERR_OFFSET_EXPIRED', `Subscription "${id}": ${reason}; resubscribe from 0 or live.`));
     this.#unsubscribe(id, false);
   }
 
@@ -135,7 +134,7 @@ export class MultiplexedSession {
     this.#connection.sendText(JSON.stringify(message));
   }
 
-  #fail(id: string, error: GatewayError): void {
+  #fail(id: string, error: ServiceError): void {
     this.#reply({
       op: 'error',
       id,
@@ -148,13 +147,13 @@ export class MultiplexedSession {
   async #subscribe(id: string, message: { tenantid?: unknown; filters?: unknown; after?: unknown }): Promise<void> {
     // The id is taken before the first await, so that a second subscribe with it, sent at once, is refused.
     if (this.#subscriptions.has(id) || this.#pending.has(id)) {
-      this.#fail(id, new GatewayError('TC_ERR_BAD_REQUEST', `Subscription "${id}" exists already; unsubscribe first, or use another id.`));
+      this.#fail(id, new ServiceError('TC_ERR_BAD_REQUEST', `Subscription "${id}" exists already; unsubscribe first, or use another id.`));
       return;
     }
     if (this.#subscriptions.size + this.#pending.size >= this.#maxSubscriptions) {
       this.#fail(
         id,
-        new GatewayError(
+        new ServiceError(
           'TC_ERR_TOO_MANY_CONNECTIONS',
           `A connection holds at most ${this.#maxSubscriptions} subscriptions; open another connection.`,
         ),
@@ -167,12 +166,12 @@ export class MultiplexedSession {
     try {
       const tenant = message.tenantid;
       if (typeof tenant !== 'string' || !isTenantId(tenant)) {
-        throw new GatewayError('TC_ERR_BAD_TENANT_ID', '"tenantid" must match ^[A-Za-z0-9._-]{1,128}$.');
+        throw new ServiceError('TC_ERR_BAD_TENANT_ID', '"tenantid" must match ^[A-Za-z0-9._-]{1,128}$.');
       }
       requireTenant(this.#claims, tenant);
       const predicate: EventPredicate | undefined = message.filters === undefined ? undefined : compileFilter(message.filters);
       if (message.after !== undefined && typeof message.after !== 'string') {
-        throw new GatewayError('TC_ERR_BAD_OFFSET', '"after" must be a string offset.');
+        throw new ServiceError('TC_ERR_BAD_OFFSET', '"after" must be a string offset.');
       }
       const after = parseAfter(message.after as string | undefined);
       await this.#host.admit(tenant, this.#origin);
@@ -190,7 +189,7 @@ export class MultiplexedSession {
       this.#reply({ op: 'subscribed', id, tenantid: tenant, after: start });
       await this.#host.subscribe(tenant, subscriber);
     } catch (error) {
-      const gatewayError = toGatewayError(error);
+      const gatewayError = toServiceError(error);
       if (gatewayError.status >= 500) this.#host.onError(error);
       if (registered) this.#unsubscribe(id, false);
       else if (admitted !== undefined) this.#host.release(admitted);

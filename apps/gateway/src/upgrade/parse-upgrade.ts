@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { compileFilters, type EventPredicate, isTenantId, TenantcastError } from '@tenantcast/sdk';
-import { isOffset } from '@tenantcast/server';
-import { GatewayError } from '../errors.ts';
+import { isOffset, ServiceError } from '@tenantcast/server';
 
 /** Subprotocol of plain CloudEvents mode (CloudEvents WebSocket binding, JSON format). */
 export const PLAIN_SUBPROTOCOL = 'cloudevents.json';
@@ -25,7 +24,7 @@ export function offeredSubprotocols(request: IncomingMessage): string[] {
 
 function single(query: URLSearchParams, name: string): string | undefined {
   const values = query.getAll(name);
-  if (values.length > 1) throw new GatewayError('TC_ERR_BAD_REQUEST', `Query parameter "${name}" appears more than once; pass it once.`);
+  if (values.length > 1) throw new ServiceError('TC_ERR_BAD_REQUEST', `Query parameter "${name}" appears more than once; pass it once.`);
   return values[0];
 }
 
@@ -36,7 +35,7 @@ export function parseFilters(text: string | undefined): EventPredicate | undefin
   try {
     value = JSON.parse(text);
   } catch {
-    throw new GatewayError(
+    throw new ServiceError(
       'TC_ERR_BAD_FILTER',
       '"filters" is not JSON: pass a URL-encoded JSON array such as [{"prefix":{"type":"com.qlik."}}].',
     );
@@ -50,7 +49,7 @@ export function compileFilter(value: unknown): EventPredicate {
     return compileFilters(value);
   } catch (error) {
     if (error instanceof TenantcastError) {
-      throw new GatewayError('TC_ERR_BAD_FILTER', error.message.replace('Invalid filters', 'Invalid "filters"'), {
+      throw new ServiceError('TC_ERR_BAD_FILTER', error.message.replace('Invalid filters', 'Invalid "filters"'), {
         details: error.details,
       });
     }
@@ -62,7 +61,7 @@ export function compileFilter(value: unknown): EventPredicate {
 export function parseAfter(after: string | undefined): string | undefined {
   if (after === undefined) return undefined;
   if (!isOffset(after)) {
-    throw new GatewayError(
+    throw new ServiceError(
       'TC_ERR_BAD_OFFSET',
       `"after" is "${after.slice(0, 64)}"; pass a relayoffset such as 1700000000000-0, or 0 for every retained event.`,
     );
@@ -78,7 +77,7 @@ export function parseUpgrade(request: IncomingMessage, url: URL): UpgradeTarget 
   const offered = offeredSubprotocols(request);
   if (url.pathname === '/v1/connect') {
     if (!offered.includes(MULTIPLEXED_SUBPROTOCOL)) {
-      throw new GatewayError(
+      throw new ServiceError(
         'TC_ERR_BAD_SUBPROTOCOL',
         `/v1/connect speaks subprotocol "${MULTIPLEXED_SUBPROTOCOL}"; offer it in Sec-WebSocket-Protocol.`,
       );
@@ -87,7 +86,7 @@ export function parseUpgrade(request: IncomingMessage, url: URL): UpgradeTarget 
   }
   const match = /^\/v1\/tenants\/([^/]*)\/events$/.exec(url.pathname);
   if (match === null) {
-    throw new GatewayError(
+    throw new ServiceError(
       'TC_ERR_NOT_FOUND',
       `No WebSocket endpoint at ${url.pathname.slice(0, 200)}; use /v1/tenants/{tenantid}/events or /v1/connect.`,
     );
@@ -99,9 +98,9 @@ export function parseUpgrade(request: IncomingMessage, url: URL): UpgradeTarget 
     tenant = match[1]!;
   }
   if (!isTenantId(tenant))
-    throw new GatewayError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenant).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
+    throw new ServiceError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenant).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
   if (offered.length > 0 && !offered.includes(PLAIN_SUBPROTOCOL)) {
-    throw new GatewayError(
+    throw new ServiceError(
       'TC_ERR_BAD_SUBPROTOCOL',
       `This endpoint speaks subprotocol "${PLAIN_SUBPROTOCOL}" (offered: ${offered.join(', ').slice(0, 200)}); for "${MULTIPLEXED_SUBPROTOCOL}" connect to /v1/connect.`,
     );

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
+import { hs256Keys, TokenVerifier } from '@tenantcast/server';
 import { type RedisServer, startRedisServer, startRelay, TEST_SECRET, type TestRelay } from '@tenantcast/testkit';
-import { authenticate, clearTokenCache } from './authenticate.ts';
 
 const STRUCTURED = 'application/cloudevents+json';
 const OTHER_SECRET = 'another-secret-fedcba9876543210';
@@ -52,14 +52,15 @@ async function expectStatus(res: Response, status: number, code?: string): Promi
 
 describe('token cache', () => {
   test('a verified token is verified once: the same claims come back for the same token and secret', async () => {
-    clearTokenCache();
+    const ours = new TokenVerifier(hs256Keys(TEST_SECRET));
+    const theirs = new TokenVerifier(hs256Keys(OTHER_SECRET));
     const token = await mintToken({ sub: 'cache', scope: 'publish', tenants: ['a'] }, TEST_SECRET);
     const headers = { authorization: `Bearer ${token}` };
-    const first = await authenticate(headers, TEST_SECRET);
-    assert.equal(await authenticate(headers, TEST_SECRET), first);
+    const first = await ours.authenticate(headers);
+    assert.equal(await ours.authenticate(headers), first);
     // Another secret does not take the cached entry: the token is verified, and refused.
-    await assert.rejects(authenticate(headers, OTHER_SECRET), { code: 'TC_ERR_TOKEN_INVALID', message: /signature/ });
-    assert.equal(await authenticate(headers, TEST_SECRET), first);
+    await assert.rejects(theirs.authenticate(headers), { code: 'TC_ERR_TOKEN_INVALID', message: /signature/ });
+    assert.equal(await ours.authenticate(headers), first);
   });
 
   test('a cached token is refused with 401 once its exp has passed', async () => {

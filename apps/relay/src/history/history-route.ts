@@ -1,9 +1,7 @@
 import { isTenantId } from '@tenantcast/sdk';
-import { isOffset } from '@tenantcast/server';
+import { isOffset, requireScope, requireTenant, ServiceError } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
-import { authenticate, requireScope, requireTenant } from '../auth/authenticate.ts';
 import type { RelayContext } from '../context.ts';
-import { RelayError } from '../errors.ts';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -16,16 +14,16 @@ export function registerHistoryRoute(app: FastifyInstance, ctx: RelayContext): v
   app.get<{ Params: { tenantid: string }; Querystring: Record<string, string | string[] | undefined> }>(
     '/v1/tenants/:tenantid/events',
     async (request, reply) => {
-      const claims = await authenticate(request.headers, ctx.config.secret);
+      const claims = await ctx.tokens.authenticate(request.headers);
       const { tenantid } = request.params;
       if (!isTenantId(tenantid)) {
-        throw new RelayError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
+        throw new ServiceError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
       }
       requireScope(claims, 'subscribe');
       requireTenant(claims, tenantid);
       const after = single(request.query.after, 'after') ?? '0';
       if (!isOffset(after)) {
-        throw new RelayError(
+        throw new ServiceError(
           'TC_ERR_BAD_OFFSET',
           `"after" is "${after.slice(0, 64)}"; pass a stream offset such as 1700000000000-0, or 0 for the start.`,
         );
@@ -33,7 +31,7 @@ export function registerHistoryRoute(app: FastifyInstance, ctx: RelayContext): v
       const limitText = single(request.query.limit, 'limit') ?? String(DEFAULT_LIMIT);
       const limit = /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
       if (!(limit >= 1 && limit <= MAX_LIMIT)) {
-        throw new RelayError('TC_ERR_BAD_LIMIT', `"limit" is "${limitText.slice(0, 32)}"; pass a whole number from 1 to ${MAX_LIMIT}.`);
+        throw new ServiceError('TC_ERR_BAD_LIMIT', `"limit" is "${limitText.slice(0, 32)}"; pass a whole number from 1 to ${MAX_LIMIT}.`);
       }
       const { entries, more } = await ctx.reader.read(tenantid, after, limit);
       const next = more ? entries[entries.length - 1]!.offset : null;
@@ -45,6 +43,6 @@ export function registerHistoryRoute(app: FastifyInstance, ctx: RelayContext): v
 }
 
 function single(value: string | string[] | undefined, name: string): string | undefined {
-  if (Array.isArray(value)) throw new RelayError('TC_ERR_BAD_REQUEST', `Query parameter "${name}" appears more than once; pass it once.`);
+  if (Array.isArray(value)) throw new ServiceError('TC_ERR_BAD_REQUEST', `Query parameter "${name}" appears more than once; pass it once.`);
   return value;
 }

@@ -1,5 +1,5 @@
+import { requireScope } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
-import { authenticate, requireScope } from '../auth/authenticate.ts';
 import type { RelayContext } from '../context.ts';
 import { parseCloudEventsRequest } from './http-binding.ts';
 import { ingestEvents } from './ingest-events.ts';
@@ -30,7 +30,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: RelayContext): vo
   const seconds = { single: ctx.metrics.ingestSeconds.labels('single'), batch: ctx.metrics.ingestSeconds.labels('batch') };
   app.post('/v1/events', { schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
     const started = performance.now();
-    const claims = await authenticate(request.headers, ctx.config.secret);
+    const claims = await ctx.tokens.authenticate(request.headers);
     requireScope(claims, 'publish');
     const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined, { rawHeaders: request.raw.rawHeaders });
     const { tenants } = claims;

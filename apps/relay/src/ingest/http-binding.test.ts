@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, test } from 'node:test';
+import { type ServerErrorCode, ServiceError } from '@tenantcast/server';
 import fc from 'fast-check';
-import { RelayError, type RelayErrorCode } from '../errors.ts';
 import { decodeHeaderValue, parseCloudEventsRequest, parseMediaType } from './http-binding.ts';
 
-/** Asserts that `fn` throws a RelayError with `code` and `status`, and a message that says something. */
-function throwsRelayError(fn: () => unknown, code: RelayErrorCode, status: number): RelayError {
+/** Asserts that `fn` throws a ServiceError with `code` and `status`, and a message that says something. */
+function throwsRelayError(fn: () => unknown, code: ServerErrorCode, status: number): ServiceError {
   let thrown: unknown;
   try {
     fn();
   } catch (error) {
     thrown = error;
   }
-  assert.ok(thrown instanceof RelayError, `expected a RelayError ${code}, got ${String(thrown)}`);
+  assert.ok(thrown instanceof ServiceError, `expected a ServiceError ${code}, got ${String(thrown)}`);
   assert.equal(thrown.code, code, thrown.message);
   assert.equal(thrown.status, status);
   assert.ok(thrown.message.length > 0);

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { RelayError } from '../errors.ts';
+import { ServiceError } from '@tenantcast/server';
 
 /** What a request carried, once read per the CloudEvents HTTP protocol binding. */
 export interface ParsedRequest {
@@ -49,12 +49,12 @@ function decodeText(body: Buffer, media: MediaType | undefined): string {
     // Stateless without `stream`, so UTF-8's decoder is built once.
     decoder = charset === 'utf-8' ? UTF8 : new TextDecoder(charset, { fatal: true });
   } catch {
-    throw new RelayError('TC_ERR_UNSUPPORTED_MEDIA_TYPE', `Charset "${charset}" is not supported; send UTF-8.`);
+    throw new ServiceError('TC_ERR_UNSUPPORTED_MEDIA_TYPE', `Charset "${charset}" is not supported; send UTF-8.`);
   }
   try {
     return decoder.decode(body);
   } catch {
-    throw new RelayError('TC_ERR_BAD_REQUEST', `The body is not valid ${charset}; send UTF-8 text.`);
+    throw new ServiceError('TC_ERR_BAD_REQUEST', `The body is not valid ${charset}; send UTF-8 text.`);
   }
 }
 
@@ -62,7 +62,7 @@ function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RelayError('TC_ERR_INVALID_JSON', `The ${what} is not valid JSON: ${(error as Error).message}.`);
+    throw new ServiceError('TC_ERR_INVALID_JSON', `The ${what} is not valid JSON: ${(error as Error).message}.`);
   }
 }
 
@@ -87,7 +87,7 @@ export function parseCloudEventsRequest(
   if (media?.essence === STRUCTURED) {
     const event = parseJson(decodeText(bytes, media), 'structured-mode event');
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-      throw new RelayError(
+      throw new ServiceError(
         'TC_ERR_VALIDATION',
         'A structured-mode body is one JSON object; for several events use application/cloudevents-batch+json.',
         {
@@ -100,7 +100,7 @@ export function parseCloudEventsRequest(
   if (media?.essence === BATCH) {
     const events = parseJson(decodeText(bytes, media), 'batch');
     if (!Array.isArray(events)) {
-      throw new RelayError('TC_ERR_VALIDATION', 'A batched-mode body is a JSON array of events.', {
+      throw new ServiceError('TC_ERR_VALIDATION', 'A batched-mode body is a JSON array of events.', {
         details: [{ path: '', message: 'must be array' }],
       });
     }
@@ -116,7 +116,7 @@ export function parseCloudEventsRequest(
       return { events: [value], batch: false };
     }
   }
-  throw new RelayError(
+  throw new ServiceError(
     'TC_ERR_UNSUPPORTED_MEDIA_TYPE',
     `Content-Type ${media ? `"${media.essence}"` : '(none)'} without a ce-specversion header is not a CloudEvents mode: ` +
       'send application/cloudevents+json, application/cloudevents-batch+json, binary mode with ce-* headers, or application/json holding a whole CloudEvent.',
@@ -132,7 +132,8 @@ function refuseRepeatedAttributes(rawHeaders: readonly string[]): void {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     if (!name.startsWith('ce-')) continue;
-    if (seen.has(name)) throw new RelayError('TC_ERR_INVALID_HEADER', `Header ${name} appears more than once; send each ce-* header once.`);
+    if (seen.has(name))
+      throw new ServiceError('TC_ERR_INVALID_HEADER', `Header ${name} appears more than once; send each ce-* header once.`);
     seen.add(name);
   }
 }
@@ -146,7 +147,7 @@ export function decodeHeaderValue(name: string, value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
-    throw new RelayError(
+    throw new ServiceError(
       'TC_ERR_INVALID_HEADER',
       `Header ${name} holds a bad percent-encoding; encode non-ASCII, space, '"' and '%' as UTF-8 %XX sequences.`,
     );
@@ -163,7 +164,7 @@ function readBinaryMode(headers: IncomingHttpHeaders, body: Buffer, media: Media
     if (!header.startsWith('ce-') || raw === undefined) continue;
     const name = header.slice(3);
     if (Array.isArray(raw)) {
-      throw new RelayError('TC_ERR_INVALID_HEADER', `Header ${header} appears more than once; send each ce-* header once.`);
+      throw new ServiceError('TC_ERR_INVALID_HEADER', `Header ${header} appears more than once; send each ce-* header once.`);
     }
     event[name] = decodeHeaderValue(header, raw);
   }

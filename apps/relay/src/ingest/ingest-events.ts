@@ -1,7 +1,7 @@
 import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
 import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
-import type { AppendResult, StoredEventInput, StreamAppender } from '@tenantcast/server';
-import { type ErrorDetail, RelayError } from '../errors.ts';
+import type { AppendResult, ErrorDetail, StoredEventInput, StreamAppender } from '@tenantcast/server';
+import { ServiceError } from '@tenantcast/server';
 import type { ParsedRequest } from './http-binding.ts';
 import type { SingleAppends } from './single-appends.ts';
 import { originsChange } from './web-integration-origins.ts';
@@ -44,7 +44,7 @@ export async function ingestEvents(
   const tooDeep: number[] = [];
   for (let index = 0; index < events.length; index++) if (exceedsDepth(events[index])) tooDeep.push(index);
   if (tooDeep.length > 0) {
-    throw new RelayError(
+    throw new ServiceError(
       'TC_ERR_VALIDATION',
       `Events nest objects and arrays at most ${MAX_JSON_DEPTH} levels deep; flatten the data. Nothing was stored.`,
       {
@@ -59,7 +59,7 @@ export async function ingestEvents(
     const details: ErrorDetail[] = batch ? checked.issues : checked.issues.map(({ index: _, ...rest }) => rest);
     const first = details[0]!;
     const where = first.index === undefined ? first.path || '/' : `event ${first.index} at ${first.path || '/'}`;
-    throw new RelayError(
+    throw new ServiceError(
       'TC_ERR_VALIDATION',
       `Invalid CloudEvent: ${where} ${first.message}; see details for every issue. Nothing was stored.`,
       {
@@ -76,7 +76,7 @@ export async function ingestEvents(
     if (e.tenantid !== tenant) others.push({ index, path: '/tenantid', message: `is "${e.tenantid}", not "${tenant}"` });
   }
   if (others.length > 0) {
-    throw new RelayError(
+    throw new ServiceError(
       'TC_ERR_MIXED_TENANTS',
       `A batch holds one tenant's events, but this one mixes "${tenant}" with others; send one batch per tenant. Nothing was stored.`,
       {
@@ -85,7 +85,7 @@ export async function ingestEvents(
     );
   }
   if (!canPublish(tenant)) {
-    throw new RelayError(
+    throw new ServiceError(
       'TC_ERR_FORBIDDEN_TENANT',
       `The token does not grant publishing to tenant "${tenant}"; mint one whose "tenants" claim holds it.`,
     );

@@ -1,6 +1,6 @@
+import { ServiceError } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
-import { RelayError } from '../errors.ts';
 import { recordAccepted } from './events-route.ts';
 import { parseCloudEventsRequest } from './http-binding.ts';
 import { ingestEvents } from './ingest-events.ts';
@@ -13,7 +13,7 @@ import { normalizeQlikEvent, verifyQlikSignature } from './qlik-webhook.ts';
 export function registerQlikRoute(app: FastifyInstance, ctx: RelayContext): void {
   app.post('/v1/qlik/webhook', async (request, reply) => {
     const secret = ctx.config.qlikWebhookSecret;
-    if (secret === undefined) throw new RelayError('TC_ERR_QLIK_DISABLED');
+    if (secret === undefined) throw new ServiceError('TC_ERR_QLIK_DISABLED');
     const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     const signature = request.headers['qlik-signature'];
     verifyQlikSignature(body, Array.isArray(signature) ? signature[0] : signature, secret);

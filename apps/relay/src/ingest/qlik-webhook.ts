@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { RelayError } from '../errors.ts';
+import { ServiceError } from '@tenantcast/server';
 
 /**
  * Checks `Qlik-Signature`: the hex HMAC-SHA256 of the raw body, keyed with the webhook's secret
@@ -7,12 +7,15 @@ import { RelayError } from '../errors.ts';
  */
 export function verifyQlikSignature(body: Buffer, signature: string | undefined, secret: string): void {
   if (signature === undefined || signature === '') {
-    throw new RelayError('TC_ERR_SIGNATURE_INVALID', 'The Qlik-Signature header is missing; Qlik sends it when the webhook has a secret.');
+    throw new ServiceError(
+      'TC_ERR_SIGNATURE_INVALID',
+      'The Qlik-Signature header is missing; Qlik sends it when the webhook has a secret.',
+    );
   }
   const expected = createHmac('sha256', secret).update(body).digest();
   const given = /^[0-9a-fA-F]{64}$/.test(signature.trim()) ? Buffer.from(signature.trim(), 'hex') : Buffer.alloc(0);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new RelayError('TC_ERR_SIGNATURE_INVALID');
+    throw new ServiceError('TC_ERR_SIGNATURE_INVALID');
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { type AppendResult, StorageError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
+import { type AppendResult, ServiceError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
 import { startRelay, useRelay } from '@tenantcast/testkit';
 import { SingleAppends } from './single-appends.ts';
 
@@ -138,7 +138,7 @@ describe('SingleAppends', () => {
   test('a merged call refused by the rate limit is retried one event per call, in order', async () => {
     let budget = 1;
     const { store, calls } = fakeStore(async (_t, events) => {
-      if (events.length > budget) throw new StorageError('TC_ERR_RATE_LIMITED', 'over', 1);
+      if (events.length > budget) throw new ServiceError('TC_ERR_RATE_LIMITED', 'over', { retryAfter: 1 });
       budget -= events.length;
       return offsets(events);
     });
@@ -151,7 +151,7 @@ describe('SingleAppends', () => {
     ]);
     assert.equal(settled[0]!.status, 'fulfilled');
     assert.equal(settled[1]!.status, 'rejected');
-    assert.equal(((settled[1] as PromiseRejectedResult).reason as StorageError).code, 'TC_ERR_RATE_LIMITED');
+    assert.equal(((settled[1] as PromiseRejectedResult).reason as ServiceError).code, 'TC_ERR_RATE_LIMITED');
   });
 
   test('any other failure of a merged call fails each of its requests', async () => {

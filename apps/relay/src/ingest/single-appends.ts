@@ -1,4 +1,4 @@
-import { type AppendResult, StorageError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
+import { type AppendResult, ServiceError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
 
 /** At most this many single events go into one script call. */
 const MAX_MERGED = 100;
@@ -65,7 +65,7 @@ export class SingleAppends {
         part.map((p) => p.event),
       );
     } catch (error) {
-      if (error instanceof StorageError && (error.code === 'TC_ERR_RATE_LIMITED' || error.code === 'TC_ERR_BATCH_OVER_RATE')) {
+      if (error instanceof ServiceError && (error.code === 'TC_ERR_RATE_LIMITED' || error.code === 'TC_ERR_PAYLOAD_TOO_LARGE')) {
         // Nothing was written. One call each, sent in order on the one connection, so run in order.
         for (const item of part) this.#one(tenant, item);
       } else {

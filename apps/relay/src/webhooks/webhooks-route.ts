@@ -1,12 +1,10 @@
 import { isIP } from 'node:net';
 import { compileFilters, type Filter, isTenantId, TenantcastError } from '@tenantcast/sdk';
-import { compareOffsets, isOffset } from '@tenantcast/server';
+import { compareOffsets, isOffset, requireScope, requireTenant, ServiceError } from '@tenantcast/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticate, requireScope, requireTenant } from '../auth/authenticate.ts';
 import type { RelayContext } from '../context.ts';
 import { deliveryJobId, webhookId } from '../delivery/delivery-queue.ts';
 import { isPrivateAddress } from '../delivery/ssrf.ts';
-import { RelayError } from '../errors.ts';
 import type { WebhookEndpoint } from './webhook-store.ts';
 
 /** Most events one replay enqueues; a larger range is refused with a message to narrow it. */
@@ -16,15 +14,15 @@ function parseJson(request: FastifyRequest): Record<string, unknown> {
   const body = request.body as Buffer | undefined;
   const media = request.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
   if (body === undefined || body.length === 0) return {};
-  if (media !== 'application/json') throw new RelayError('TC_ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+  if (media !== 'application/json') throw new ServiceError('TC_ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw new RelayError('TC_ERR_INVALID_JSON', `The body is not valid JSON: ${(error as Error).message}.`);
+    throw new ServiceError('TC_ERR_INVALID_JSON', `The body is not valid JSON: ${(error as Error).message}.`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new RelayError('TC_ERR_VALIDATION', 'The body must be a JSON object.', { details: [{ path: '', message: 'must be object' }] });
+    throw new ServiceError('TC_ERR_VALIDATION', 'The body must be a JSON object.', { details: [{ path: '', message: 'must be object' }] });
   }
   return value as Record<string, unknown>;
 }
@@ -38,7 +36,7 @@ function view(endpoint: WebhookEndpoint, withSecret: boolean): Record<string, un
 /** Validates an endpoint URL: http(s), no credentials, and no literal private address unless allowed. */
 function checkUrl(value: unknown, allowPrivate: boolean): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
-    throw new RelayError('TC_ERR_VALIDATION', '"url" must be an http(s) URL of at most 2048 characters.', {
+    throw new ServiceError('TC_ERR_VALIDATION', '"url" must be an http(s) URL of at most 2048 characters.', {
       details: [{ path: '/url', message: 'must be a URL' }],
     });
   }
@@ -46,21 +44,23 @@ function checkUrl(value: unknown, allowPrivate: boolean): string {
   try {
     url = new URL(value);
   } catch {
-    throw new RelayError('TC_ERR_VALIDATION', `"url" is not a URL: ${value.slice(0, 200)}.`, {
+    throw new ServiceError('TC_ERR_VALIDATION', `"url" is not a URL: ${value.slice(0, 200)}.`, {
       details: [{ path: '/url', message: 'must be a URL' }],
     });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RelayError('TC_ERR_VALIDATION', '"url" must use http or https.', { details: [{ path: '/url', message: 'must be http(s)' }] });
+    throw new ServiceError('TC_ERR_VALIDATION', '"url" must use http or https.', {
+      details: [{ path: '/url', message: 'must be http(s)' }],
+    });
   }
   if (url.username || url.password) {
-    throw new RelayError('TC_ERR_VALIDATION', '"url" must not hold credentials; the endpoint verifies the webhook signature instead.', {
+    throw new ServiceError('TC_ERR_VALIDATION', '"url" must not hold credentials; the endpoint verifies the webhook signature instead.', {
       details: [{ path: '/url', message: 'must not hold credentials' }],
     });
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!allowPrivate && (host === 'localhost' || (isIP(host) && isPrivateAddress(host)))) {
-    throw new RelayError(
+    throw new ServiceError(
       'TC_ERR_VALIDATION',
       `"url" points at a private address (${host}); webhooks may not reach it unless WEBHOOK_ALLOW_PRIVATE=true.`,
       {
@@ -77,7 +77,7 @@ function checkFilters(value: unknown): Filter[] {
     compileFilters(value);
   } catch (error) {
     if (error instanceof TenantcastError) {
-      throw new RelayError('TC_ERR_VALIDATION', error.message, {
+      throw new ServiceError('TC_ERR_VALIDATION', error.message, {
         details: error.details.map((d) => ({ path: `/filters${d.path}`, message: d.message })),
       });
     }
@@ -90,16 +90,16 @@ function checkFilters(value: unknown): Filter[] {
 function bound(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string')
-    throw new RelayError('TC_ERR_VALIDATION', `"${name}" must be a string.`, {
+    throw new ServiceError('TC_ERR_VALIDATION', `"${name}" must be a string.`, {
       details: [{ path: `/${name}`, message: 'must be string' }],
     });
   if (name === 'after') {
-    if (!isOffset(value)) throw new RelayError('TC_ERR_BAD_OFFSET', `"after" is "${value.slice(0, 64)}"; pass a stream offset, or 0.`);
+    if (!isOffset(value)) throw new ServiceError('TC_ERR_BAD_OFFSET', `"after" is "${value.slice(0, 64)}"; pass a stream offset, or 0.`);
     return value;
   }
   const ms = Date.parse(value);
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
-    throw new RelayError('TC_ERR_VALIDATION', `"${name}" must be an RFC 3339 time such as 2026-01-01T00:00:00Z.`, {
+    throw new ServiceError('TC_ERR_VALIDATION', `"${name}" must be an RFC 3339 time such as 2026-01-01T00:00:00Z.`, {
       details: [{ path: `/${name}`, message: 'must be RFC 3339 date-time' }],
     });
   }
@@ -115,10 +115,10 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
   const { webhooks, queue } = ctx.delivery;
 
   async function admin(request: FastifyRequest<{ Params: { tenantid: string } }>): Promise<string> {
-    const claims = await authenticate(request.headers, ctx.config.secret);
+    const claims = await ctx.tokens.authenticate(request.headers);
     const { tenantid } = request.params;
     if (!isTenantId(tenantid))
-      throw new RelayError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
+      throw new ServiceError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
     requireScope(claims, 'admin');
     requireTenant(claims, tenantid);
     return tenantid;
@@ -127,7 +127,7 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
   async function endpointOf(tenant: string, id: string): Promise<WebhookEndpoint> {
     const endpoint = /^wh_[0-9a-f]{32}$/.test(id) ? await webhooks.get(tenant, id) : undefined;
     if (endpoint === undefined)
-      throw new RelayError('TC_ERR_NOT_FOUND', `Tenant "${tenant}" has no webhook endpoint "${id.slice(0, 80)}".`);
+      throw new ServiceError('TC_ERR_NOT_FOUND', `Tenant "${tenant}" has no webhook endpoint "${id.slice(0, 80)}".`);
     return endpoint;
   }
 
@@ -136,7 +136,7 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
     const body = parseJson(request);
     for (const key of Object.keys(body)) {
       if (!['url', 'filters', 'description'].includes(key)) {
-        throw new RelayError('TC_ERR_VALIDATION', `Unknown field "${key}"; an endpoint takes url, filters and description.`, {
+        throw new ServiceError('TC_ERR_VALIDATION', `Unknown field "${key}"; an endpoint takes url, filters and description.`, {
           details: [{ path: `/${key}`, message: 'is not allowed' }],
         });
       }
@@ -144,12 +144,12 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
     const url = checkUrl(body.url, ctx.config.webhookAllowPrivate);
     const filters = checkFilters(body.filters);
     if (body.description !== undefined && (typeof body.description !== 'string' || body.description.length > 1024)) {
-      throw new RelayError('TC_ERR_VALIDATION', '"description" must be a string of at most 1024 characters.', {
+      throw new ServiceError('TC_ERR_VALIDATION', '"description" must be a string of at most 1024 characters.', {
         details: [{ path: '/description', message: 'must be string' }],
       });
     }
     if ((await webhooks.list(tenant)).length >= 100) {
-      throw new RelayError('TC_ERR_VALIDATION', `Tenant "${tenant}" has 100 endpoints, the most allowed; delete one first.`);
+      throw new ServiceError('TC_ERR_VALIDATION', `Tenant "${tenant}" has 100 endpoints, the most allowed; delete one first.`);
     }
     const endpoint = await webhooks.create(tenant, { url, filters, description: body.description as string | undefined });
     return reply.code(201).send(view(endpoint, true));

@@ -1,5 +1,5 @@
 import { type BackoffOptions, backoffDelay } from '../backoff.ts';
-import { TenantcastError } from '../errors.ts';
+import { CloseCode, TenantcastError } from '../errors.ts';
 import type { Filter } from '../filters/filter.ts';
 import { compareOffsets } from '../offsets.ts';
 import type { EventOf, QlikEventMap } from '../schemas/qlik-events.ts';
@@ -57,8 +57,7 @@ export interface Subscription<TMap extends object = QlikEventMap> extends AsyncI
 }
 
 /** Close codes after which reconnecting cannot help (docs/protocol.md). */
-const FATAL_CLOSE = new Set([1002, 1003, 1007, 1008, 4000]);
-const CLOSE_OFFSET_EXPIRED = 4010;
+const FATAL_CLOSE = new Set<number>([1002, 1003, 1007, 1008, CloseCode.BadMessage]);
 
 async function defaultSocket(): Promise<{ ctor: SocketConstructor; headers: boolean }> {
   const global = (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
@@ -205,7 +204,7 @@ export function subscribe<TMap extends object = QlikEventMap>(options: Subscribe
     };
     ws.onclose = ({ code, reason }) => {
       if (closed || socket !== ws) return;
-      if (code === CLOSE_OFFSET_EXPIRED) {
+      if (code === CloseCode.OffsetExpired) {
         return fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', `The resume offset ${offset} was trimmed by retention: ${reason}`));
       }
       if (FATAL_CLOSE.has(code))

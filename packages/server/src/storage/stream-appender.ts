@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { ServiceError } from '../errors.ts';
 import type { RedisClient } from '../redis.ts';
 import { dedupeHash } from './dedupe.ts';
 import { type TenantKeys, tenantKeys } from './keys.ts';
-import { StorageError } from './storage-error.ts';
 
 const appendEventsLua = readFileSync(new URL('./commands/append-events-5.lua', import.meta.url), 'utf8');
 
@@ -74,16 +74,17 @@ export class StreamAppender {
   /**
    * Appends one tenant's events atomically, in order. Events already stored within the dedupe
    * window (same source and id) are not stored again: their result holds the first copy's offset.
-   * Throws TC_ERR_RATE_LIMITED, with nothing written, when the tenant is over its limit.
+   * Throws TC_ERR_RATE_LIMITED, with nothing written, when the tenant is over its limit, and
+   * TC_ERR_PAYLOAD_TOO_LARGE when the batch alone is over it (no wait would let it through).
    */
   async append(tenant: string, events: readonly StoredEventInput[]): Promise<AppendResult[]> {
     if (events.length === 0) return [];
     const keys = this.keys(tenant);
     const limit = this.#options.rateLimitFor(tenant);
     if (limit > 0 && events.length > limit) {
-      // No wait would let this batch through, so it is not a 429: the caller must split it.
-      throw new StorageError(
-        'TC_ERR_BATCH_OVER_RATE',
+      // No wait would let this batch through, so it is not a 429 but a 413: the caller must split it.
+      throw new ServiceError(
+        'TC_ERR_PAYLOAD_TOO_LARGE',
         `A batch of ${events.length} events is over tenant "${tenant}"'s limit of ${limit} events per second; send batches of at most ${limit}.`,
       );
     }
@@ -97,10 +98,10 @@ export class StreamAppender {
     for (const event of events) argv.push(dedupeHash(event.source, event.id), event.json, originsOp(event));
     const reply = await this.#appendAndWait(keys, argv);
     if (reply[0] === 'rate') {
-      throw new StorageError(
+      throw new ServiceError(
         'TC_ERR_RATE_LIMITED',
         `Tenant "${tenant}" is over its rate limit of ${limit} events per second; retry after the time in Retry-After.`,
-        Math.max(1, Math.ceil(Number(reply[1]) / 1000)),
+        { retryAfter: Math.max(1, Math.ceil(Number(reply[1]) / 1000)) },
       );
     }
     const results: AppendResult[] = [];
@@ -130,10 +131,10 @@ export class StreamAppender {
     if (reply[0] === 'rate') return reply;
     if (waitError !== null) throw waitError;
     if (acked < replicas) {
-      throw new StorageError(
+      throw new ServiceError(
         'TC_ERR_NOT_REPLICATED',
         `The events are stored, but only ${acked} of the ${replicas} replicas required (REDIS_WAIT_REPLICAS) confirmed them within ${this.#options.waitTimeoutMs ?? 1000} ms; retry: the retry is deduped.`,
-        1,
+        { retryAfter: 1 },
       );
     }
     return reply;

@@ -1,7 +1,7 @@
+import { ServiceError } from '../errors.ts';
 import type { RedisClient } from '../redis.ts';
 import { type TenantKeys, tenantKeys } from './keys.ts';
 import { compareOffsets, LAST_OFFSET } from './offsets.ts';
-import { StorageError } from './storage-error.ts';
 
 /** One entry read back from a tenant's stream. */
 export interface StreamEntry {
@@ -102,7 +102,7 @@ function assertNotTrimmed(tenant: string, after: string, oldest: [string, string
     if (last !== undefined && compareOffsets(last, after) > 0) lostUpTo = last;
   }
   if (lostUpTo !== undefined) {
-    throw new StorageError(
+    throw new ServiceError(
       'TC_ERR_OFFSET_EXPIRED',
       `Events after offset ${after} of tenant "${tenant}" were trimmed by retention (up to ${lostUpTo}); restart from offset 0 and reconcile.`,
     );

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RedisServer, startRedisServer } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
+import type { ServiceError } from '../errors.ts';
 import { dedupeHash } from './dedupe.ts';
 import { tenantKeys } from './keys.ts';
 import { compareOffsets } from './offsets.ts';
-import type { StorageError } from './storage-error.ts';
 import { StreamAppender, type StreamAppenderOptions } from './stream-appender.ts';
 import { StreamReader } from './stream-reader.ts';
 
@@ -146,7 +146,7 @@ describe('stream storage', () => {
       );
     const length = await redis.xlen(s.keys('acme').stream);
     assert.ok(length < 501, `stream length ${length} should have been trimmed`);
-    await assert.rejects(s.read('acme', firsts[0]!.offset, 10), (error: StorageError) => error.code === 'TC_ERR_OFFSET_EXPIRED');
+    await assert.rejects(s.read('acme', firsts[0]!.offset, 10), (error: ServiceError) => error.code === 'TC_ERR_OFFSET_EXPIRED');
     const fromStart = await s.read('acme', '0', 5);
     assert.equal(fromStart.entries.length, 5);
   });
@@ -166,7 +166,7 @@ describe('stream storage', () => {
   test('the rate limit refuses a write whole, and a batch larger than the limit', async () => {
     const s = store({ rateLimitFor: (tenant) => (tenant === 'slow' ? 3 : 0) });
     await s.append('slow', [ev('r1'), ev('r2')]);
-    await assert.rejects(s.append('slow', [ev('r3'), ev('r4')]), (error: StorageError) => {
+    await assert.rejects(s.append('slow', [ev('r3'), ev('r4')]), (error: ServiceError) => {
       assert.equal(error.code, 'TC_ERR_RATE_LIMITED');
       assert.ok(error.retryAfter !== undefined && error.retryAfter >= 1);
       return true;

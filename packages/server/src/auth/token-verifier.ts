@@ -1,0 +1,169 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Scope, TenantcastError, type TokenClaims, verifyToken } from '@tenantcast/sdk';
+import { ServiceError } from '../errors.ts';
+
+/**
+ * Where a verifier's keys come from. Today an HS256 secret; keys of an identity provider (JWKS)
+ * are another source behind the same interface.
+ */
+export interface KeySource {
+  /** Verifies the token's signature and claims; throws a `TenantcastError` (TC_ERR_TOKEN_INVALID) that says what is wrong. */
+  verify(token: string): Promise<TokenClaims>;
+}
+
+/** The key source of HS256 tokens signed with `secret` (its UTF-8 bytes), as `mintToken` makes them. */
+export function hs256Keys(secret: string): KeySource {
+  return { verify: (token) => verifyToken(token, secret) };
+}
+
+/** How many verified tokens a verifier keeps; a publisher reuses its token, so a few are enough. */
+export const TOKEN_CACHE_SIZE = 10_000;
+
+/** RFC 6750 §3: how a client without a valid token is told to authenticate. */
+const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer realm="tenantcast"' };
+const INVALID_TOKEN_CHALLENGE = { 'www-authenticate': 'Bearer realm="tenantcast", error="invalid_token"' };
+
+const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
+const BASIC = /^Basic[ ]+(\S+)\s*$/i;
+
+/**
+ * The one place a credential is checked, whatever the transport (Centrifugo's `jwtverify` is the
+ * model): the relay's API, the gateway's upgrades and the dashboard ask it. It verifies through its
+ * key source and keeps the claims of tokens that verified in a bounded cache of its own.
+ * @example
+ * const tokens = new TokenVerifier(hs256Keys(config.secret));
+ * const claims = await tokens.authenticate(request.headers);
+ * requireScope(claims, 'publish');
+ */
+export class TokenVerifier {
+  readonly #keys: KeySource;
+  readonly #cacheSize: number;
+  /**
+   * Tokens that verified, least recently used first. Only successes are kept (a token refused now is
+   * refused again, in full), and an entry counts only until the token's `exp`. An HMAC verification
+   * was a sixth of the relay's CPU per single-event request (BENCHMARKS.md).
+   */
+  readonly #verified = new Map<string, TokenClaims>();
+
+  constructor(keys: KeySource, options: { cacheSize?: number } = {}) {
+    this.#keys = keys;
+    this.#cacheSize = options.cacheSize ?? TOKEN_CACHE_SIZE;
+  }
+
+  /** Verifies a token; 401 TC_ERR_TOKEN_INVALID with the reason when it does not verify. */
+  async verify(token: string): Promise<TokenClaims> {
+    const cached = this.#cached(token);
+    if (cached !== undefined) return cached;
+    let claims: TokenClaims;
+    try {
+      claims = await this.#keys.verify(token);
+    } catch (error) {
+      if (error instanceof TenantcastError) {
+        throw new ServiceError('TC_ERR_TOKEN_INVALID', error.message, { headers: INVALID_TOKEN_CHALLENGE, cause: error });
+      }
+      throw error;
+    }
+    this.#remember(token, claims);
+    return claims;
+  }
+
+  /** The relay's API: `Authorization: Bearer <token>` (RFC 6750 §2.1), verified. */
+  authenticate(headers: IncomingHttpHeaders): Promise<TokenClaims> {
+    return this.verify(bearerToken(headers));
+  }
+
+  /** A WebSocket upgrade: Bearer, or the `token` query parameter, since browsers cannot set headers on a WebSocket. */
+  authenticateUpgrade(headers: IncomingHttpHeaders, query: URLSearchParams): Promise<TokenClaims> {
+    return this.verify(upgradeToken(headers, query));
+  }
+
+  /** A page a browser signs in to: Bearer, or the HTTP Basic password (any user name; RFC 7617). */
+  authenticateBasic(headers: IncomingHttpHeaders): Promise<TokenClaims> {
+    return this.verify(basicOrBearerToken(headers));
+  }
+
+  /** The cached claims of `token` while it has not expired; `undefined` otherwise. */
+  #cached(token: string): TokenClaims | undefined {
+    const claims = this.#verified.get(token);
+    if (claims === undefined) return undefined;
+    // jose's check, to the second: expired when `exp <= now`.
+    if (claims.exp !== undefined && claims.exp <= Math.floor(Date.now() / 1000)) {
+      this.#verified.delete(token);
+      return undefined;
+    }
+    // Most recently used last, so that eviction takes the least recently used.
+    this.#verified.delete(token);
+    this.#verified.set(token, claims);
+    return claims;
+  }
+
+  #remember(token: string, claims: TokenClaims): void {
+    this.#verified.delete(token);
+    if (this.#verified.size >= this.#cacheSize) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, claims);
+  }
+}
+
+/** Reads `Authorization: Bearer <token>`; 401 when absent or of another scheme. */
+export function bearerToken(headers: IncomingHttpHeaders): string {
+  const header = headers.authorization;
+  if (header === undefined || header === '') throw new ServiceError('TC_ERR_UNAUTHORIZED', undefined, { headers: BEARER_CHALLENGE });
+  const match = BEARER.exec(header);
+  if (match === null) {
+    throw new ServiceError('TC_ERR_UNAUTHORIZED', 'The Authorization header must use the Bearer scheme: "Authorization: Bearer <token>".', {
+      headers: BEARER_CHALLENGE,
+    });
+  }
+  return match[1]!;
+}
+
+/** Reads an upgrade's token: the Authorization header when sent, else the one `token` query parameter. */
+export function upgradeToken(headers: IncomingHttpHeaders, query: URLSearchParams): string {
+  if (headers.authorization !== undefined && headers.authorization !== '') return bearerToken(headers);
+  const tokens = query.getAll('token');
+  if (tokens.length > 1) throw new ServiceError('TC_ERR_BAD_REQUEST', 'Query parameter "token" appears more than once; pass it once.');
+  const token = tokens[0];
+  if (token === undefined || token === '') {
+    throw new ServiceError('TC_ERR_UNAUTHORIZED', 'Send a token: "Authorization: Bearer <token>", or "?token=<token>" from a browser.', {
+      headers: BEARER_CHALLENGE,
+    });
+  }
+  return token;
+}
+
+/** Reads a Bearer token, or the password of `Authorization: Basic` (any user name); 401 when there is neither. */
+export function basicOrBearerToken(headers: IncomingHttpHeaders): string {
+  const header = headers.authorization ?? '';
+  const bearer = BEARER.exec(header);
+  if (bearer !== null) return bearer[1]!;
+  const basic = BASIC.exec(header);
+  if (basic !== null) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon >= 0 && colon < decoded.length - 1) return decoded.slice(colon + 1);
+  }
+  throw new ServiceError(
+    'TC_ERR_UNAUTHORIZED',
+    'Sign in with a token: as "Authorization: Bearer <token>", or as the password of HTTP Basic.',
+  );
+}
+
+/** 403 unless the token holds `scope`; `what` names the call in the message ("Subscribing"). */
+export function requireScope(claims: TokenClaims, scope: Scope, what = 'This call'): void {
+  if (!claims.scopes.has(scope)) {
+    throw new ServiceError(
+      'TC_ERR_FORBIDDEN_SCOPE',
+      `${what} needs the "${scope}" scope; the token has "${[...claims.scopes].join(' ') || 'none'}".`,
+    );
+  }
+}
+
+/** 403 unless the token grants `tenant`. */
+export function requireTenant(claims: TokenClaims, tenant: string): void {
+  if (claims.tenants !== '*' && !claims.tenants.has(tenant)) {
+    throw new ServiceError(
+      'TC_ERR_FORBIDDEN_TENANT',
+      `The token does not grant tenant "${tenant}"; mint one whose "tenants" claim holds it.`,
+    );
+  }
+}
