@@ -1,8 +1,10 @@
 import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from '../backoff.ts';
 import { describeIssues, TenantcastError, type ValidationIssue } from '../errors.ts';
-import type { Filter } from '../filters/filter.ts';
 import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
+import { callRelay, type ErrorBody, utf8Length, type WebhookEndpointInfo, type WebhookInput } from './relay-api.ts';
+
+export type { WebhookEndpointInfo, WebhookInput };
 
 /** Where one published event was stored. */
 export interface PublishResult {
@@ -39,26 +41,6 @@ export interface RelayClientOptions {
   fetch?: typeof fetch;
 }
 
-/** What registers a webhook endpoint. */
-export interface WebhookInput {
-  url: string;
-  /** CloudEvents Subscriptions API filters, all of which must hold. */
-  filters?: Filter[];
-  description?: string;
-}
-
-/** A webhook endpoint as the relay describes it. */
-export interface WebhookEndpointInfo {
-  id: string;
-  tenantid: string;
-  url: string;
-  filters: Filter[];
-  description: string;
-  createdAt: string;
-  /** True once the endpoint answered 410 Gone. */
-  disabled: boolean;
-}
-
 interface Item {
   event: CloudEvent;
   json: string;
@@ -77,10 +59,6 @@ interface Lane {
 
 interface Accepted {
   accepted: PublishResult[];
-}
-
-interface ErrorBody {
-  error?: { code?: string; message?: string; details?: ValidationIssue[] };
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -173,22 +151,22 @@ export class RelayClient {
    * const { id, secret } = await relay.createWebhook('acme', { url: 'https://hooks.example/tenantcast' });
    */
   createWebhook(tenantid: string, endpoint: WebhookInput): Promise<WebhookEndpointInfo & { secret: string }> {
-    return this.#call('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks`, endpoint);
+    return this.#api('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks`, endpoint);
   }
 
   /** Lists a tenant's endpoints, without their secrets. */
   async listWebhooks(tenantid: string): Promise<WebhookEndpointInfo[]> {
-    return (await this.#call<{ webhooks: WebhookEndpointInfo[] }>('GET', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks`)).webhooks;
+    return (await this.#api<{ webhooks: WebhookEndpointInfo[] }>('GET', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks`)).webhooks;
   }
 
   /** One endpoint, with its secret. */
   getWebhook(tenantid: string, id: string): Promise<WebhookEndpointInfo & { secret: string }> {
-    return this.#call('GET', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
+    return this.#api('GET', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
   }
 
   /** Deletes an endpoint. */
   async deleteWebhook(tenantid: string, id: string): Promise<void> {
-    await this.#call('DELETE', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
+    await this.#api('DELETE', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
   }
 
   /** Delivers stored events to an endpoint again: after an offset, or between two RFC 3339 times. */
@@ -197,40 +175,11 @@ export class RelayClient {
     id: string,
     range: { after?: string; since?: string; until?: string } = {},
   ): Promise<{ replay: string; enqueued: number }> {
-    return this.#call('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}/replay`, range);
+    return this.#api('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}/replay`, range);
   }
 
-  /** One JSON API call; a non-2xx answer becomes a TenantcastError with the relay's code and message. */
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
-    let response: Response;
-    try {
-      response = await this.#fetch(new URL(path, this.#base).href, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (cause) {
-      throw new TenantcastError(
-        'TC_ERR_REQUEST_FAILED',
-        `${method} ${path} failed: ${(cause as Error)?.message}; is the relay at ${this.#base} up?`,
-        { cause },
-      );
-    }
-    if (response.status === 204) return undefined as T;
-    const payload = (await response.json().catch(() => ({}))) as T & ErrorBody;
-    if (!response.ok) {
-      throw new TenantcastError(
-        'TC_ERR_REQUEST_FAILED',
-        `${response.status} ${payload.error?.code ?? ''}: ${payload.error?.message ?? response.statusText}`.trim(),
-        {
-          status: response.status,
-          details: payload.error?.details ?? [],
-        },
-      );
-    }
-    return payload;
+  #api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return callRelay<T>({ base: this.#base, token: this.#token, timeoutMs: this.#timeoutMs, fetch: this.#fetch }, method, path, body);
   }
 
   /** Resolves once every event handed to `publish` so far has been sent (or has failed). */
@@ -405,19 +354,4 @@ export class RelayClient {
       { cause: lastError, status: lastError instanceof TenantcastError ? lastError.status : undefined },
     );
   }
-}
-
-/** The UTF-8 length of a string, without encoding it (works in browsers too). */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

@@ -66,6 +66,19 @@ async function defaultSocket(): Promise<{ ctor: SocketConstructor; headers: bool
   return { ctor: (ws.WebSocket ?? ws.default) as unknown as SocketConstructor, headers: true };
 }
 
+/** A message of the gateway's `tenantcast.v1` protocol, as far as the client reads it. */
+interface ServerMessage<TMap extends object> {
+  op?: string;
+  id?: string;
+  event?: ReceivedEvent<TMap>;
+  after?: string;
+  code?: string;
+  message?: string;
+}
+
+/** Server error codes after which the client reconnects rather than fails (docs/protocol.md). */
+const RETRIED_CODES = new Set(['TC_ERR_REDIS_UNAVAILABLE', 'TC_ERR_INTERNAL', 'TC_ERR_TOO_MANY_CONNECTIONS']);
+
 /**
  * Subscribes to a tenant's events through the gateway (multiplexed mode, `tenantcast.v1`). It
  * reconnects by itself with exponential backoff and full jitter, resumes after the last offset it
@@ -79,156 +92,180 @@ async function defaultSocket(): Promise<{ ctor: SocketConstructor; headers: bool
  * }
  */
 export function subscribe<TMap extends object = QlikEventMap>(options: SubscribeOptions<TMap>): Subscription<TMap> {
-  let offset = options.after;
-  let status: SubscriptionStatus = 'connecting';
-  let socket: SocketLike | undefined;
-  let closed = false;
-  let attempt = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let resolveReady!: () => void;
-  let rejectReady!: (error: unknown) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-  ready.catch(() => {});
-  const queue = new AsyncQueue<ReceivedEvent<TMap>>(() => close());
-  let iterated = false;
+  const client = new SubscriptionClient(options);
+  void client.connect();
+  return {
+    get offset() {
+      return client.offset;
+    },
+    get status() {
+      return client.status;
+    },
+    ready: client.ready,
+    close: () => client.close(),
+    [Symbol.asyncIterator]: () => client.iterate(),
+  };
+}
 
-  const endpoint = new URL('v1/connect', options.url.endsWith('/') ? options.url : `${options.url}/`);
-  endpoint.protocol = endpoint.protocol.replace(/^http/, 'ws');
+/** The state of one subscription across its connections; `subscribe` hands out a narrow view of it. */
+class SubscriptionClient<TMap extends object> {
+  readonly #options: SubscribeOptions<TMap>;
+  readonly #endpoint: URL;
+  readonly #queue: AsyncQueue<ReceivedEvent<TMap>>;
+  readonly ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: unknown) => void;
+  #offset: string | undefined;
+  #status: SubscriptionStatus = 'connecting';
+  #socket: SocketLike | undefined;
+  #closed = false;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The iterator only holds events when someone iterates; a callback-only caller keeps no backlog. */
+  #iterated = false;
 
-  function setStatus(next: SubscriptionStatus, detail?: { code?: number; reason?: string; delayMs?: number }): void {
-    status = next;
-    options.onStatus?.(next, detail);
+  constructor(options: SubscribeOptions<TMap>) {
+    this.#options = options;
+    this.#offset = options.after;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    this.#queue = new AsyncQueue<ReceivedEvent<TMap>>(() => this.close());
+    this.#endpoint = new URL('v1/connect', options.url.endsWith('/') ? options.url : `${options.url}/`);
+    this.#endpoint.protocol = this.#endpoint.protocol.replace(/^http/, 'ws');
   }
 
-  function fail(error: TenantcastError): void {
-    if (closed) return;
-    closed = true;
-    clearTimeout(timer);
-    setStatus('closed');
-    rejectReady(error);
-    queue.fail(error);
-    socket?.close(1000, 'subscription failed');
+  get offset(): string | undefined {
+    return this.#offset;
   }
 
-  function close(): void {
-    if (closed) return;
-    closed = true;
-    clearTimeout(timer);
-    setStatus('closed');
-    rejectReady(new TenantcastError('TC_ERR_BAD_OPTIONS', 'The subscription was closed before it was ready.'));
-    queue.end();
-    socket?.close(1000, 'client closed');
+  get status(): SubscriptionStatus {
+    return this.#status;
   }
 
-  function reconnect(detail: { code?: number; reason?: string }): void {
-    if (closed) return;
-    const delayMs = backoffDelay(attempt++, { baseMs: 250, maxMs: 30_000, ...options.backoff });
-    setStatus('reconnecting', { ...detail, delayMs });
-    timer = setTimeout(() => void connect(), delayMs);
+  iterate(): AsyncQueue<ReceivedEvent<TMap>> {
+    this.#iterated = true;
+    return this.#queue;
   }
 
-  async function connect(): Promise<void> {
-    if (closed) return;
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#setStatus('closed');
+    this.#rejectReady(new TenantcastError('TC_ERR_BAD_OPTIONS', 'The subscription was closed before it was ready.'));
+    this.#queue.end();
+    this.#socket?.close(1000, 'client closed');
+  }
+
+  async connect(): Promise<void> {
+    if (this.#closed) return;
     let token: string;
     let impl: { ctor: SocketConstructor; headers: boolean };
     try {
-      token = typeof options.token === 'function' ? await options.token() : options.token;
-      impl = options.WebSocket !== undefined ? { ctor: options.WebSocket, headers: false } : await defaultSocket();
+      const { token: given, WebSocket } = this.#options;
+      token = typeof given === 'function' ? await given() : given;
+      impl = WebSocket !== undefined ? { ctor: WebSocket, headers: false } : await defaultSocket();
     } catch (cause) {
-      return fail(
-        new TenantcastError('TC_ERR_BAD_OPTIONS', `subscribe: could not get a token or a WebSocket: ${(cause as Error)?.message}`, {
-          cause,
-        }),
-      );
+      const message = `subscribe: could not get a token or a WebSocket: ${(cause as Error)?.message}`;
+      return this.#fail(new TenantcastError('TC_ERR_BAD_OPTIONS', message, { cause }));
     }
-    if (closed) return;
-    const target = new URL(endpoint);
+    if (this.#closed) return;
+    const target = new URL(this.#endpoint);
     // Browsers cannot set headers on a WebSocket; the gateway takes the token from the query too.
     if (!impl.headers) target.searchParams.set('token', token);
     const ws = impl.headers
       ? new impl.ctor(target.href, 'tenantcast.v1', { headers: { authorization: `Bearer ${token}` } })
       : new impl.ctor(target.href, 'tenantcast.v1');
-    socket = ws;
-    let subscribed = false;
-
-    ws.onopen = () => {
-      const message: Record<string, unknown> = { op: 'subscribe', id: 's', tenantid: options.tenantid };
-      if (options.filters !== undefined) message.filters = options.filters;
-      if (offset !== undefined) message.after = offset;
-      ws.send(JSON.stringify(message));
-    };
-    ws.onmessage = ({ data }) => {
-      let message: { op?: string; id?: string; event?: ReceivedEvent<TMap>; after?: string; code?: string; message?: string };
-      try {
-        message = JSON.parse(String(data));
-      } catch {
-        return;
-      }
-      if (message.op === 'event' && message.event !== undefined) {
-        const event = message.event;
-        // Resuming may replay the edge of what was seen; the offset decides.
-        if (offset !== undefined && compareOffsets(event.relayoffset, offset) <= 0) return;
-        offset = event.relayoffset;
-        // The iterator only holds events when someone iterates; a callback-only caller keeps no backlog.
-        if (iterated) queue.push(event);
-        if (options.onEvent !== undefined) {
-          try {
-            options.onEvent(event);
-          } catch (error) {
-            // A throwing callback must not stop delivery (nor crash the process from inside the socket).
-            if (options.onError !== undefined) options.onError(error, event);
-            else queueMicrotask(() => console.error('tenantcast subscribe: onEvent threw', error));
-          }
-        }
-      } else if (message.op === 'subscribed') {
-        subscribed = true;
-        attempt = 0;
-        // A live-only subscription starts where the gateway says, so that a reconnect resumes there.
-        offset ??= message.after;
-        setStatus('open');
-        resolveReady();
-      } else if (message.op === 'error') {
-        const code = message.code ?? 'TC_ERR_INTERNAL';
-        const text = `${code}: ${message.message ?? 'subscription refused'}`;
-        if (code === 'TC_ERR_OFFSET_EXPIRED') fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', text));
-        else if (code === 'TC_ERR_REDIS_UNAVAILABLE' || code === 'TC_ERR_INTERNAL' || code === 'TC_ERR_TOO_MANY_CONNECTIONS')
-          ws.close(1000, 'retrying');
-        else fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', text));
-      }
-    };
+    this.#socket = ws;
+    ws.onopen = () => ws.send(JSON.stringify(this.#subscribeMessage()));
+    ws.onmessage = ({ data }) => this.#onMessage(ws, data);
     ws.onerror = () => {
       // The close event follows and decides.
     };
-    ws.onclose = ({ code, reason }) => {
-      if (closed || socket !== ws) return;
-      if (code === CloseCode.OffsetExpired) {
-        return fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', `The resume offset ${offset} was trimmed by retention: ${reason}`));
-      }
-      if (FATAL_CLOSE.has(code))
-        return fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', `The gateway closed the connection (${code}): ${reason}`));
-      // A refused upgrade (bad token, tenant not granted) closes before anything was subscribed;
-      // browsers do not expose the status, so repeated refusals back off like any other failure.
-      void subscribed;
-      reconnect({ code, reason });
-    };
+    ws.onclose = ({ code, reason }) => this.#onClose(ws, code, reason);
   }
 
-  void connect();
-  return {
-    get offset() {
-      return offset;
-    },
-    get status() {
-      return status;
-    },
-    ready,
-    close,
-    [Symbol.asyncIterator]: () => {
-      iterated = true;
-      return queue;
-    },
-  };
+  #subscribeMessage(): Record<string, unknown> {
+    const message: Record<string, unknown> = { op: 'subscribe', id: 's', tenantid: this.#options.tenantid };
+    if (this.#options.filters !== undefined) message.filters = this.#options.filters;
+    if (this.#offset !== undefined) message.after = this.#offset;
+    return message;
+  }
+
+  #onMessage(ws: SocketLike, data: unknown): void {
+    let message: ServerMessage<TMap>;
+    try {
+      message = JSON.parse(String(data));
+    } catch {
+      return;
+    }
+    if (message.op === 'event' && message.event !== undefined) this.#onEvent(message.event);
+    else if (message.op === 'subscribed') {
+      this.#attempt = 0;
+      // A live-only subscription starts where the gateway says, so that a reconnect resumes there.
+      this.#offset ??= message.after;
+      this.#setStatus('open');
+      this.#resolveReady();
+    } else if (message.op === 'error') {
+      const code = message.code ?? 'TC_ERR_INTERNAL';
+      const text = `${code}: ${message.message ?? 'subscription refused'}`;
+      if (code === 'TC_ERR_OFFSET_EXPIRED') this.#fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', text));
+      else if (RETRIED_CODES.has(code)) ws.close(1000, 'retrying');
+      else this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', text));
+    }
+  }
+
+  #onEvent(event: ReceivedEvent<TMap>): void {
+    // Resuming may replay the edge of what was seen; the offset decides.
+    if (this.#offset !== undefined && compareOffsets(event.relayoffset, this.#offset) <= 0) return;
+    this.#offset = event.relayoffset;
+    if (this.#iterated) this.#queue.push(event);
+    const { onEvent, onError } = this.#options;
+    if (onEvent === undefined) return;
+    try {
+      onEvent(event);
+    } catch (error) {
+      // A throwing callback must not stop delivery (nor crash the process from inside the socket).
+      if (onError !== undefined) onError(error, event);
+      else queueMicrotask(() => console.error('tenantcast subscribe: onEvent threw', error));
+    }
+  }
+
+  #onClose(ws: SocketLike, code: number, reason: string): void {
+    if (this.#closed || this.#socket !== ws) return;
+    if (code === CloseCode.OffsetExpired) {
+      this.#fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', `The resume offset ${this.#offset} was trimmed by retention: ${reason}`));
+    } else if (FATAL_CLOSE.has(code)) {
+      this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', `The gateway closed the connection (${code}): ${reason}`));
+    } else {
+      // A refused upgrade (bad token, tenant not granted) closes before anything was subscribed;
+      // browsers do not expose the status, so repeated refusals back off like any other failure.
+      this.#reconnect({ code, reason });
+    }
+  }
+
+  #reconnect(detail: { code?: number; reason?: string }): void {
+    if (this.#closed) return;
+    const delayMs = backoffDelay(this.#attempt++, { baseMs: 250, maxMs: 30_000, ...this.#options.backoff });
+    this.#setStatus('reconnecting', { ...detail, delayMs });
+    this.#timer = setTimeout(() => void this.connect(), delayMs);
+  }
+
+  #fail(error: TenantcastError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#setStatus('closed');
+    this.#rejectReady(error);
+    this.#queue.fail(error);
+    this.#socket?.close(1000, 'subscription failed');
+  }
+
+  #setStatus(next: SubscriptionStatus, detail?: { code?: number; reason?: string; delayMs?: number }): void {
+    this.#status = next;
+    this.#options.onStatus?.(next, detail);
+  }
 }

@@ -1,0 +1,83 @@
+import { TenantcastError, type ValidationIssue } from '../errors.ts';
+import type { Filter } from '../filters/filter.ts';
+
+/** What registers a webhook endpoint. */
+export interface WebhookInput {
+  url: string;
+  /** CloudEvents Subscriptions API filters, all of which must hold. */
+  filters?: Filter[];
+  description?: string;
+}
+
+/** A webhook endpoint as the relay describes it. */
+export interface WebhookEndpointInfo {
+  id: string;
+  tenantid: string;
+  url: string;
+  filters: Filter[];
+  description: string;
+  createdAt: string;
+  /** True once the endpoint answered 410 Gone. */
+  disabled: boolean;
+}
+
+/** The error body every tenantcast server answers with. */
+export interface ErrorBody {
+  error?: { code?: string; message?: string; details?: ValidationIssue[] };
+}
+
+/** What a JSON API call needs of its client. */
+export interface ApiSettings {
+  /** The relay's base URL, ending in `/`. */
+  base: string;
+  token: string | (() => string | Promise<string>);
+  timeoutMs: number;
+  fetch: typeof fetch;
+}
+
+/** One JSON API call to the relay; a non-2xx answer becomes a TenantcastError with the relay's code and message. */
+export async function callRelay<T>(settings: ApiSettings, method: string, path: string, body?: unknown): Promise<T> {
+  const token = typeof settings.token === 'function' ? await settings.token() : settings.token;
+  let response: Response;
+  try {
+    response = await settings.fetch(new URL(path, settings.base).href, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    });
+  } catch (cause) {
+    throw new TenantcastError(
+      'TC_ERR_REQUEST_FAILED',
+      `${method} ${path} failed: ${(cause as Error)?.message}; is the relay at ${settings.base} up?`,
+      {
+        cause,
+      },
+    );
+  }
+  if (response.status === 204) return undefined as T;
+  const payload = (await response.json().catch(() => ({}))) as T & ErrorBody;
+  if (!response.ok) {
+    throw new TenantcastError(
+      'TC_ERR_REQUEST_FAILED',
+      `${response.status} ${payload.error?.code ?? ''}: ${payload.error?.message ?? response.statusText}`.trim(),
+      { status: response.status, details: payload.error?.details ?? [] },
+    );
+  }
+  return payload;
+}
+
+/** The UTF-8 length of a string, without encoding it (works in browsers too). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
