@@ -27,6 +27,33 @@ export function webhookId(tenant: string, offset: string): string {
   return `msg_${tenant}_${offset}`;
 }
 
+/** A delivery job as BullMQ's `add`/`addBulk` take it. */
+export interface DeliveryJob {
+  name: 'deliver';
+  data: DeliveryJobData;
+  opts: { jobId: string };
+}
+
+/**
+ * The one builder of a delivery job, used by the dispatcher (each new matching event) and by a
+ * replay (`replay` set, so that its job ids differ from the first delivery's while the webhook-id
+ * stays the event's).
+ */
+export function deliveryJob(tenant: string, endpointId: string, offset: string, event: string, replay?: string): DeliveryJob {
+  return {
+    name: 'deliver',
+    data: {
+      tenantid: tenant,
+      endpointId,
+      offset,
+      webhookId: webhookId(tenant, offset),
+      event,
+      ...(replay === undefined ? {} : { replay }),
+    },
+    opts: { jobId: deliveryJobId(endpointId, offset, replay) },
+  };
+}
+
 /** BullMQ's key prefix: hash-tagged, as BullMQ's docs require for Redis Cluster. */
 export function queuePrefix(keyPrefix: string): string {
   return `${keyPrefix}{bull}`;

@@ -3,7 +3,7 @@ import type { RedisClient } from '@tenantcast/server';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DISPATCH_GROUP, type WebhookStore } from '../webhooks/webhook-store.ts';
-import { type DeliveryJobData, deliveryJobId, webhookId } from './delivery-queue.ts';
+import { type DeliveryJob, type DeliveryJobData, deliveryJob } from './delivery-queue.ts';
 
 export interface DispatcherOptions {
   /** A connection of its own: XREADGROUP blocks it. */
@@ -181,7 +181,7 @@ export class Dispatcher {
   async #dispatch(tenant: string, stream: string, entries: Array<[string, string[]]>): Promise<void> {
     const { redis, queue, webhooks } = this.#options;
     const endpoints = await webhooks.compiled(tenant);
-    const jobs: Array<{ name: string; data: DeliveryJobData; opts: { jobId: string } }> = [];
+    const jobs: DeliveryJob[] = [];
     for (const [offset, fields] of entries) {
       const at = fields.indexOf('e');
       const json = at >= 0 ? fields[at + 1] : undefined;
@@ -193,11 +193,7 @@ export class Dispatcher {
         if (storedAt < endpoint.createdAtMs) continue;
         event ??= JSON.parse(json) as Record<string, unknown>;
         if (!endpoint.matches(event)) continue;
-        jobs.push({
-          name: 'deliver',
-          data: { tenantid: tenant, endpointId: endpoint.id, offset, webhookId: webhookId(tenant, offset), event: json },
-          opts: { jobId: deliveryJobId(endpoint.id, offset) },
-        });
+        jobs.push(deliveryJob(tenant, endpoint.id, offset, json));
       }
     }
     if (jobs.length > 0) await queue.addBulk(jobs);

@@ -3,7 +3,7 @@ import { compileFilters, type Filter, isTenantId, TenantcastError } from '@tenan
 import { compareOffsets, isOffset, requireScope, requireTenant, ServiceError } from '@tenantcast/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RelayContext } from '../context.ts';
-import { deliveryJobId, webhookId } from '../delivery/delivery-queue.ts';
+import { type DeliveryJob, deliveryJob } from '../delivery/delivery-queue.ts';
 import { isPrivateAddress } from '../delivery/ssrf.ts';
 import type { WebhookEndpoint } from './webhook-store.ts';
 
@@ -187,23 +187,12 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
     let enqueued = 0;
     while (enqueued < MAX_REPLAY) {
       const page = await ctx.reader.read(tenant, cursor, 500, end);
-      const jobs = [];
+      const jobs: DeliveryJob[] = [];
       for (const entry of page.entries) {
         if (compareOffsets(entry.offset, cursor) <= 0) continue;
         cursor = entry.offset;
         if (!matches(JSON.parse(entry.json))) continue;
-        jobs.push({
-          name: 'deliver',
-          data: {
-            tenantid: tenant,
-            endpointId: endpoint.id,
-            offset: entry.offset,
-            webhookId: webhookId(tenant, entry.offset),
-            event: entry.json,
-            replay,
-          },
-          opts: { jobId: deliveryJobId(endpoint.id, entry.offset, replay) },
-        });
+        jobs.push(deliveryJob(tenant, endpoint.id, entry.offset, entry.json, replay));
       }
       if (jobs.length > 0) await queue.addBulk(jobs.slice(0, MAX_REPLAY - enqueued));
       enqueued += Math.min(jobs.length, MAX_REPLAY - enqueued);
