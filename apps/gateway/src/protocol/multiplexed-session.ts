@@ -2,8 +2,9 @@ import type { EventPredicate, TokenClaims } from '@tenantcast/sdk';
 import { CloseCode, isTenantId } from '@tenantcast/sdk';
 import { requireTenant, ServiceError, toServiceError } from '@tenantcast/server';
 import type { Entry } from '../fanout/entry.ts';
+import { parseAfter } from '../fanout/resume.ts';
 import type { Subscriber } from '../fanout/subscriber.ts';
-import { compileFilter, parseAfter } from '../upgrade/parse-upgrade.ts';
+import { compileFilter } from '../upgrade/parse-upgrade.ts';
 import type { Connection } from './connection.ts';
 
 /** What a multiplexed session needs from the gateway. */
