@@ -19,6 +19,7 @@ import {
 } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
 import { Fanout } from './fanout/fanout.ts';
 import type { Subscriber } from './fanout/subscriber.ts';
@@ -26,7 +27,6 @@ import { createGatewayMetrics } from './ops/metrics.ts';
 import { Connection } from './protocol/connection.ts';
 import { MultiplexedSession, type SessionHost } from './protocol/multiplexed-session.ts';
 import { plainSubscriber } from './protocol/plain-session.ts';
-import { isOriginAllowed } from './upgrade/origin-policy.ts';
 import { parseUpgrade, type UpgradeTarget } from './upgrade/parse-upgrade.ts';
 
 export interface GatewayDeps {
@@ -72,7 +72,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   });
   const store = new StreamReader(redis, { keyPrefix: config.keyPrefix });
   const tokens = new TokenVerifier(hs256Keys(config.secret));
-  const perTenant = new Map<string, number>();
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxPayload,
@@ -96,32 +95,13 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
 
   const lifecycle = new Lifecycle('Gateway', logger);
 
-  /** Checks the per-tenant limit and the Origin policy, then counts one subscription in. */
-  async function admit(tenant: string, origin: string | undefined): Promise<void> {
-    if ((perTenant.get(tenant) ?? 0) >= config.maxConnectionsPerTenant) {
-      throw new ServiceError(
-        'TC_ERR_TOO_MANY_CONNECTIONS',
-        `Tenant "${tenant}" has ${config.maxConnectionsPerTenant} connections on this gateway already (GATEWAY_MAX_CONNECTIONS_PER_TENANT); retry later or elsewhere.`,
-      );
-    }
-    // Browsers send Origin; other clients do not, and the policy does not apply to them.
-    if (config.originPolicy === 'enforce' && origin !== undefined) {
-      const allowed = await store.origins(tenant);
-      if (!isOriginAllowed(origin, allowed)) {
-        throw new ServiceError(
-          'TC_ERR_FORBIDDEN_ORIGIN',
-          `Origin ${origin.slice(0, 200)} is not in tenant "${tenant}"'s web integrations' validOrigins; add it to a web integration.`,
-        );
-      }
-    }
-    perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
-  }
-
-  function release(tenant: string): void {
-    const count = (perTenant.get(tenant) ?? 1) - 1;
-    if (count <= 0) perTenant.delete(tenant);
-    else perTenant.set(tenant, count);
-  }
+  const admission = new Admission({
+    maxPerTenant: config.maxConnectionsPerTenant,
+    originPolicy: config.originPolicy,
+    origins: (tenant) => store.origins(tenant),
+  });
+  const admit = (tenant: string, origin: string | undefined) => admission.admit(tenant, origin);
+  const release = (tenant: string) => admission.release(tenant);
 
   const host: SessionHost = {
     admit,
