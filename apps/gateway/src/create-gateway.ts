@@ -25,6 +25,7 @@ import { Fanout } from './fanout/fanout.ts';
 import type { Subscriber } from './fanout/subscriber.ts';
 import { createGatewayMetrics } from './ops/metrics.ts';
 import { Connection } from './protocol/connection.ts';
+import { Heartbeat } from './protocol/heartbeat.ts';
 import { MultiplexedSession, type SessionHost } from './protocol/multiplexed-session.ts';
 import { plainSubscriber } from './protocol/plain-session.ts';
 import { parseUpgrade, type UpgradeTarget } from './upgrade/parse-upgrade.ts';
@@ -45,9 +46,6 @@ export interface Gateway {
 /** Listeners shared by every connection (`this` is the socket): no closure per connection. */
 function destroyOnError(this: Duplex): void {
   this.destroy();
-}
-function markAlive(this: WebSocket & { tcAlive?: boolean }): void {
-  this.tcAlive = true;
 }
 function ignore(): void {}
 
@@ -94,6 +92,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   );
 
   const lifecycle = new Lifecycle('Gateway', logger);
+  const heartbeat = new Heartbeat(wss.clients, config.heartbeatMs);
 
   const admission = new Admission({
     maxPerTenant: config.maxConnectionsPerTenant,
@@ -219,8 +218,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
 
   function track(ws: WebSocket): Connection {
     const connection = new Connection(ws, config.maxBufferedBytes, countSlow);
-    (ws as WebSocket & { tcAlive?: boolean }).tcAlive = true;
-    ws.on('pong', markAlive);
+    heartbeat.watch(ws);
     ws.on('error', onClientError);
     return connection;
   }
@@ -298,20 +296,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   });
   server.on('upgrade', onUpgrade);
 
-  // Heartbeat (RFC 6455 §5.5.2 ping/pong): a peer that did not answer the last ping is cut.
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      const live = ws as WebSocket & { tcAlive?: boolean };
-      if (live.tcAlive === false) {
-        ws.terminate();
-        continue;
-      }
-      live.tcAlive = false;
-      ws.ping();
-    }
-  }, config.heartbeatMs);
-  heartbeat.unref();
-
   return {
     async listen() {
       lifecycle.start();
@@ -329,7 +313,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       return url;
     },
     close() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       return lifecycle.close(() => [
         ['stop accepting', async () => server.close()],
         [
