@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, type TokenClaims } from '@tenantcast/sdk';
 import {
@@ -24,6 +24,7 @@ import type { GatewayConfig } from './config.ts';
 import { Fanout } from './fanout/fanout.ts';
 import type { Subscriber } from './fanout/subscriber.ts';
 import { createGatewayMetrics } from './ops/metrics.ts';
+import { opsRoutes } from './ops/ops-routes.ts';
 import { Connection } from './protocol/connection.ts';
 import { Heartbeat } from './protocol/heartbeat.ts';
 import { MultiplexedSession, type SessionHost } from './protocol/multiplexed-session.ts';
@@ -259,41 +260,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     ws.on('close', () => session.closeAll());
   }
 
-  async function onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? '/').split('?')[0];
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
-    };
-    if (path === '/healthz') return json(200, { status: 'ok' });
-    if (path === '/readyz') {
-      if (!lifecycle.running) return json(503, { status: lifecycle.state });
-      const ready = redis.status === 'ready' && subscriberRedis.status === 'ready';
-      return ready ? json(200, { status: 'ready' }) : json(503, { status: 'redis unavailable' }, { 'retry-after': '1' });
-    }
-    if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
-      return;
-    }
-    if (path?.startsWith('/v1/')) {
-      return json(426, new ServiceError('TC_ERR_BAD_REQUEST', 'This is a WebSocket endpoint: send an Upgrade request.').toBody(), {
-        upgrade: 'websocket',
-      });
-    }
-    return json(
-      404,
-      new ServiceError(
-        'TC_ERR_NOT_FOUND',
-        `No route ${path?.slice(0, 200)}; WebSocket endpoints are /v1/tenants/{tenantid}/events and /v1/connect.`,
-      ).toBody(),
-    );
-  }
-
-  const server = createServer((request, response) => {
-    onRequest(request, response).catch((error) => {
-      logger.error({ err: error }, 'request failed');
-      if (!response.headersSent) response.writeHead(500).end();
-    });
-  });
+  const server = createServer(
+    opsRoutes({
+      lifecycle,
+      redisReady: () => redis.status === 'ready' && subscriberRedis.status === 'ready',
+      registry: metrics.registry,
+      logger,
+    }),
+  );
   server.on('upgrade', onUpgrade);
 
   return {
