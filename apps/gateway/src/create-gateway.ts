@@ -1,20 +1,10 @@
 import { createServer } from 'node:http';
-import {
-  closeRedis,
-  connectRedis,
-  createRedis,
-  describeRedis,
-  hs256Keys,
-  isCluster,
-  Lifecycle,
-  redisTarget,
-  StreamReader,
-  TokenVerifier,
-} from '@tenantcast/server';
+import { hs256Keys, Lifecycle, StreamReader, TokenVerifier } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
 import { Fanout } from './fanout/fanout.ts';
+import { GatewayRedis } from './gateway-redis.ts';
 import { createGatewayMetrics } from './ops/metrics.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
 import { closeClients } from './protocol/close-clients.ts';
@@ -45,22 +35,13 @@ export interface Gateway {
  */
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'gateway' } });
-  const target = redisTarget(config);
-  const redis = createRedis(target, logger);
-  // Subscriber mode takes a connection of its own (on a cluster, one per master, for SSUBSCRIBE);
-  // ioredis subscribes again by itself after a reconnect or a failover.
-  const subscriberRedis = createRedis(target, logger, {
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: null,
-    commandTimeout: undefined,
-    shardedSubscriber: true,
-  });
-  const store = new StreamReader(redis, { keyPrefix: config.keyPrefix });
+  const redis = new GatewayRedis(config, logger);
+  const store = new StreamReader(redis.commands, { keyPrefix: config.keyPrefix });
   const lifecycle = new Lifecycle('Gateway', logger);
   const fanout: Fanout = new Fanout({
     store,
-    subscriber: subscriberRedis,
-    pubsub: isCluster(target) ? 'sharded' : 'classic',
+    subscriber: redis.subscriber,
+    pubsub: redis.pubsub,
     pageSize: config.catchUpPageSize,
     onFanout: (ms) => metrics.fanoutSeconds.observe(ms / 1000),
     onSent: (messages) => metrics.messagesOut.inc(messages),
@@ -104,7 +85,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const server = createServer(
     opsRoutes({
       lifecycle,
-      redisReady: () => redis.status === 'ready' && subscriberRedis.status === 'ready',
+      redisReady: () => redis.ready,
       registry: metrics.registry,
       logger,
     }),
@@ -114,9 +95,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   return {
     async listen() {
       lifecycle.start();
-      const [commands, subscriptions] = await Promise.all([connectRedis(redis), connectRedis(subscriberRedis)]);
-      if (!commands || !subscriptions)
-        logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; refusing upgrades with 503 until it is');
+      await redis.connect();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
@@ -139,7 +118,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
           },
         ],
         ['drop subscriptions', () => fanout.close()],
-        ['quit Redis', () => Promise.all([closeRedis(redis), closeRedis(subscriberRedis)])],
+        ['quit Redis', () => redis.quit()],
       ]);
     },
   };
