@@ -1,33 +1,16 @@
-import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { CloseCode, type TokenClaims } from '@tenantcast/sdk';
-import {
-  closeRedis,
-  connectRedis,
-  createRedis,
-  describeRedis,
-  hs256Keys,
-  isCluster,
-  Lifecycle,
-  redisTarget,
-  requireScope,
-  requireTenant,
-  ServiceError,
-  StreamReader,
-  TokenVerifier,
-  toServiceError,
-} from '@tenantcast/server';
+import { createServer } from 'node:http';
+import { hs256Keys, Lifecycle, StreamReader, TokenVerifier } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
 import { Fanout } from './fanout/fanout.ts';
-import type { Subscriber } from './fanout/subscriber.ts';
+import { GatewayRedis } from './gateway-redis.ts';
 import { createGatewayMetrics } from './ops/metrics.ts';
-import { Connection } from './protocol/connection.ts';
-import { MultiplexedSession, type SessionHost } from './protocol/multiplexed-session.ts';
-import { plainSubscriber } from './protocol/plain-session.ts';
-import { isOriginAllowed } from './upgrade/origin-policy.ts';
-import { parseUpgrade, type UpgradeTarget } from './upgrade/parse-upgrade.ts';
+import { opsRoutes } from './ops/ops-routes.ts';
+import { closeClients } from './protocol/close-clients.ts';
+import { Heartbeat } from './protocol/heartbeat.ts';
+import { Sessions } from './protocol/sessions.ts';
+import { Handshake } from './upgrade/handshake.ts';
 
 export interface GatewayDeps {
   /** A logger; default a pino JSON logger at `config.logLevel`. */
@@ -42,302 +25,77 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Listeners shared by every connection (`this` is the socket): no closure per connection. */
-function destroyOnError(this: Duplex): void {
-  this.destroy();
-}
-function markAlive(this: WebSocket & { tcAlive?: boolean }): void {
-  this.tcAlive = true;
-}
-function ignore(): void {}
-
 /**
  * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
- * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode.
+ * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode. It wires the parts
+ * (upgrade/, admission/, fanout/, protocol/, ops/) and runs the lifecycle.
  * @example
  * const gateway = createGateway(loadConfig(configFromEnv(process.env)));
  * console.log(await gateway.listen());
  */
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { app: 'gateway' } });
-  const target = redisTarget(config);
-  const redis = createRedis(target, logger);
-  // Subscriber mode takes a connection of its own (on a cluster, one per master, for SSUBSCRIBE);
-  // ioredis subscribes again by itself after a reconnect or a failover.
-  const subscriberRedis = createRedis(target, logger, {
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: null,
-    commandTimeout: undefined,
-    shardedSubscriber: true,
-  });
-  const store = new StreamReader(redis, { keyPrefix: config.keyPrefix });
-  const tokens = new TokenVerifier(hs256Keys(config.secret));
-  const perTenant = new Map<string, number>();
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: config.maxPayload,
-    clientTracking: true,
-    // Answer with the subprotocol chosen, as the CloudEvents WebSocket binding says; none if none was offered.
-    handleProtocols: (_offered, request) => (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol ?? false,
-  });
+  const redis = new GatewayRedis(config, logger);
+  const store = new StreamReader(redis.commands, { keyPrefix: config.keyPrefix });
+  const lifecycle = new Lifecycle('Gateway', logger);
   const fanout: Fanout = new Fanout({
     store,
-    subscriber: subscriberRedis,
-    pubsub: isCluster(target) ? 'sharded' : 'classic',
+    subscriber: redis.subscriber,
+    pubsub: redis.pubsub,
     pageSize: config.catchUpPageSize,
     onFanout: (ms) => metrics.fanoutSeconds.observe(ms / 1000),
     onSent: (messages) => metrics.messagesOut.inc(messages),
     onError: (error) => logger.warn({ err: error }, 'fan-out task failed; it will be retried'),
   });
+  const admission = new Admission({
+    maxPerTenant: config.maxConnectionsPerTenant,
+    originPolicy: config.originPolicy,
+    origins: (tenant) => store.origins(tenant),
+  });
+  const handshake: Handshake = new Handshake({
+    maxPayload: config.maxPayload,
+    lifecycle,
+    tokens: new TokenVerifier(hs256Keys(config.secret)),
+    admission,
+    store,
+    onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
+    logger,
+    accept: (ws, accepted) => sessions.open(ws, accepted),
+  });
   const metrics = createGatewayMetrics(
     () => fanout.tenants(),
-    () => wss.clients.size,
+    () => handshake.clients.size,
   );
-
-  const lifecycle = new Lifecycle('Gateway', logger);
-
-  /** Checks the per-tenant limit and the Origin policy, then counts one subscription in. */
-  async function admit(tenant: string, origin: string | undefined): Promise<void> {
-    if ((perTenant.get(tenant) ?? 0) >= config.maxConnectionsPerTenant) {
-      throw new ServiceError(
-        'TC_ERR_TOO_MANY_CONNECTIONS',
-        `Tenant "${tenant}" has ${config.maxConnectionsPerTenant} connections on this gateway already (GATEWAY_MAX_CONNECTIONS_PER_TENANT); retry later or elsewhere.`,
-      );
-    }
-    // Browsers send Origin; other clients do not, and the policy does not apply to them.
-    if (config.originPolicy === 'enforce' && origin !== undefined) {
-      const allowed = await store.origins(tenant);
-      if (!isOriginAllowed(origin, allowed)) {
-        throw new ServiceError(
-          'TC_ERR_FORBIDDEN_ORIGIN',
-          `Origin ${origin.slice(0, 200)} is not in tenant "${tenant}"'s web integrations' validOrigins; add it to a web integration.`,
-        );
-      }
-    }
-    perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
-  }
-
-  function release(tenant: string): void {
-    const count = (perTenant.get(tenant) ?? 1) - 1;
-    if (count <= 0) perTenant.delete(tenant);
-    else perTenant.set(tenant, count);
-  }
-
-  const host: SessionHost = {
-    admit,
-    release,
-    lastOffset: (tenant) => store.lastOffset(tenant),
-    subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
-    unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
-    onError: (error) => logger.error({ err: error }, 'subscription failed'),
-  };
-
-  // What ws refuses itself (a handshake that is not RFC 6455's: method, Upgrade, Sec-WebSocket-Key
-  // or -Version) is answered like every other refusal, in JSON, instead of ws's text/html.
-  wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
-    const notGet = request.method !== 'GET';
-    refuse(
-      socket,
-      notGet
-        ? new ServiceError('TC_ERR_METHOD_NOT_ALLOWED', `A WebSocket upgrade is a GET request, not ${request.method}.`, {
-            headers: { Allow: 'GET' },
-          })
-        : new ServiceError(
-            'TC_ERR_BAD_HANDSHAKE',
-            `${error.message}: send a WebSocket handshake as RFC 6455 describes (Upgrade: websocket, Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64), as WebSocket clients do.`,
-            { headers: { 'Sec-WebSocket-Version': '13' } },
-          ),
-    );
+  const heartbeat = new Heartbeat(handshake.clients, config.heartbeatMs);
+  const sessions = new Sessions({
+    host: {
+      admit: (tenant, origin) => admission.admit(tenant, origin),
+      release: (tenant) => admission.release(tenant),
+      lastOffset: (tenant) => store.lastOffset(tenant),
+      subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
+      unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
+      onError: (error) => logger.error({ err: error }, 'subscription failed'),
+    },
+    heartbeat,
+    maxBufferedBytes: config.maxBufferedBytes,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    onSlow: () => metrics.slowConsumers.inc(),
+    logger,
   });
-
-  function refuse(socket: Duplex, error: ServiceError): void {
-    metrics.upgradesRefused.inc({ code: error.code });
-    const body = JSON.stringify(error.toBody());
-    const headers: Record<string, string | number> = {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-      ...(error.retryAfter === undefined ? {} : { 'Retry-After': error.retryAfter }),
-      ...error.headers,
-      Connection: 'close',
-    };
-    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`);
-  }
-
-  /** Everything checked before the 101: a refused upgrade gets an HTTP status and never a socket. */
-  async function prepare(request: IncomingMessage, url: URL): Promise<{ target: UpgradeTarget; claims: TokenClaims; start?: string }> {
-    if (!lifecycle.running)
-      throw new ServiceError('TC_ERR_SHUTTING_DOWN', 'The gateway is shutting down; connect to another instance.', { retryAfter: 1 });
-    const target = parseUpgrade(request, url);
-    const claims = await tokens.authenticateUpgrade(request.headers, url.searchParams);
-    requireScope(claims, 'subscribe', 'Subscribing');
-    if (target.mode === 'multiplexed') return { target, claims };
-    requireTenant(claims, target.tenant);
-    await admit(target.tenant, request.headers.origin);
-    try {
-      if (target.after === undefined) return { target, claims, start: await store.lastOffset(target.tenant) };
-      // Refuse an expired offset now, with 410, rather than after the 101.
-      await store.read(target.tenant, target.after, 1);
-      return { target, claims, start: target.after };
-    } catch (error) {
-      release(target.tenant);
-      throw error;
-    }
-  }
-
-  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', destroyOnError);
-    let url: URL;
-    try {
-      url = new URL(request.url ?? '/', 'http://gateway');
-    } catch {
-      refuse(socket, new ServiceError('TC_ERR_BAD_REQUEST', 'The request target is not a valid URL.'));
-      return;
-    }
-    prepare(request, url).then(
-      ({ target, claims, start }) => {
-        (request as IncomingMessage & { tcSubprotocol?: string }).tcSubprotocol = target.subprotocol;
-        // A plain upgrade was counted in by admit(); if the handshake never completes (the socket
-        // went away, or ws refused a malformed handshake), count it out again. The listener goes
-        // once the handshake is done, so that the socket does not keep the upgrade request.
-        const unopened = target.mode === 'plain' ? releaseOnClose(target.tenant) : undefined;
-        if (unopened) socket.once('close', unopened);
-        const origin = request.headers.origin;
-        wss.handleUpgrade(request, socket, head, (ws) => {
-          if (unopened) socket.off('close', unopened);
-          if (target.mode === 'plain') openPlain(ws, target, claims, start!);
-          else openMultiplexed(ws, claims, origin);
-        });
-      },
-      (error: unknown) => {
-        const gatewayError = toServiceError(error);
-        if (gatewayError.status >= 500) logger.error({ err: error }, 'upgrade failed');
-        refuse(socket, gatewayError);
-      },
-    );
-  }
-
-  function releaseOnClose(tenant: string): () => void {
-    return () => release(tenant);
-  }
-
-  const countSlow = () => metrics.slowConsumers.inc();
-  const onClientError = (error: Error) => logger.debug({ err: error }, 'client socket error');
-
-  /** Closes the connection when its token expires (4001). */
-  function expireWith(connection: Connection, claims: TokenClaims): void {
-    if (claims.exp === undefined) return;
-    const ms = claims.exp * 1000 - Date.now();
-    // setTimeout holds 2^31-1 ms at most; a longer-lived token is left to the next reconnect.
-    if (ms > 2 ** 31 - 1) return;
-    const timer = setTimeout(
-      () => connection.close(CloseCode.TokenExpired, 'token expired: reconnect with a fresh token'),
-      Math.max(0, ms),
-    );
-    connection.ws.once('close', () => clearTimeout(timer));
-  }
-
-  function track(ws: WebSocket): Connection {
-    const connection = new Connection(ws, config.maxBufferedBytes, countSlow);
-    (ws as WebSocket & { tcAlive?: boolean }).tcAlive = true;
-    ws.on('pong', markAlive);
-    ws.on('error', onClientError);
-    return connection;
-  }
-
-  function openPlain(ws: WebSocket, target: Extract<UpgradeTarget, { mode: 'plain' }>, claims: TokenClaims, start: string): void {
-    const connection = track(ws);
-    expireWith(connection, claims);
-    const subscriber: Subscriber = plainSubscriber(connection, start, target.predicate);
-    let released = false;
-    const end = () => {
-      if (released) return;
-      released = true;
-      fanout.unsubscribe(target.tenant, subscriber);
-      release(target.tenant);
-    };
-    ws.on('close', end);
-    // Plain mode only sends; what a client sends is read and dropped.
-    ws.on('message', ignore);
-    fanout.subscribe(target.tenant, subscriber).catch((error: unknown) => {
-      const gatewayError = toServiceError(error);
-      if (gatewayError.code === 'TC_ERR_OFFSET_EXPIRED')
-        connection.close(CloseCode.OffsetExpired, 'resume offset expired: events were trimmed; reconnect without after, or with after=0');
-      else if (gatewayError.code === 'TC_ERR_REDIS_UNAVAILABLE')
-        connection.close(CloseCode.TryAgainLater, 'Redis unavailable: reconnect after a backoff and resume');
-      else {
-        logger.error({ err: error }, 'subscription failed');
-        connection.close(CloseCode.InternalError, 'internal error: reconnect and resume');
-      }
-      end();
-    });
-  }
-
-  function openMultiplexed(ws: WebSocket, claims: TokenClaims, origin: string | undefined): void {
-    const connection = track(ws);
-    expireWith(connection, claims);
-    const session = new MultiplexedSession(connection, claims, origin, host, config.maxSubscriptionsPerConnection);
-    ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
-    ws.on('close', () => session.closeAll());
-  }
-
-  async function onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? '/').split('?')[0];
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
-    };
-    if (path === '/healthz') return json(200, { status: 'ok' });
-    if (path === '/readyz') {
-      if (!lifecycle.running) return json(503, { status: lifecycle.state });
-      const ready = redis.status === 'ready' && subscriberRedis.status === 'ready';
-      return ready ? json(200, { status: 'ready' }) : json(503, { status: 'redis unavailable' }, { 'retry-after': '1' });
-    }
-    if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
-      return;
-    }
-    if (path?.startsWith('/v1/')) {
-      return json(426, new ServiceError('TC_ERR_BAD_REQUEST', 'This is a WebSocket endpoint: send an Upgrade request.').toBody(), {
-        upgrade: 'websocket',
-      });
-    }
-    return json(
-      404,
-      new ServiceError(
-        'TC_ERR_NOT_FOUND',
-        `No route ${path?.slice(0, 200)}; WebSocket endpoints are /v1/tenants/{tenantid}/events and /v1/connect.`,
-      ).toBody(),
-    );
-  }
-
-  const server = createServer((request, response) => {
-    onRequest(request, response).catch((error) => {
-      logger.error({ err: error }, 'request failed');
-      if (!response.headersSent) response.writeHead(500).end();
-    });
-  });
-  server.on('upgrade', onUpgrade);
-
-  // Heartbeat (RFC 6455 §5.5.2 ping/pong): a peer that did not answer the last ping is cut.
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      const live = ws as WebSocket & { tcAlive?: boolean };
-      if (live.tcAlive === false) {
-        ws.terminate();
-        continue;
-      }
-      live.tcAlive = false;
-      ws.ping();
-    }
-  }, config.heartbeatMs);
-  heartbeat.unref();
+  const server = createServer(
+    opsRoutes({
+      lifecycle,
+      redisReady: () => redis.ready,
+      registry: metrics.registry,
+      logger,
+    }),
+  );
+  server.on('upgrade', handshake.onUpgrade);
 
   return {
     async listen() {
       lifecycle.start();
-      const [commands, subscriptions] = await Promise.all([connectRedis(redis), connectRedis(subscriberRedis)]);
-      if (!commands || !subscriptions)
-        logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; refusing upgrades with 503 until it is');
+      await redis.connect();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
@@ -349,21 +107,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       return url;
     },
     close() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       return lifecycle.close(() => [
         ['stop accepting', async () => server.close()],
         [
           'close clients with 1001',
           async () => {
-            for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'gateway shutting down: reconnect and resume');
-            const deadline = Date.now() + config.shutdownTimeoutMs;
-            while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-            for (const ws of wss.clients) ws.terminate();
+            await closeClients(handshake.clients, config.shutdownTimeoutMs);
             server.closeAllConnections();
           },
         ],
         ['drop subscriptions', () => fanout.close()],
-        ['quit Redis', () => Promise.all([closeRedis(redis), closeRedis(subscriberRedis)])],
+        ['quit Redis', () => redis.quit()],
       ]);
     },
   };

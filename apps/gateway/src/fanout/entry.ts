@@ -1,4 +1,4 @@
-import { textFrame } from '../protocol/frames.ts';
+import { textFrame } from '../frames/frames.ts';
 
 /**
  * One stored event on its way out. It is parsed, serialized and framed at most once per gateway,

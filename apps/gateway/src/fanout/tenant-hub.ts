@@ -1,13 +1,8 @@
 import { CloseCode } from '@tenantcast/sdk';
 import { compareOffsets, ServiceError, type StreamReader } from '@tenantcast/server';
 import { Entry } from './entry.ts';
+import { CatchUp } from './resume.ts';
 import type { Subscriber } from './subscriber.ts';
-
-/** A page of a tenant's stream, as entries on their way out. */
-interface Page {
-  entries: Entry[];
-  more: boolean;
-}
 
 export interface HubDeps {
   store: StreamReader;
@@ -27,8 +22,8 @@ export interface HubDeps {
  * - work runs one task at a time, so deliveries and joins never interleave;
  * - `head` is the last offset handed out; a notification whose previous offset is past `head`
  *   reveals a gap (a missed notification), which is filled from the stream before going on;
- * - a subscriber joins after catching up from the stream, inside a task, so nothing falls between
- *   its catch-up and live delivery; each subscriber skips what it has (`last`).
+ * - a subscriber joins after catching up from the stream (resume.ts), inside a task, so nothing
+ *   falls between its catch-up and live delivery; each subscriber skips what it has (`last`).
  *
  * The live path does per subscriber only what it must: a subscriber that joined with `last` at or
  * before `head` has `last === head` after every delivery, and every live entry is past `head`, so it
@@ -47,16 +42,14 @@ export class TenantHub {
   #tail: Promise<void> = Promise.resolve();
   /** Tasks queued and not yet settled. */
   #queued = 0;
-  /** Catch-up reads in flight, by the offset they read after. */
-  readonly #reads = new Map<string, Promise<Page>>();
-  /** A catch-up read from 0-0 found the stream empty. */
-  #foundEmpty = false;
+  readonly #catchUp: CatchUp;
   /** Joins in progress, so that the hub is not disposed under them. */
   #joining = 0;
 
   constructor(tenant: string, deps: HubDeps) {
     this.tenant = tenant;
     this.#deps = deps;
+    this.#catchUp = new CatchUp(deps.store, tenant, deps.pageSize);
   }
 
   /** Number of subscribers, joining ones included. */
@@ -121,28 +114,10 @@ export class TenantHub {
    * where it joins live delivery. Throws (TC_ERR_OFFSET_EXPIRED) when `last` was trimmed.
    */
   async join(subscriber: Subscriber, arrived: () => void = () => {}): Promise<void> {
-    // Bulk catch-up, while live delivery to others goes on; paced by the client's send buffer. A
-    // subscriber that starts at `head` or past it (a live-only one, or one resuming from where the
-    // hub is) has nothing to read: whatever follows `head` the hub hands out live. On a tenant whose
-    // stream the hub found empty (`head` 0-0), joins read until one read has found it still empty
-    // (those in flight together share it): that first read is where a join races the tenant's first
-    // events, which tests/e2e/subscribe.test.ts forces through it.
-    let more = compareOffsets(subscriber.last, this.#head) < 0 || (this.#head === '0-0' && !this.#foundEmpty);
-    let sent = 0;
-    while (more && !subscriber.closed) {
-      const page = await this.#read(subscriber.last);
-      for (const entry of page.entries) {
-        await subscriber.drain();
-        if (this.#offer(subscriber, entry)) sent++;
-      }
-      more = page.more;
-    }
+    // Bulk catch-up, while live delivery to others goes on.
+    let sent = await this.#catchUp.fromStream(subscriber, this.#head);
     await this.#enqueue(async () => {
-      while (!subscriber.closed && compareOffsets(subscriber.last, this.#head) < 0) {
-        const page = await this.#deps.store.read(this.tenant, subscriber.last, this.#deps.pageSize, this.#head);
-        for (const entry of page.entries) if (this.#offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
-        if (!page.more) break;
-      }
+      sent += await this.#catchUp.toHead(subscriber, this.#head);
       // Counted out of the joining and into the subscribers in one step, so that it is never counted twice.
       arrived();
       if (!subscriber.closed) {
@@ -172,41 +147,6 @@ export class TenantHub {
   /** Waits for the work queued so far. */
   idle(): Promise<void> {
     return this.#enqueue(async () => {});
-  }
-
-  /**
-   * A page of the stream after `after`, for catch-up. Subscribers that join at once from the same
-   * offset (a burst of live-only joins, or clients reconnecting after a restart with the offset they
-   * all reached) share one read in flight, and its entries: each event is parsed and framed once.
-   */
-  #read(after: string): Promise<Page> {
-    let read = this.#reads.get(after);
-    if (read === undefined) {
-      read = this.#deps.store.read(this.tenant, after, this.#deps.pageSize).then(
-        (page) => {
-          this.#reads.delete(after);
-          if (after === '0-0' && page.entries.length === 0) this.#foundEmpty = true;
-          const entries = new Array<Entry>(page.entries.length);
-          for (let i = 0; i < entries.length; i++) entries[i] = new Entry(page.entries[i]!.offset, page.entries[i]!.json);
-          return { entries, more: page.more };
-        },
-        (error: unknown) => {
-          this.#reads.delete(after);
-          throw error;
-        },
-      );
-      this.#reads.set(after, read);
-    }
-    return read;
-  }
-
-  /** Hands an entry to one subscriber, unless it has it already or its filter says no. */
-  #offer(subscriber: Subscriber, entry: Entry): boolean {
-    if (subscriber.closed || compareOffsets(entry.offset, subscriber.last) <= 0) return false;
-    subscriber.last = entry.offset;
-    if (!subscriber.matches(entry)) return false;
-    subscriber.send(entry);
-    return true;
   }
 
   /** Hands a live entry (past `head`) to every subscriber and moves `head`. Returns the number of messages sent. */

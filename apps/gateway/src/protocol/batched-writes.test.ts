@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { CloseCode } from '@tenantcast/sdk';
 import { until } from '@tenantcast/testkit';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { textFrame } from '../frames/frames.ts';
 import { Connection } from './connection.ts';
-import { textFrame } from './frames.ts';
 
 /**
  * The gateway's connection writes, against a real ws server and real ws clients over TCP: frames

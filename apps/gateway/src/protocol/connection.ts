@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '@tenantcast/sdk';
 import type { WebSocket } from 'ws';
-import { textFrame } from './frames.ts';
+import { textFrame } from '../frames/frames.ts';
 
 /** How long a closing connection may take to flush its close frame before it is cut. */
 const CLOSE_GRACE_MS = 5000;
@@ -33,7 +33,7 @@ const READY: Promise<void> = Promise.resolve();
  * events of a notification, of several notifications read together, of a catch-up page) are
  * queued, in order, and leave in one socket write at the end of the turn (`setImmediate`), instead
  * of one system call per frame. Frames are whole WebSocket frames built once per event and shared by
- * every connection that gets them (`frames.ts`); they are written to the socket as they are, so ws
+ * every connection that gets them (`frames/frames.ts`); they are written to the socket as they are, so ws
  * does no per-message work. They are uncompressed text frames (RSV1 clear), valid whatever
  * extension a client negotiated (RFC 7692), and ws's own sender never holds a data frame back (the
  * gateway sends every data frame itself). What ws writes by itself (pings, pongs) goes straight to
@@ -76,7 +76,7 @@ export class Connection {
   }
 
   /**
-   * Queues a whole frame (see `frames.ts`; it is not copied nor changed, and may be shared). Returns
+   * Queues a whole frame (see `frames/frames.ts`; it is not copied nor changed, and may be shared). Returns
    * false when the connection is closed, or was just closed as a slow consumer.
    */
   sendFrame(frame: Buffer): boolean {

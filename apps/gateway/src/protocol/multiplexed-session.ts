@@ -2,22 +2,11 @@ import type { EventPredicate, TokenClaims } from '@tenantcast/sdk';
 import { CloseCode, isTenantId } from '@tenantcast/sdk';
 import { requireTenant, ServiceError, toServiceError } from '@tenantcast/server';
 import type { Entry } from '../fanout/entry.ts';
+import { parseAfter } from '../fanout/resume.ts';
 import type { Subscriber } from '../fanout/subscriber.ts';
-import { compileFilter, parseAfter } from '../upgrade/parse-upgrade.ts';
+import { compileFilter } from '../upgrade/parse-upgrade.ts';
 import type { Connection } from './connection.ts';
-
-/** What a multiplexed session needs from the gateway. */
-export interface SessionHost {
-  /** Checks the Origin policy and the per-tenant limit, and counts the subscription in. */
-  admit(tenant: string, origin: string | undefined): Promise<void>;
-  /** Counts a subscription out. */
-  release(tenant: string): void;
-  /** The stream's last offset: where a live-only subscription starts. */
-  lastOffset(tenant: string): Promise<string>;
-  subscribe(tenant: string, subscriber: Subscriber): Promise<void>;
-  unsubscribe(tenant: string, subscriber: Subscriber): void;
-  onError(error: unknown): void;
-}
+import type { SessionHost } from './session-host.ts';
 
 interface ActiveSubscription {
   tenant: string;

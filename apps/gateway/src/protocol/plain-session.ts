@@ -1,7 +1,9 @@
-import type { EventPredicate } from '@tenantcast/sdk';
+import { CloseCode, type EventPredicate } from '@tenantcast/sdk';
+import { toServiceError } from '@tenantcast/server';
 import type { Entry } from '../fanout/entry.ts';
 import type { Subscriber } from '../fanout/subscriber.ts';
 import type { Connection } from './connection.ts';
+import type { SessionHost } from './session-host.ts';
 
 /**
  * Plain CloudEvents mode: one subscription per connection; each text frame is one structured-mode
@@ -40,7 +42,52 @@ class PlainSubscriber implements Subscriber {
   }
 }
 
-/** The subscriber of a plain-mode connection, starting after `start`. */
-export function plainSubscriber(connection: Connection, start: string, predicate: EventPredicate | undefined): Subscriber {
-  return new PlainSubscriber(connection, start, predicate);
+/** The reason a plain connection is closed with when its subscription fails, by close code (docs/protocol.md). */
+const FAILED_REASONS: Readonly<Partial<Record<number, string>>> = {
+  [CloseCode.OffsetExpired]: 'resume offset expired: events were trimmed; reconnect without after, or with after=0',
+  [CloseCode.TryAgainLater]: 'Redis unavailable: reconnect after a backoff and resume',
+  [CloseCode.GoingAway]: 'gateway shutting down: reconnect and resume',
+  [CloseCode.InternalError]: 'internal error: reconnect and resume',
+};
+
+/**
+ * Closes a connection whose subscription failed after the 101, with the close code the error table
+ * gives its code (ERRORS in the SDK), or 1011 when it gives none; only a 1011 is logged.
+ */
+function closeFailed(connection: Connection, error: unknown, host: SessionHost): void {
+  const serviceError = toServiceError(error);
+  const code = serviceError.closeCode ?? CloseCode.InternalError;
+  if (code === CloseCode.InternalError) host.onError(error);
+  connection.close(code, FAILED_REASONS[code] ?? serviceError.message);
+}
+
+/** Plain mode only sends; what a client sends is read and dropped. */
+function ignore(): void {}
+
+/**
+ * Serves a plain-mode connection whose upgrade was admitted (counted in): one subscription to
+ * `tenant` from `start` (resume: fanout/resume.ts), counted out once, when the socket closes or the
+ * subscription fails.
+ */
+export function openPlainSession(
+  connection: Connection,
+  host: SessionHost,
+  tenant: string,
+  start: string,
+  predicate: EventPredicate | undefined,
+): void {
+  const subscriber = new PlainSubscriber(connection, start, predicate);
+  let released = false;
+  const end = () => {
+    if (released) return;
+    released = true;
+    host.unsubscribe(tenant, subscriber);
+    host.release(tenant);
+  };
+  connection.ws.on('close', end);
+  connection.ws.on('message', ignore);
+  host.subscribe(tenant, subscriber).catch((error: unknown) => {
+    closeFailed(connection, error, host);
+    end();
+  });
 }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startGateway, type TestGateway, useStack } from '@tenantcast/testkit';
 import fc from 'fast-check';
+import { isOriginAllowed } from '../admission/origin-policy.ts';
 import { assertRefusal, connect, makeEvent, plainUrl, publishOne, refusal, tenantOf } from '../testing/clients.ts';
-import { isOriginAllowed } from './origin-policy.ts';
 
 describe('isOriginAllowed', () => {
   const cases: Array<[string, string[], boolean, string]> = [

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { compileFilters, type EventPredicate, isTenantId, TenantcastError } from '@tenantcast/sdk';
-import { isOffset, ServiceError } from '@tenantcast/server';
+import { ServiceError } from '@tenantcast/server';
+import { parseAfter } from '../fanout/resume.ts';
 
 /** Subprotocol of plain CloudEvents mode (CloudEvents WebSocket binding, JSON format). */
 export const PLAIN_SUBPROTOCOL = 'cloudevents.json';
@@ -55,18 +56,6 @@ export function compileFilter(value: unknown): EventPredicate {
     }
     throw error;
   }
-}
-
-/** Checks an `after` offset: a stream entry id, or `0` for everything retained. */
-export function parseAfter(after: string | undefined): string | undefined {
-  if (after === undefined) return undefined;
-  if (!isOffset(after)) {
-    throw new ServiceError(
-      'TC_ERR_BAD_OFFSET',
-      `"after" is "${after.slice(0, 64)}"; pass a relayoffset such as 1700000000000-0, or 0 for every retained event.`,
-    );
-  }
-  return after;
 }
 
 /**

@@ -1,0 +1,15 @@
+import type { Subscriber } from '../fanout/subscriber.ts';
+
+/** What a session (plain or multiplexed) needs from the gateway: admission, the stream's end, the fan-out. */
+export interface SessionHost {
+  /** Checks the Origin policy and the per-tenant limit, and counts the subscription in. */
+  admit(tenant: string, origin: string | undefined): Promise<void>;
+  /** Counts a subscription out. */
+  release(tenant: string): void;
+  /** The stream's last offset: where a live-only subscription starts. */
+  lastOffset(tenant: string): Promise<string>;
+  subscribe(tenant: string, subscriber: Subscriber): Promise<void>;
+  unsubscribe(tenant: string, subscriber: Subscriber): void;
+  /** An unexpected failure of a subscription, to log. */
+  onError(error: unknown): void;
+}

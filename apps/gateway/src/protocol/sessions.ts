@@ -1,0 +1,64 @@
+import { CloseCode, type TokenClaims } from '@tenantcast/sdk';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { Accepted } from '../upgrade/handshake.ts';
+import { Connection } from './connection.ts';
+import type { Heartbeat } from './heartbeat.ts';
+import { MultiplexedSession } from './multiplexed-session.ts';
+import { openPlainSession } from './plain-session.ts';
+import type { SessionHost } from './session-host.ts';
+
+/** What sessions need from the gateway. */
+export interface SessionsOptions {
+  host: SessionHost;
+  heartbeat: Pick<Heartbeat, 'watch'>;
+  /** Bytes queued for one connection before it is closed as a slow consumer (4008). */
+  maxBufferedBytes: number;
+  /** Subscriptions one multiplexed connection may hold. */
+  maxSubscriptionsPerConnection: number;
+  /** Counts a connection closed as a slow consumer. */
+  onSlow(): void;
+  logger: Pick<Logger, 'debug'>;
+}
+
+/** Closes the connection when its token expires (4001). */
+function closeOnExpiry(connection: Connection, claims: TokenClaims): void {
+  if (claims.exp === undefined) return;
+  const ms = claims.exp * 1000 - Date.now();
+  // setTimeout holds 2^31-1 ms at most; a longer-lived token is left to the next reconnect.
+  if (ms > 2 ** 31 - 1) return;
+  const timer = setTimeout(() => connection.close(CloseCode.TokenExpired, 'token expired: reconnect with a fresh token'), Math.max(0, ms));
+  connection.ws.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * What happens after the 101: a socket becomes a connection with a bounded send buffer, watched by
+ * the heartbeat and closed when its token expires, and is served in the mode its upgrade asked for
+ * (plain-session.ts, multiplexed-session.ts).
+ */
+export class Sessions {
+  readonly #options: SessionsOptions;
+  /** Shared by every connection: no closure per connection. */
+  readonly #onClientError: (error: Error) => void;
+
+  constructor(options: SessionsOptions) {
+    this.#options = options;
+    this.#onClientError = (error) => options.logger.debug({ err: error }, 'client socket error');
+  }
+
+  /** Serves a socket whose upgrade was accepted. */
+  open(ws: WebSocket, accepted: Accepted): void {
+    const { host, heartbeat, maxBufferedBytes, maxSubscriptionsPerConnection, onSlow } = this.#options;
+    const connection = new Connection(ws, maxBufferedBytes, onSlow);
+    heartbeat.watch(ws);
+    ws.on('error', this.#onClientError);
+    closeOnExpiry(connection, accepted.claims);
+    if (accepted.mode === 'plain') {
+      openPlainSession(connection, host, accepted.target.tenant, accepted.start, accepted.target.predicate);
+      return;
+    }
+    const session = new MultiplexedSession(connection, accepted.claims, accepted.origin, host, maxSubscriptionsPerConnection);
+    ws.on('message', (data, isBinary) => session.onMessage(data as Buffer, isBinary));
+    ws.on('close', () => session.closeAll());
+  }
+}
