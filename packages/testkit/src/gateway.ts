@@ -1,7 +1,7 @@
 import { type GatewayConfig, loadConfig } from '@tenantcast/gateway/config';
 import { createGateway, type Gateway } from '@tenantcast/gateway/create-gateway';
-import { TEST_SECRET } from './relay.ts';
 import { type RedisConnection, toConnection } from './test-redis.ts';
+import { TEST_SECRET } from './tokens.ts';
 
 /** A gateway listening on a free port of 127.0.0.1. */
 export interface TestGateway {

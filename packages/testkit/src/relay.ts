@@ -1,10 +1,8 @@
 import { loadConfig, type RelayConfig } from '@tenantcast/relay/config';
 import { createRelay, type Relay } from '@tenantcast/relay/create-relay';
-import { type MintTokenOptions, mintToken } from '@tenantcast/sdk';
+import type { MintTokenOptions } from '@tenantcast/sdk';
 import { type RedisConnection, toConnection } from './test-redis.ts';
-
-/** The secret test relays sign tokens with. */
-export const TEST_SECRET = 'test-secret-0123456789abcdef';
+import { TEST_SECRET, testToken } from './tokens.ts';
 
 /** A relay listening on a free port of 127.0.0.1. */
 export interface TestRelay {
@@ -34,7 +32,7 @@ export async function startRelay(redis: string | RedisConnection, overrides: Par
     relay,
     url,
     config,
-    token: (options) => mintToken({ sub: 'test', scope: 'publish subscribe', tenants: ['*'], ...options }, config.secret),
+    token: (options) => testToken(options, config.secret),
     close: () => relay.close(),
   };
 }
