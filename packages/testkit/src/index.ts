@@ -1,14 +1,10 @@
 export { makeEvent } from './cloud-events.ts';
 export { closeAll, type OnClose, useFixture, useRedisServer } from './fixture.ts';
-export { type RelayFixture, type StackFixture, useRelay, useStack } from './fixtures.ts';
-export { startGateway, type TestGateway } from './gateway.ts';
 export { uniqueKeyPrefix, uniqueTenant } from './ids.ts';
 export { metricValue, scrapeMetric } from './metrics.ts';
 export { type Accepted, publish, publishOne } from './publish.ts';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.ts';
 export { freePort, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts';
-export { startRelay, type TestRelay } from './relay.ts';
-export { startStack, type TestStack } from './stack.ts';
 export { type RedisConnection, startTestRedis, type TestRedis, type TestRedisOptions, testRedisKind, toConnection } from './test-redis.ts';
 export { TEST_SECRET, testToken } from './tokens.ts';
 export { sleep, until, within } from './wait.ts';

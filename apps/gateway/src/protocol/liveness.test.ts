@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sleep, useStack } from '@tenantcast/testkit';
-import { connect, eventually, makeEvent, plainUrl, publishOne, tenantOf } from '../testing/clients.ts';
+import { connect, makeEvent, plainUrl, sleep, testToken, uniqueTenant, until } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
 /** The gateway pings every 200 ms. */
-const stack = useStack({ gateway: { heartbeatMs: 200 } });
+const stack = useGateway({ gateway: { heartbeatMs: 200 } });
 
 /** A tenant whose stream exists already. */
 async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = tenantOf(label);
-  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+  const tenant = uniqueTenant(label);
+  await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
   return tenant;
 }
 
@@ -28,10 +28,10 @@ describe('heartbeat', () => {
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     let pings = 0;
     client.ws.on('ping', () => pings++);
-    await eventually(() => pings >= 5 || client.closeInfo !== undefined, '5 pings', 5000);
+    await until(() => pings >= 5 || client.closeInfo !== undefined, '5 pings', 5000);
     assert.equal(client.closeInfo, undefined);
     assert.equal(client.ws.readyState, client.ws.OPEN);
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'still-here' }));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'still-here' }));
     const received = await client.receivedId('still-here');
     assert.equal(received.at(-1)!.relayoffset, accepted.offset);
   });
@@ -53,7 +53,7 @@ describe('token expiry', () => {
   ] as const) {
     test(`${mode} mode: the connection is closed with 4001 once the token expires`, async (t) => {
       const tenant = await tenantWithHistory('expiring');
-      const shortLived = await stack.relay.token({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
+      const shortLived = await testToken({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
       const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
       const client = await connect(t, url(tenant), { token: shortLived, protocols: [...protocols] });
       if (mode === 'multiplexed') {
@@ -83,7 +83,7 @@ describe('client frames in plain mode', () => {
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     client.ws.send('hello');
     client.ws.send(Buffer.from([1, 2, 3]));
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'after-chat' }));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'after-chat' }));
     const received = await client.receivedId('after-chat');
     assert.deepEqual(
       received.map((e) => e.relayoffset),

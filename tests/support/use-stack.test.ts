@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { useStack } from './fixtures.ts';
+import { useStack } from './stack.ts';
 
 describe('useStack', () => {
   const stack = useStack({ gateway: { heartbeatMs: 5000 } });
@@ -20,7 +20,7 @@ describe('useStack', () => {
   test('the gateway reads the relay’s streams, with its overrides', () => {
     assert.equal(stack.gateway.config.keyPrefix, stack.relay.config.keyPrefix);
     assert.equal(stack.gateway.config.heartbeatMs, 5000);
-    assert.equal(stack.relay.config.redisUrl, stack.redis.url);
+    assert.equal(stack.relay.config.redisUrl, stack.redis.redisUrl);
   });
 
   // Inside a describe, hooks run in turn: a later one can build on the parts.
