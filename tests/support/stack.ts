@@ -2,7 +2,7 @@ import type { GatewayConfig } from '@tenantcast/gateway/config';
 import { startGateway, type TestGateway } from '@tenantcast/gateway/testing';
 import type { RelayConfig } from '@tenantcast/relay/config';
 import { startRelay, type TestRelay } from '@tenantcast/relay/testing';
-import { closeAll, startTestRedis, type TestRedis, type TestRedisOptions, useFixture } from '@tenantcast/testkit';
+import { type OnClose, startFixture, startTestRedis, type TestRedis, type TestRedisOptions, useFixture } from '@tenantcast/testkit';
 
 /** What a stack starts: its Redis (one server, or a cluster under `pnpm test:cluster`), and overrides of the apps' configuration. */
 export interface StackOptions {
@@ -27,12 +27,12 @@ export interface TestStack extends RelayStack {
 
 /** Starts a Redis and a relay on it, on free ports. */
 export function startRelayStack(options: Omit<StackOptions, 'gateway'> = {}): Promise<RelayStack> {
-  return startParts(options, false);
+  return startFixture((onClose) => startParts(onClose, options, false));
 }
 
 /** Starts the whole product on free ports, for tests that span the relay and the gateway. */
 export function startStack(options: StackOptions = {}): Promise<TestStack> {
-  return startParts(options, true) as Promise<TestStack>;
+  return startFixture((onClose) => startParts(onClose, options, true)) as Promise<TestStack>;
 }
 
 /**
@@ -40,40 +40,26 @@ export function startStack(options: StackOptions = {}): Promise<TestStack> {
  * `after` hook (see testkit's `useFixture`).
  */
 export function useStack(options: StackOptions = {}): Omit<TestStack, 'close'> {
-  return useFixture('useStack()', async (onClose) => {
-    const stack = await startStack(options);
-    onClose(() => stack.close());
-    return stack;
-  });
+  return useFixture('useStack()', (onClose) => startParts(onClose, options, true)) as Omit<TestStack, 'close'>;
 }
 
 /** `startRelayStack` for the calling file or describe block (see `useStack`). */
 export function useRelayStack(options: Omit<StackOptions, 'gateway'> = {}): Omit<RelayStack, 'close'> {
-  return useFixture('useRelayStack()', async (onClose) => {
-    const stack = await startRelayStack(options);
-    onClose(() => stack.close());
-    return stack;
-  });
+  return useFixture('useRelayStack()', (onClose) => startParts(onClose, options, false));
 }
 
-async function startParts(options: StackOptions, withGateway: boolean): Promise<RelayStack & { gateway?: TestGateway }> {
+/** The parts, each closed in turn when the stack closes: the apps first, then the Redis they use. */
+async function startParts(
+  onClose: OnClose,
+  options: StackOptions,
+  withGateway: boolean,
+): Promise<Omit<TestStack, 'close' | 'gateway'> & { gateway?: TestGateway }> {
   const redis = await startTestRedis(options.redis);
-  let relay: TestRelay | undefined;
-  let gateway: TestGateway | undefined;
-  const close = () =>
-    closeAll(
-      () => gateway?.close(),
-      () => relay?.close(),
-      () => redis.stop(),
-    );
-  try {
-    relay = await startRelay(redis, options.relay);
-    if (withGateway) gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, ...options.gateway });
-    const token = await relay.token();
-    return { redis, relay, token, close, ...(gateway === undefined ? {} : { gateway }) };
-  } catch (error) {
-    // A redis-server left running would keep the test process alive.
-    await close();
-    throw error;
-  }
+  onClose(() => redis.stop());
+  const relay = await startRelay(redis, options.relay);
+  onClose(() => relay.close());
+  if (!withGateway) return { redis, relay, token: await relay.token() };
+  const gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, ...options.gateway });
+  onClose(() => gateway.close());
+  return { redis, relay, gateway, token: await relay.token() };
 }

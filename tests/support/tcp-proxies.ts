@@ -30,21 +30,10 @@ export async function startProxy(target: number, onClientData?: ClientDataHook):
       else onClientData(chunk, () => upstream.write(chunk), pair);
     });
     upstream.on('data', (chunk) => client.write(chunk));
-    const end = () => {
-      pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const socket of [client, upstream]) {
-      socket.on('close', end);
-      socket.on('error', end);
-    }
+    endTogether(client, upstream, () => pairs.delete(pair));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
   const proxy: TcpProxy = {
-    port: address.port,
+    port: await listen(server),
     target,
     pause() {
       paused = true;
@@ -100,20 +89,32 @@ export async function startRoundRobinProxy(targets: number[]): Promise<RoundRobi
     sockets.add(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
-    const end = () => {
+    endTogether(client, upstream, () => {
       sockets.delete(client);
       sockets.delete(upstream);
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const socket of [client, upstream]) {
-      socket.on('close', end);
-      socket.on('error', end);
-    }
+    });
   });
+  (proxy as { port: number }).port = await listen(server);
+  return proxy;
+}
+
+/** Once either socket of a pair closes or fails: `forget` it, and destroy both. */
+function endTogether(client: Socket, upstream: Socket, forget: () => void): void {
+  const end = () => {
+    forget();
+    client.destroy();
+    upstream.destroy();
+  };
+  for (const socket of [client, upstream]) {
+    socket.on('close', end);
+    socket.on('error', end);
+  }
+}
+
+/** Listens on a free port of 127.0.0.1; resolves with the port. */
+async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
-  if (address === null || typeof address !== 'object') throw new Error('no proxy address');
-  (proxy as { port: number }).port = address.port;
-  return proxy;
+  assert.ok(address !== null && typeof address === 'object', 'the proxy listens on a port');
+  return address.port;
 }

@@ -10,10 +10,30 @@ import { type RedisServer, type RedisServerOptions, startRedisServer } from './r
 export type OnClose = (close: () => unknown) => void;
 
 /**
- * Starts a fixture in a `before` hook of the calling file or describe block, and closes what it
- * registered with `onClose`, last first, in an `after` hook, even when a start failed half way.
- * Returns the parts `start` resolves with; reading one before the hook ran throws, naming the
- * fixture and the part.
+ * Runs `start`, which registers a close for each part it starts with `onClose`, and resolves with its
+ * parts and a `close()` that closes them, last started first (the same promise if called again).
+ * When `start` throws, what did start is closed before the error goes on: a redis-server left running
+ * would keep the test process alive. For a test of its own: register `close` with `t.after`.
+ */
+export async function startFixture<T extends object>(start: (onClose: OnClose) => Promise<T>): Promise<T & { close(): Promise<void> }> {
+  const closes: Array<() => unknown> = [];
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= closeAll(...[...closes].reverse());
+    return closing;
+  };
+  try {
+    return { ...(await start((part) => closes.push(part))), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * `startFixture` for the calling file or describe block: starts in its `before` hook and closes in
+ * its `after` hook. Returns the parts `start` resolves with; reading one before the hook ran throws,
+ * naming the fixture and the part.
  * @example
  * const fixture = useFixture('useRedisServer()', async (onClose) => {
  *   const redis = await startRedisServer();
@@ -22,12 +42,11 @@ export type OnClose = (close: () => unknown) => void;
  * });
  */
 export function useFixture<T extends object>(name: string, start: (onClose: OnClose) => Promise<T>): T {
-  let parts: T | undefined;
-  const closes: Array<() => unknown> = [];
+  let parts: (T & { close(): Promise<void> }) | undefined;
   before(async () => {
-    parts = await start((close) => closes.push(close));
+    parts = await startFixture(start);
   });
-  after(() => closeAll(...closes.reverse()));
+  after(() => parts?.close());
   return new Proxy({} as T, {
     get(_target, part) {
       if (parts === undefined) {

@@ -1,5 +1,6 @@
+export { testAppOptions } from './app-options.ts';
 export { makeEvent } from './cloud-events.ts';
-export { closeAll, type OnClose, useFixture, useRedisServer } from './fixture.ts';
+export { closeAll, type OnClose, startFixture, useFixture, useRedisServer } from './fixture.ts';
 export { uniqueKeyPrefix, uniqueTenant } from './ids.ts';
 export { metricValue, scrapeMetric } from './metrics.ts';
 export { type Accepted, publish, publishOne } from './publish.ts';

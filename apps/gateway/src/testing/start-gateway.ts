@@ -1,4 +1,4 @@
-import { type RedisConnection, TEST_SECRET, toConnection } from '@tenantcast/testkit';
+import { type RedisConnection, testAppOptions } from '@tenantcast/testkit';
 import { type GatewayConfig, loadConfig } from '../config.ts';
 import { createGateway, type Gateway } from '../create-gateway.ts';
 
@@ -15,15 +15,7 @@ export interface TestGateway {
 
 /** Starts a gateway against `redis` (a URL, or a TestRedis); pass the writer's or the relay's `keyPrefix` so that it reads their streams. */
 export async function startGateway(redis: string | RedisConnection, overrides: Partial<GatewayConfig> = {}): Promise<TestGateway> {
-  const config = loadConfig({
-    ...toConnection(redis),
-    secret: TEST_SECRET,
-    port: 0,
-    host: '127.0.0.1',
-    logLevel: 'silent',
-    shutdownTimeoutMs: 2000,
-    ...overrides,
-  });
+  const config = loadConfig({ ...testAppOptions(redis), ...overrides });
   const gateway = createGateway(config);
   const url = await gateway.listen();
   return { gateway, url, wsUrl: url.replace(/^http/, 'ws'), config, close: () => gateway.close() };

@@ -1,8 +1,9 @@
 import {
   type Cleanup,
-  closeAll,
+  type OnClose,
   type RedisServer,
   type RedisServerOptions,
+  startFixture,
   startRedisServer,
   testToken,
   useFixture,
@@ -35,26 +36,23 @@ export interface GatewayFixtureOptions {
  * Starts a redis-server, a writer and a gateway on it; `close()` closes the gateway, the writer,
  * then Redis. For a test of its own (register `close` with `t.after`); a suite uses `useGateway`.
  */
-export async function startGatewayWithRedis(options: GatewayFixtureOptions = {}): Promise<GatewayFixture & { close(): Promise<void> }> {
+export function startGatewayWithRedis(options: GatewayFixtureOptions = {}): Promise<GatewayFixture & { close(): Promise<void> }> {
+  return startFixture((onClose) => startParts(onClose, options));
+}
+
+/** `startGatewayWithRedis` for the calling file or describe block (see testkit's `useFixture`). */
+export function useGateway(options: GatewayFixtureOptions = {}): GatewayFixture {
+  return useFixture('useGateway()', (onClose) => startParts(onClose, options));
+}
+
+async function startParts(onClose: OnClose, options: GatewayFixtureOptions): Promise<GatewayFixture> {
   const redis = await startRedisServer(options.redis);
-  let writer: EventWriter | undefined;
-  let gateway: TestGateway | undefined;
-  // Apps go before the Redis they use.
-  const close = () =>
-    closeAll(
-      () => gateway?.close(),
-      () => writer?.close(),
-      () => redis.stop(),
-    );
-  try {
-    writer = await startEventWriter(redis.url);
-    gateway = await startGateway(redis.url, { keyPrefix: writer.keyPrefix, ...options.gateway });
-  } catch (error) {
-    // A redis-server left running would keep the test process alive.
-    await close();
-    throw error;
-  }
-  const keyPrefix = writer.keyPrefix;
+  onClose(() => redis.stop());
+  const writer = await startEventWriter(redis.url);
+  onClose(() => writer.close());
+  const { keyPrefix } = writer;
+  const gateway = await startGateway(redis.url, { keyPrefix, ...options.gateway });
+  onClose(() => gateway.close());
   return {
     redis,
     writer,
@@ -70,18 +68,5 @@ export async function startGatewayWithRedis(options: GatewayFixtureOptions = {})
       t.after(() => other.close());
       return other;
     },
-    close,
   };
-}
-
-/**
- * `startGatewayWithRedis` for the calling file or describe block: starts in its `before` hook, closes
- * in its `after` hook (see testkit's `useFixture`).
- */
-export function useGateway(options: GatewayFixtureOptions = {}): GatewayFixture {
-  return useFixture('useGateway()', async (onClose) => {
-    const started = await startGatewayWithRedis(options);
-    onClose(() => started.close());
-    return started;
-  });
 }

@@ -1,5 +1,5 @@
 import type { MintTokenOptions } from '@tenantcast/sdk';
-import { type RedisConnection, TEST_SECRET, testToken, toConnection, uniqueKeyPrefix } from '@tenantcast/testkit';
+import { type RedisConnection, testAppOptions, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
 import { loadConfig, type RelayConfig } from '../config.ts';
 import { createRelay, type Relay } from '../create-relay.ts';
 
@@ -15,16 +15,7 @@ export interface TestRelay {
 
 /** Starts a relay against `redis` (a URL, or a TestRedis), with a unique key prefix unless one is given. */
 export async function startRelay(redis: string | RedisConnection, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
-  const config = loadConfig({
-    ...toConnection(redis),
-    secret: TEST_SECRET,
-    port: 0,
-    host: '127.0.0.1',
-    logLevel: 'silent',
-    keyPrefix: uniqueKeyPrefix(),
-    shutdownTimeoutMs: 2000,
-    ...overrides,
-  });
+  const config = loadConfig({ ...testAppOptions(redis), keyPrefix: uniqueKeyPrefix(), ...overrides });
   const relay = createRelay(config);
   const url = await relay.listen();
   return { relay, url, config, token: (options) => testToken(options, config.secret), close: () => relay.close() };

@@ -1,4 +1,12 @@
-import { type Cleanup, closeAll, type RedisServer, type RedisServerOptions, startRedisServer, useFixture } from '@tenantcast/testkit';
+import {
+  type Cleanup,
+  type OnClose,
+  type RedisServer,
+  type RedisServerOptions,
+  startFixture,
+  startRedisServer,
+  useFixture,
+} from '@tenantcast/testkit';
 import type { RelayConfig } from '../config.ts';
 import { startRelay, type TestRelay } from './start-relay.ts';
 
@@ -21,51 +29,31 @@ export interface RelayFixtureOptions {
  * Starts a redis-server and a relay on it; `close()` closes the relay, then Redis. For a test of
  * its own (register `close` with `t.after`); a suite uses `useRelay`.
  */
-export async function startRelayWithRedis(
+export function startRelayWithRedis(
   overrides: Partial<RelayConfig> = {},
   options: RelayFixtureOptions = {},
 ): Promise<RelayFixture & { close(): Promise<void> }> {
+  return startFixture((onClose) => startParts(onClose, overrides, options));
+}
+
+/** `startRelayWithRedis` for the calling file or describe block (see testkit's `useFixture`). */
+export function useRelay(overrides: Partial<RelayConfig> = {}, options: RelayFixtureOptions = {}): RelayFixture {
+  return useFixture('useRelay()', (onClose) => startParts(onClose, overrides, options));
+}
+
+async function startParts(onClose: OnClose, overrides: Partial<RelayConfig>, options: RelayFixtureOptions): Promise<RelayFixture> {
   const redis = await startRedisServer(options.redis);
-  let relay: TestRelay | undefined;
-  let token: string;
-  try {
-    relay = await startRelay(redis.url, overrides);
-    token = await relay.token();
-  } catch (error) {
-    // A redis-server left running would keep the test process alive.
-    await closeAll(
-      () => relay?.close(),
-      () => redis.stop(),
-    );
-    throw error;
-  }
-  const started = relay;
+  onClose(() => redis.stop());
+  const relay = await startRelay(redis.url, overrides);
+  onClose(() => relay.close());
   return {
     redis,
-    relay: started,
-    token,
+    relay,
+    token: await relay.token(),
     async startRelay(t, more = {}) {
       const other = await startRelay(redis.url, more);
       t.after(() => other.close());
       return other;
     },
-    // Apps go before the Redis they use.
-    close: () =>
-      closeAll(
-        () => started.close(),
-        () => redis.stop(),
-      ),
   };
-}
-
-/**
- * `startRelayWithRedis` for the calling file or describe block: starts in its `before` hook, closes
- * in its `after` hook (see testkit's `useFixture`).
- */
-export function useRelay(overrides: Partial<RelayConfig> = {}, options: RelayFixtureOptions = {}): RelayFixture {
-  return useFixture('useRelay()', async (onClose) => {
-    const started = await startRelayWithRedis(overrides, options);
-    onClose(() => started.close());
-    return started;
-  });
 }
