@@ -8,12 +8,6 @@ import { startGatewayWithRedis, useGateway } from '../testing/use-gateway.ts';
 // Each test starts the gateway it looks at, on the suite's Redis and key prefix.
 const stack = useGateway();
 
-async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = uniqueTenant(label);
-  await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
-  return tenant;
-}
-
 async function scrape(gateway: TestGateway): Promise<string> {
   const res = await fetch(`${gateway.url}/metrics`);
   assert.equal(res.status, 200);
@@ -76,8 +70,8 @@ describe('health', () => {
 describe('metrics', () => {
   test('/metrics shows connections, subscriptions per tenant, messages out, fan-out latency, refused upgrades', async (t) => {
     const gateway = await stack.startGateway(t);
-    const a = await tenantWithHistory('metrics-a');
-    const b = await tenantWithHistory('metrics-b');
+    const { tenant: a } = await stack.writer.tenantWithHistory('metrics-a');
+    const { tenant: b } = await stack.writer.tenantWithHistory('metrics-b');
     const plain1 = await connect(t, plainUrl(gateway.wsUrl, a), { token: stack.token });
     const plain2 = await connect(t, plainUrl(gateway.wsUrl, a), { token: stack.token });
     const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
@@ -117,7 +111,7 @@ describe('metrics', () => {
 
   test('messages out counts events sent while catching up too', async (t) => {
     const gateway = await stack.startGateway(t);
-    const tenant = await tenantWithHistory('metrics-catch-up');
+    const { tenant } = await stack.writer.tenantWithHistory('metrics-catch-up');
     await stack.writer.publish([makeEvent(tenant), makeEvent(tenant)]);
     const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
     await client.received(3);
@@ -128,7 +122,7 @@ describe('metrics', () => {
 describe('graceful shutdown', () => {
   test('close() closes plain and multiplexed clients with 1001, is idempotent, and later upgrades are refused', async (t) => {
     const gateway = await stack.startGateway(t);
-    const tenant = await tenantWithHistory('shutdown');
+    const { tenant } = await stack.writer.tenantWithHistory('shutdown');
     const plain = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
     mux.send({ op: 'subscribe', id: 's', tenantid: tenant });
@@ -148,7 +142,7 @@ describe('graceful shutdown', () => {
 
   test('while closing, requests on open connections get 503: /readyz, and upgrades with TC_ERR_SHUTTING_DOWN', async (t) => {
     const gateway = await stack.startGateway(t, { shutdownTimeoutMs: 3000 });
-    const tenant = await tenantWithHistory('closing');
+    const { tenant } = await stack.writer.tenantWithHistory('closing');
     const port = Number(new URL(gateway.url).port);
     // A client that does not read keeps the gateway in its closing phase until shutdownTimeoutMs.
     const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
@@ -181,7 +175,7 @@ describe('graceful shutdown', () => {
 
   test('a client that does not answer the close is cut after shutdownTimeoutMs, and close() still completes', async (t) => {
     const gateway = await stack.startGateway(t, { shutdownTimeoutMs: 300 });
-    const tenant = await tenantWithHistory('stuck');
+    const { tenant } = await stack.writer.tenantWithHistory('stuck');
     const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     (stuck.ws as unknown as { _socket: Socket })._socket.pause();
     await gateway.close();

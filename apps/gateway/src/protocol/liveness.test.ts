@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { connect, makeEvent, plainUrl, sleep, testToken, uniqueTenant, until } from '@tenantcast/testkit';
+import { connect, makeEvent, plainUrl, sleep, testToken, until } from '@tenantcast/testkit';
 import { useGateway } from '../testing/use-gateway.ts';
 
 /** The gateway pings every 200 ms. */
 const stack = useGateway({ gateway: { heartbeatMs: 200 } });
 
-/** A tenant whose stream exists already. */
-async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = uniqueTenant(label);
-  await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
-  return tenant;
-}
-
 describe('heartbeat', () => {
   test('a client that does not answer pings is terminated', async (t) => {
-    const tenant = await tenantWithHistory('mute');
+    const { tenant } = await stack.writer.tenantWithHistory('mute');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, autoPong: false });
     const { code } = await client.closedWith(5000);
     // terminate() cuts the TCP connection without a close frame: 1006 on the client. (The next test
@@ -24,7 +17,7 @@ describe('heartbeat', () => {
   });
 
   test('a client that answers pings stays connected across several intervals and still gets events', async (t) => {
-    const tenant = await tenantWithHistory('alive');
+    const { tenant } = await stack.writer.tenantWithHistory('alive');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     let pings = 0;
     client.ws.on('ping', () => pings++);
@@ -52,7 +45,7 @@ describe('token expiry', () => {
     ['multiplexed', () => `${stack.gateway.wsUrl}/v1/connect`, ['tenantcast.v1']],
   ] as const) {
     test(`${mode} mode: the connection is closed with 4001 once the token expires`, async (t) => {
-      const tenant = await tenantWithHistory('expiring');
+      const { tenant } = await stack.writer.tenantWithHistory('expiring');
       const shortLived = await testToken({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
       const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
       const client = await connect(t, url(tenant), { token: shortLived, protocols: [...protocols] });
@@ -70,7 +63,7 @@ describe('token expiry', () => {
   }
 
   test('a token without expiry is not cut', async (t) => {
-    const tenant = await tenantWithHistory('forever');
+    const { tenant } = await stack.writer.tenantWithHistory('forever');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     await sleep(600);
     assert.equal(client.closeInfo, undefined);
@@ -79,7 +72,7 @@ describe('token expiry', () => {
 
 describe('client frames in plain mode', () => {
   test('are read and ignored', async (t) => {
-    const tenant = await tenantWithHistory('chatty');
+    const { tenant } = await stack.writer.tenantWithHistory('chatty');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     client.ws.send('hello');
     client.ws.send(Buffer.from([1, 2, 3]));
@@ -92,7 +85,7 @@ describe('client frames in plain mode', () => {
   });
 
   test('one over maxPayload closes the connection with 1009', async (t) => {
-    const tenant = await tenantWithHistory('big-frame');
+    const { tenant } = await stack.writer.tenantWithHistory('big-frame');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     client.ws.send('x'.repeat(stack.gateway.config.maxPayload + 1));
     assert.equal((await client.closedWith()).code, 1009);

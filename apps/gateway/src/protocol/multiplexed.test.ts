@@ -39,12 +39,6 @@ const eventsOf = (client: TestClient, id: string) =>
 const receivedFor = (client: TestClient, id: string, eventId: string, timeoutMs?: number) =>
   client.until(() => eventsOf(client, id).some((e) => e.id === eventId), `event ${eventId} on subscription ${id}`, timeoutMs);
 
-/** A tenant whose stream exists; returns it and its history event's offset. */
-async function tenantWithHistory(label: string): Promise<{ tenant: string; history: Accepted }> {
-  const tenant = uniqueTenant(label);
-  return { tenant, history: await stack.writer.publishOne(makeEvent(tenant, { id: 'history' })) };
-}
-
 describe('multiplexed mode', () => {
   test('answers with subprotocol tenantcast.v1', async (t) => {
     const client = await openMux(t);
@@ -52,8 +46,8 @@ describe('multiplexed mode', () => {
   });
 
   test('two subscriptions with different tenants, filters and after each get their own events, tagged with their id', async (t) => {
-    const { tenant: a } = await tenantWithHistory('mux-a');
-    const { tenant: b } = await tenantWithHistory('mux-b');
+    const { tenant: a } = await stack.writer.tenantWithHistory('mux-a');
+    const { tenant: b } = await stack.writer.tenantWithHistory('mux-b');
     const backlog = await stack.writer.publish([
       makeEvent(a, { id: 'a0', type: 'com.example.keep' }),
       makeEvent(a, { id: 'a1', type: 'com.example.keep' }),
@@ -101,7 +95,7 @@ describe('multiplexed mode', () => {
   });
 
   test('after "0" gets every retained event of the tenant', async (t) => {
-    const { tenant, history } = await tenantWithHistory('mux-zero');
+    const { tenant, history } = await stack.writer.tenantWithHistory('mux-zero');
     const more = await stack.writer.publish([makeEvent(tenant, { id: 'e1' }), makeEvent(tenant, { id: 'e2' })]);
     const client = await openMux(t);
     assert.equal((await request(client, { op: 'subscribe', id: 'z', tenantid: tenant, after: '0' })).after, '0');
@@ -113,7 +107,7 @@ describe('multiplexed mode', () => {
   });
 
   test('unsubscribe is acknowledged and stops delivery; the other subscription goes on', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-unsub');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-unsub');
     const client = await openMux(t);
     await request(client, { op: 'subscribe', id: 'stay', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'leave', tenantid: tenant });
@@ -140,7 +134,7 @@ describe('multiplexed mode', () => {
   });
 
   test('refused subscriptions get an error message and leave the connection open', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-errors');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-errors');
     const acmeOnly = await testToken({ scope: 'subscribe', tenants: [tenant] });
     const client = await openMux(t, { token: acmeOnly });
     const cases: Array<[Record<string, unknown>, string]> = [
@@ -168,7 +162,7 @@ describe('multiplexed mode', () => {
   });
 
   test('a subscription id in use is refused (TC_ERR_BAD_REQUEST) and the subscription holding it goes on', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-dup');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-dup');
     const client = await openMux(t);
     await request(client, { op: 'subscribe', id: 'dup', tenantid: tenant });
     const again = await request(client, { op: 'subscribe', id: 'dup', tenantid: tenant });
@@ -183,7 +177,7 @@ describe('multiplexed mode', () => {
   });
 
   test('two subscribe requests with one id, sent back to back, make one subscription', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-race');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-race');
     const client = await openMux(t);
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
@@ -206,7 +200,7 @@ describe('multiplexed mode', () => {
 
   test('closing a connection frees the per-tenant places of all its subscriptions, even of two requested back to back with one id', async (t) => {
     const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
-    const { tenant } = await tenantWithHistory('mux-orphan');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-orphan');
     const client = await openMux(t, { gateway: limited });
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
@@ -254,7 +248,7 @@ describe('multiplexed mode', () => {
 
   test('closing the connection ends its subscriptions', async (t) => {
     const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
-    const { tenant } = await tenantWithHistory('mux-close');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-close');
     const first = await openMux(t, { gateway: limited });
     await request(first, { op: 'subscribe', id: 's1', tenantid: tenant });
     await request(first, { op: 'subscribe', id: 's2', tenantid: tenant });
@@ -274,7 +268,7 @@ describe('multiplexed mode', () => {
 
   test('subscriptions count against the per-tenant limit, and unsubscribing frees the place', async (t) => {
     const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
-    const { tenant } = await tenantWithHistory('mux-limit');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-limit');
     const client = await openMux(t, { gateway: limited });
     await request(client, { op: 'subscribe', id: 'a', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'b', tenantid: tenant });
@@ -289,7 +283,7 @@ describe('multiplexed mode', () => {
 
   test('a connection holds at most maxSubscriptionsPerConnection subscriptions', async (t) => {
     const limited = await stack.startGateway(t, { maxSubscriptionsPerConnection: 2 });
-    const { tenant } = await tenantWithHistory('mux-per-conn');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-per-conn');
     const client = await openMux(t, { gateway: limited });
     await request(client, { op: 'subscribe', id: 'a', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'b', tenantid: tenant });

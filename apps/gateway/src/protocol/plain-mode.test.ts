@@ -10,16 +10,6 @@ function numbered(tenant: string, count: number, from = 0): Record<string, unkno
   return Array.from({ length: count }, (_, i) => makeEvent(tenant, { datacontenttype: 'application/json', data: { n: from + i } }));
 }
 
-/**
- * A tenant id of the test's own whose stream holds one event already. (A tenant with no stream yet
- * once made a live subscriber look expired; a test below covers that case on its own.)
- */
-async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = uniqueTenant(label);
-  await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
-  return tenant;
-}
-
 /** Publishes `events` in batches of `size`, one after the other. */
 async function publishInBatches(events: Record<string, unknown>[], size: number): Promise<Accepted[]> {
   const accepted: Accepted[] = [];
@@ -29,7 +19,7 @@ async function publishInBatches(events: Record<string, unknown>[], size: number)
 
 describe('plain CloudEvents mode', () => {
   test('answers with subprotocol cloudevents.json and sends each event as one structured CloudEvent text frame with its relayoffset', async (t) => {
-    const tenant = await tenantWithHistory('plain');
+    const { tenant } = await stack.writer.tenantWithHistory('plain');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     assert.equal(client.ws.protocol, 'cloudevents.json');
 
@@ -61,7 +51,7 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('a client that offers no subprotocol is served in plain mode without one, as documented', async (t) => {
-    const tenant = await tenantWithHistory('no-protocol');
+    const { tenant } = await stack.writer.tenantWithHistory('no-protocol');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, protocols: [] });
     assert.equal(client.ws.protocol, '');
     const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'x' }));
@@ -70,7 +60,7 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('events arrive in publish order across many writes', async (t) => {
-    const tenant = await tenantWithHistory('order');
+    const { tenant } = await stack.writer.tenantWithHistory('order');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const accepted: Accepted[] = [];
     for (let i = 0; i < 20; i++) accepted.push(...(await stack.writer.publish(numbered(tenant, 5, i * 5))));
@@ -123,7 +113,7 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('a second client of a tenant that has one already also gets only what follows its 101', async (t) => {
-    const tenant = await tenantWithHistory('second');
+    const { tenant } = await stack.writer.tenantWithHistory('second');
     const first = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const early = await stack.writer.publish(numbered(tenant, 5));
     await first.received(5);
@@ -246,7 +236,7 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('the token may come in the Authorization header or in ?token=', async (t) => {
-    const tenant = await tenantWithHistory('token');
+    const { tenant } = await stack.writer.tenantWithHistory('token');
     const subscribeOnly = await testToken({ scope: 'subscribe', tenants: [tenant] });
     const viaHeader = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: subscribeOnly });
     const viaQuery = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { token: subscribeOnly }));
@@ -258,7 +248,7 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('duplicates the relay refuses to store are not delivered again', async (t) => {
-    const tenant = await tenantWithHistory('dupe');
+    const { tenant } = await stack.writer.tenantWithHistory('dupe');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const event = makeEvent(tenant, { id: 'once' });
     const first = await stack.writer.publishOne(event);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { closeRedis, connectRedis, createRedis, isCluster, type RedisClient, redisTarget, StreamAppender } from '@tenantcast/server';
-import { type Accepted, type RedisConnection, toConnection, uniqueKeyPrefix } from '@tenantcast/testkit';
+import { type Accepted, makeEvent, type RedisConnection, toConnection, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
 
 /**
  * Stores events as the relay does, without a relay: through the StreamAppender (the same script:
@@ -16,6 +16,12 @@ export interface EventWriter {
   publish(events: readonly Record<string, unknown>[]): Promise<Accepted[]>;
   /** Stores one event. */
   publishOne(event: Record<string, unknown>): Promise<Accepted>;
+  /**
+   * A tenant id of the test's own (see testkit's `uniqueTenant`) whose stream holds one event, id
+   * `history`, already: a live subscription to a tenant with no stream yet once looked expired,
+   * and tests about other things sidestep that case.
+   */
+  tenantWithHistory(label: string): Promise<{ tenant: string; history: Accepted }>;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,11 @@ export async function startEventWriter(redis: string | RedisConnection, options:
     redis: client,
     publish,
     publishOne: async (event) => (await publish([event]))[0]!,
+    async tenantWithHistory(label) {
+      const tenant = uniqueTenant(label);
+      const [history] = await publish([makeEvent(tenant, { id: 'history' })]);
+      return { tenant, history: history! };
+    },
     close: () => closeRedis(client),
   };
 }
