@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startRedisServer, useFixture } from '@tenantcast/testkit';
+import { startRedisServer, uniqueKeyPrefix, useFixture } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 import { dedupeHash } from './dedupe.ts';
 import { tenantKeys } from './keys.ts';
@@ -21,7 +21,7 @@ const fixture = useFixture('a redis-server and a client', async (onClose) => {
 /** The two sides of one key prefix: the appender writes, the reader reads back. */
 function store(overrides: Partial<StreamAppenderOptions> = {}) {
   const options: StreamAppenderOptions = {
-    keyPrefix: `t-${crypto.randomUUID().slice(0, 8)}:`,
+    keyPrefix: uniqueKeyPrefix('t'),
     streamMaxLen: 0,
     streamMaxAgeSeconds: 0,
     dedupeWindowSeconds: 60,
