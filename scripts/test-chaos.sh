@@ -7,5 +7,5 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "tenantcast: the chaos tests need redis-server on PATH; install it: sudo apt-get install redis-server (Debian/Ubuntu) or brew install redis (macOS)." >&2
   exit 1
 fi
-mapfile -t files < <(find tests/chaos -name '*.chaos.ts' -not -name 'support.chaos.ts' | sort)
+mapfile -t files < <(find tests/chaos -name '*.chaos.ts' | sort)
 exec npx tsx --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"

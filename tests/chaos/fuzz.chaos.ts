@@ -3,9 +3,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { startGateway, startRedisServer, startRelay, TEST_SECRET } from '@tenantcast/testkit';
+import { TEST_SECRET } from '@tenantcast/testkit';
 import fc from 'fast-check';
-import { figure, history } from './support.chaos.ts';
+import { history } from '../support/events.ts';
+import { figure } from '../support/scenarios.ts';
+import { startStack } from '../support/stack.ts';
 
 // Scenario 5: fuzzing. Random and malformed requests to POST /v1/events and to the gateway's
 // WebSocket upgrade get only 2xx (101 for an upgrade) or 4xx, never 5xx; both processes stay up; a
@@ -243,12 +245,8 @@ async function inBatches<T>(items: T[], run: (item: T) => Promise<void>): Promis
 test(`fuzzing POST /v1/events and the WebSocket upgrade: only 2xx/4xx, processes up, nothing partly written (seed ${SEED})`, {
   timeout: 240_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.stop());
-  const relay = await startRelay(redis.url, { bodyLimit: BODY_LIMIT });
-  t.after(() => relay.close());
-  const gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
-  t.after(() => gateway.close());
+  const { relay, gateway, close } = await startStack({ redis: { kind: 'single' }, relay: { bodyLimit: BODY_LIMIT } });
+  t.after(close);
   const good = await mintToken({ sub: 'fuzz', scope: 'publish subscribe', tenants: ['*'] }, TEST_SECRET);
   const other = await mintToken({ sub: 'fuzz', scope: 'publish subscribe', tenants: ['someone-else'] }, TEST_SECRET);
   const bad = await mintToken({ sub: 'fuzz', scope: 'publish subscribe', tenants: ['*'] }, 'not-the-secret-0123456789');

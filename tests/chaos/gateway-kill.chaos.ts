@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ReceivedEvent, RelayClient, subscribe } from '@tenantcast/sdk';
-import { startRedisServer, startRelay, TEST_SECRET } from '@tenantcast/testkit';
-import { figure, offsetAfter, sleep, spawnApp, startRoundRobinProxy, tenantOf, tick, until } from './support.chaos.ts';
+import { sleep, TEST_SECRET, uniqueTenant } from '@tenantcast/testkit';
+import { spawnApp } from '../support/app-process.ts';
+import { offsetAfter, tick } from '../support/events.ts';
+import { figure, until } from '../support/scenarios.ts';
+import { startRelayStack } from '../support/stack.ts';
+import { startRoundRobinProxy } from '../support/tcp-proxies.ts';
 
 // Scenario 2: two gateway processes behind a round-robin TCP proxy; one is SIGKILLed during fan-out.
 // Its SDK subscribers reconnect through the proxy to the survivor and resume after their last
@@ -14,12 +18,10 @@ const EVENTS = 400;
 test('a gateway SIGKILLed during fan-out: its subscribers move to the other gateway, nothing lost or duplicated', {
   timeout: 120_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.stop());
-  const relay = await startRelay(redis.url);
-  t.after(() => relay.close());
+  const { redis, relay, close } = await startRelayStack({ redis: { kind: 'single' } });
+  t.after(close);
   const env = {
-    REDIS_URL: redis.url,
+    REDIS_URL: redis.redisUrl,
     TENANTCAST_SECRET: TEST_SECRET,
     REDIS_KEY_PREFIX: relay.config.keyPrefix,
     GATEWAY_HEARTBEAT_MS: '2000',
@@ -32,7 +34,7 @@ test('a gateway SIGKILLed during fan-out: its subscribers move to the other gate
   t.after(() => proxy.close());
 
   const token = await relay.token({});
-  const tenant = tenantOf('gateway-kill');
+  const tenant = uniqueTenant('gateway-kill');
   const client = new RelayClient({ url: relay.url, token, backoff: { baseMs: 50, maxMs: 400 } });
   t.after(() => client.close({ abort: true }));
   const seed = (await client.publish(tick(tenant, -1))).offset;

@@ -3,9 +3,10 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { isTenantId, mintToken, type ReceivedEvent, subscribe } from '@tenantcast/sdk';
-import { startStack, TEST_SECRET } from '@tenantcast/testkit';
+import { sleep, TEST_SECRET } from '@tenantcast/testkit';
 import fc from 'fast-check';
-import { figure, sleep, until } from './support.chaos.ts';
+import { figure, until } from '../support/scenarios.ts';
+import { startStack } from '../support/stack.ts';
 
 // Scenario 6: isolation as a property. Random tenant ids (glob characters, braces, unicode, long,
 // empty, `*`): a token for one tenant reaches no other, and no event reaches another tenant's
@@ -72,7 +73,7 @@ function upgradeStatus(port: number, path: string, token: string): Promise<numbe
 }
 
 test(`isolation: random tenant ids never see each other's events; bad tokens refused (seed ${SEED})`, { timeout: 180_000 }, async (t) => {
-  const stack = await startStack();
+  const stack = await startStack({ redis: { kind: 'single' } });
   t.after(() => stack.close());
   const { relay, gateway } = stack;
   const port = Number(new URL(gateway.url).port);
@@ -197,7 +198,7 @@ test(`isolation: random tenant ids never see each other's events; bad tokens ref
 });
 
 test('history of a valid tenant id of 101–128 characters answers 200', async (t) => {
-  const stack = await startStack();
+  const stack = await startStack({ redis: { kind: 'single' } });
   t.after(() => stack.close());
   const tenant = 'a'.repeat(128);
   const read = await fetch(`${stack.relay.url}/v1/tenants/${tenant}/events`, { headers: { authorization: `Bearer ${stack.token}` } });

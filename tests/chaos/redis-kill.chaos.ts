@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ReceivedEvent, RelayClient, type Subscription, subscribe } from '@tenantcast/sdk';
-import { startGateway, startRedisServer, startRelay } from '@tenantcast/testkit';
-import { figure, offsetAfter, sleep, tenantOf, tick, until } from './support.chaos.ts';
+import { sleep, uniqueTenant } from '@tenantcast/testkit';
+import { offsetAfter, tick } from '../support/events.ts';
+import { figure, until } from '../support/scenarios.ts';
+import { startStack } from '../support/stack.ts';
 
 // Scenario 1: redis-server SIGKILLed and restarted (AOF on) during a steady publish through the SDK's
 // RelayClient and subscribe through the SDK's subscribe(). Every event that got a 202 reaches each
@@ -15,16 +17,14 @@ const EVENTS_PER_TENANT = 240;
 const KILLS = 2;
 
 async function run(t: import('node:test').TestContext, fsync: 'always' | 'everysec'): Promise<{ acked: number; lost: number }> {
-  const redis = await startRedisServer({ appendonly: true, fsync });
-  t.after(() => redis.stop());
-  const relay = await startRelay(redis.url);
-  t.after(() => relay.close());
-  const gateway = await startGateway(redis.url, { keyPrefix: relay.config.keyPrefix });
-  t.after(() => gateway.close());
+  const stack = await startStack({ redis: { kind: 'single', appendonly: true, fsync } });
+  t.after(stack.close);
+  const { relay, gateway } = stack;
+  const redis = stack.redis.server!;
   const token = await relay.token({});
-  const tenants = Array.from({ length: TENANTS }, (_, i) => tenantOf(`redis-kill-${fsync}-${i}`));
+  const tenants = Array.from({ length: TENANTS }, (_, i) => uniqueTenant(`redis-kill-${fsync}-${i}`));
 
-  // Each tenant's stream exists before anyone subscribes (see tests/e2e/helpers.ts seededTenant).
+  // Each tenant's stream exists before anyone subscribes (see tests/support/events.ts seededTenant).
   const client = new RelayClient({ url: relay.url, token, maxAttempts: 40, backoff: { baseMs: 50, maxMs: 400 }, timeoutMs: 3000 });
   t.after(() => client.close({ abort: true }));
   const seeds = new Map<string, string>();

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { mintToken, RelayClient } from '@tenantcast/sdk';
-import { freePort, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
-import { type AppProcess, figure, history, sleep, spawnApp, tenantOf, tick } from './support.chaos.ts';
+import { freePort, sleep, startRedisServer, TEST_SECRET, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
+import { type AppProcess, spawnApp } from '../support/app-process.ts';
+import { history, tick } from '../support/events.ts';
+import { figure } from '../support/scenarios.ts';
 
 // Scenario 3: the relay process SIGKILLed in mid-batch. A batch is stored whole or not at all (seen
 // through the history endpoint of a restarted relay), and the retry of the same events is deduped.
@@ -18,7 +19,7 @@ test('the relay SIGKILLed in mid-batch: each batch stored whole or not at all; t
   const env = {
     REDIS_URL: redis.url,
     TENANTCAST_SECRET: TEST_SECRET,
-    REDIS_KEY_PREFIX: `chaos-${randomUUID().slice(0, 8)}:`,
+    REDIS_KEY_PREFIX: uniqueKeyPrefix('chaos'),
     WEBHOOK_DELIVERY: 'off',
   };
   let relay: AppProcess = await spawnApp('relay', env, port);
@@ -27,7 +28,7 @@ test('the relay SIGKILLed in mid-batch: each batch stored whole or not at all; t
   const outcomes = { none: 0, whole: 0 };
 
   for (let round = 0; round < ROUNDS; round++) {
-    const tenant = tenantOf(`relay-kill-${round}`);
+    const tenant = uniqueTenant(`relay-kill-${round}`);
     // Padding makes the batch big enough to take a while to parse, validate and write.
     const batch = Array.from({ length: BATCH }, (_, n) => ({ ...tick(tenant, n), data: { n, pad: 'x'.repeat(1500) } }));
     const body = JSON.stringify(batch);
@@ -72,7 +73,7 @@ test('the relay SIGKILLed in mid-batch: each batch stored whole or not at all; t
   }
 
   // The SDK's own retry across a relay crash and restart on the same port.
-  const tenant = tenantOf('relay-kill-sdk');
+  const tenant = uniqueTenant('relay-kill-sdk');
   const client = new RelayClient({ url: relay.url, token, maxAttempts: 40, backoff: { baseMs: 100, maxMs: 500 }, timeoutMs: 5000 });
   t.after(() => client.close({ abort: true }));
   const events = Array.from({ length: BATCH }, (_, n) => ({ ...tick(tenant, n), data: { n, pad: 'y'.repeat(1000) } }));

@@ -4,9 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { type CloudEvent, compareOffsets, mintToken, RelayClient } from '@tenantcast/sdk';
-import { startRedisServer, startStack, TEST_SECRET } from '@tenantcast/testkit';
+import { metricValue, sleep, startRedisServer, TEST_SECRET, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
 import { WebSocket } from 'ws';
-import { type AppProcess, figure, history, sleep, spawnApp, tenantOf, until } from './support.chaos.ts';
+import { type AppProcess, spawnApp } from '../support/app-process.ts';
+import { history } from '../support/events.ts';
+import { figure, until } from '../support/scenarios.ts';
+import { startStack } from '../support/stack.ts';
 
 // Scenario 7: the soak. One gateway process holds 5,000 WebSocket connections of 50 tenants (plain
 // and multiplexed) for about two minutes of churn: every second 5 % of the connections go (clean
@@ -129,18 +132,18 @@ async function gatewayMetrics(
   url: string,
 ): Promise<{ connections: number; subscriptions: Map<string, number>; heap: number; rss: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
+  // Every tenant's series: the one metric read whole rather than by its labels.
   const subscriptions = new Map<string, number>();
-  let connections = -1;
-  let heap = 0;
-  let rss = 0;
   for (const line of text.split('\n')) {
     const sub = /^tenantcast_gateway_subscriptions\{tenant="([^"]*)"\} (\d+)/.exec(line);
     if (sub !== null) subscriptions.set(sub[1] as string, Number(sub[2]));
-    else if (line.startsWith('tenantcast_gateway_connections ')) connections = Number(line.split(' ')[1]);
-    else if (line.startsWith('tenantcast_gateway_nodejs_heap_size_used_bytes ')) heap = Number(line.split(' ')[1]);
-    else if (line.startsWith('tenantcast_gateway_process_resident_memory_bytes ')) rss = Number(line.split(' ')[1]);
   }
-  return { connections, subscriptions, heap, rss };
+  return {
+    connections: metricValue(text, 'tenantcast_gateway_connections') ?? -1,
+    subscriptions,
+    heap: metricValue(text, 'tenantcast_gateway_nodejs_heap_size_used_bytes') ?? 0,
+    rss: metricValue(text, 'tenantcast_gateway_process_resident_memory_bytes') ?? 0,
+  };
 }
 
 /** One subscription as a client saw it. */
@@ -179,7 +182,7 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
   );
 
   const redis = await startRedisServer();
-  const env = { REDIS_URL: redis.url, TENANTCAST_SECRET: TEST_SECRET, REDIS_KEY_PREFIX: `soak-${randomUUID().slice(0, 8)}:` };
+  const env = { REDIS_URL: redis.url, TENANTCAST_SECRET: TEST_SECRET, REDIS_KEY_PREFIX: uniqueKeyPrefix('soak') };
   let relay: AppProcess | undefined;
   let gateway: AppProcess | undefined;
   const clients = new Set<Client>();
@@ -212,7 +215,7 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
   const inspector = await inspectorOf(gw);
   t.after(() => inspector.close());
 
-  const tenants = Array.from({ length: TENANTS }, (_, i) => tenantOf(`soak-${i}`));
+  const tenants = Array.from({ length: TENANTS }, (_, i) => uniqueTenant(`soak-${i}`));
   const publishToken = await mintToken({ sub: 'soak', scope: 'publish subscribe', tenants: ['*'] }, TEST_SECRET);
   const publisher = new RelayClient({ url: relay.url, token: publishToken, backoff: { baseMs: 50, maxMs: 500 } });
   t.after(() => publisher.close({ abort: true }));
@@ -796,9 +799,9 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
 // kept handling its notifications for nobody. The client here does not read, so that its catch-up
 // waits on the send buffer until it is gone.
 test('a tenant whose only subscriber leaves during catch-up keeps no hub', async (t) => {
-  const stack = await startStack({ gateway: { catchUpPageSize: 10, maxBufferedBytes: 65_536 } });
+  const stack = await startStack({ redis: { kind: 'single' }, gateway: { catchUpPageSize: 10, maxBufferedBytes: 65_536 } });
   t.after(() => stack.close());
-  const tenant = tenantOf('soak-hub');
+  const tenant = uniqueTenant('soak-hub');
   // 8 MB of events: more than the kernel's socket buffers hold for a client that does not read.
   for (let batch = 0; batch < 20; batch++) {
     const events = Array.from({ length: 100 }, (_, i) => ({

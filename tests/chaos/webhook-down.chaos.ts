@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { RelayClient } from '@tenantcast/sdk';
-import { freePort, startRedisServer, startRelay } from '@tenantcast/testkit';
-import { figure, sleep, tenantOf, tick, until } from './support.chaos.ts';
+import { freePort, sleep, uniqueTenant } from '@tenantcast/testkit';
+import { tick } from '../support/events.ts';
+import { figure, until } from '../support/scenarios.ts';
+import { startRelayStack } from '../support/stack.ts';
 
 // Scenario 4: a webhook receiver down for a while (its server closed, then listening again on the
 // same port): every event stored meanwhile is delivered once it returns.
@@ -11,16 +13,18 @@ import { figure, sleep, tenantOf, tick, until } from './support.chaos.ts';
 const EVENTS = 60;
 
 test('a webhook receiver down for a while gets every event once it listens again', { timeout: 120_000 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.stop());
-  const relay = await startRelay(redis.url, {
-    webhookAllowPrivate: true,
-    webhookRetrySchedule: [200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
-    webhookTimeoutMs: 2000,
+  const stack = await startRelayStack({
+    redis: { kind: 'single' },
+    relay: {
+      webhookAllowPrivate: true,
+      webhookRetrySchedule: [200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+      webhookTimeoutMs: 2000,
+    },
   });
-  t.after(() => relay.close());
+  t.after(stack.close);
+  const { relay } = stack;
   const token = await relay.token({ scope: 'publish subscribe admin' });
-  const tenant = tenantOf('webhook-down');
+  const tenant = uniqueTenant('webhook-down');
   const port = await freePort();
 
   const hits = new Map<string, number>();

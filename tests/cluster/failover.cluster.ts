@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { type CloudEvent, compareOffsets, type ReceivedEvent, RelayClient, subscribe } from '@tenantcast/sdk';
-import { sleep, startClusterStack, startReceiver, tenantsOnEveryShard, until } from './support.ts';
+import { sleep } from '@tenantcast/testkit';
+import { startClusterStack, tenantsOnEveryShard } from '../support/cluster.ts';
+import { startReceiver } from '../support/receiver.ts';
+import { until } from '../support/scenarios.ts';
 
 // One failover under load: the master of a tenant's shard is SIGKILLed while two relays take a
 // steady publish (REDIS_WAIT_REPLICAS=1) and two gateways fan out; its replica is promoted, and the

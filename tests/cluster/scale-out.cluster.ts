@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { type CloudEvent, type ReceivedEvent, RelayClient, type Subscription, subscribe } from '@tenantcast/sdk';
 import { Cluster } from 'ioredis';
-import { startClusterStack, startReceiver, tenantsOnEveryShard, until } from './support.ts';
+import { startClusterStack, tenantsOnEveryShard } from '../support/cluster.ts';
+import { startReceiver } from '../support/receiver.ts';
+import { until } from '../support/scenarios.ts';
 
 // The product on a Redis Cluster of 3 masters and 3 replicas, with two relays and two gateways:
 // the public behaviour the single-Redis suites check, across shards and processes.

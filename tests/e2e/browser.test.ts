@@ -4,10 +4,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startGateway, startRelay, startTestRedis, type TestGateway } from '@tenantcast/testkit';
+import { startGateway } from '@tenantcast/gateway/testing';
+import { within } from '@tenantcast/testkit';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { onEnd, publish, seededTenant, ticks, within } from './helpers.ts';
+import { onEnd } from '../support/cleanup.ts';
+import { publishOffsets, seededTenant, ticks } from '../support/events.ts';
+import { startStack } from '../support/stack.ts';
 
 // The SDK's subscribe client in a real browser (Debian's chromium, driven by playwright-core): it
 // must run on the browser's global WebSocket, with the token in the query, against a real gateway.
@@ -72,12 +75,10 @@ test('in chromium, subscribe() on the global WebSocket gets exactly the publishe
     ? false
     : `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser test`,
 }, async (t) => {
-  const redis = await startTestRedis();
-  onEnd(t, () => redis.stop());
-  const relay = await startRelay(redis);
-  onEnd(t, () => relay.close());
-  let gateway: TestGateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix });
-  onEnd(t, () => gateway.close());
+  const stack = await startStack();
+  onEnd(t, () => stack.close());
+  const { redis, relay } = stack;
+  let { gateway } = stack;
 
   const bundle = await bundleSdk();
   const server = createServer((request, response) => {
@@ -142,17 +143,18 @@ test('in chromium, subscribe() on the global WebSocket gets exactly the publishe
   const waitFor = (count: number) =>
     page.waitForFunction((n) => (window as unknown as PageState).received.length >= n, count, { timeout: 10_000 });
 
-  const stored = await publish(relay, tenant, ticks(5));
+  const stored = await publishOffsets(relay, tenant, ticks(5));
   await waitFor(5);
 
   // A gateway restart on the same port: the page reconnects and resumes after its last offset.
   const port = Number(new URL(gateway.url).port);
   const closing = gateway.close();
-  stored.push(...(await publish(relay, tenant, ticks(3, 5))));
+  stored.push(...(await publishOffsets(relay, tenant, ticks(3, 5))));
   await closing;
-  stored.push(...(await publish(relay, tenant, ticks(3, 8))));
+  stored.push(...(await publishOffsets(relay, tenant, ticks(3, 8))));
   gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, port });
-  stored.push(...(await publish(relay, tenant, ticks(3, 11))));
+  onEnd(t, () => gateway.close());
+  stored.push(...(await publishOffsets(relay, tenant, ticks(3, 11))));
   await waitFor(14);
   await new Promise((resolve) => setTimeout(resolve, 100));
 

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { startRelay, startTestRedis, type TestRelay, until } from '@tenantcast/testkit';
+import { until } from '@tenantcast/testkit';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
+import { type RelayStack, startRelayStack } from '../support/stack.ts';
 
 // An operator in a real browser: headless Debian chromium, driven by playwright-core, signs in to the
 // dashboard with an admin token as the basic-auth password, finds the failed delivery and retries it.
@@ -47,7 +48,6 @@ async function buttonWithTooltip(page: Page, card: Locator, label: string): Prom
 }
 
 test('an operator signs in, retries the failed delivery from the dashboard, and sees it complete', { skip, timeout: 90_000 }, async (t) => {
-  const redis = await startTestRedis();
   let broken = true;
   const hits: Array<{ headers: IncomingHttpHeaders; body: string; status: number }> = [];
   const server = createServer((req, res) => {
@@ -59,19 +59,19 @@ test('an operator signs in, retries the failed delivery from the dashboard, and 
       res.writeHead(status).end(broken ? 'receiver is down' : '');
     });
   });
-  let relay: TestRelay | undefined;
+  let stack: RelayStack | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
   t.after(async () => {
     if (page !== undefined && !page.isClosed()) await page.screenshot({ path: '/tmp/dashboard-browser-last.png' }).catch(() => {});
     await browser?.close().catch(() => {});
-    await relay?.close();
+    await stack?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await redis.stop();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  relay = await startRelay(redis, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
+  stack = await startRelayStack({ relay: { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] } });
+  const { relay } = stack;
 
   // A delivery that fails for good: four attempts against a receiver that answers 500.
   const tenant = 'browser';
@@ -94,7 +94,7 @@ test('an operator signs in, retries the failed delivery from the dashboard, and 
   const offset = accepted[0]!.offset;
   const jobId = `${endpoint.id}_${offset}`;
   await until(async () => {
-    const res = await fetch(`${relay!.url}/admin/queues/api/queues?activeQueue=${QUEUE}&status=failed&page=1&jobsPerPage=50`, {
+    const res = await fetch(`${relay.url}/admin/queues/api/queues?activeQueue=${QUEUE}&status=failed&page=1&jobsPerPage=50`, {
       headers: { authorization: `Bearer ${admin}` },
     });
     const { queues } = (await res.json()) as { queues: Array<{ name: string; jobs: Array<{ id: string }> }> };

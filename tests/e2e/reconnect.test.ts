@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { startGateway, type TestGateway } from '@tenantcast/gateway/testing';
+import { startRelay } from '@tenantcast/relay/testing';
 import { type ReceivedEvent, type SubscriptionStatus, subscribe, TenantcastError } from '@tenantcast/sdk';
-import {
-  sleep,
-  startGateway,
-  startRelay,
-  startTestRedis,
-  type TestGateway,
-  type TestRedis,
-  type TestRelay,
-  until,
-} from '@tenantcast/testkit';
-import { closeAll, ending, metric, onEnd, publish, seededTenant, startProxy, ticks, uniqueTenant, within } from './helpers.ts';
+import { closeAll, scrapeMetric, sleep, uniqueTenant, until, within } from '@tenantcast/testkit';
+import { onEnd } from '../support/cleanup.ts';
+import { publishOffsets, seededTenant, ticks } from '../support/events.ts';
+import { useRelayStack } from '../support/stack.ts';
+import { ending } from '../support/subscriptions.ts';
+import { startProxy } from '../support/tcp-proxies.ts';
 
 // The SDK's subscribe client across gateway restarts, shutdowns, slow-consumer closes, token expiry
 // and retention, against a real relay, gateways and redis-server. The client must resume from its
@@ -20,29 +17,12 @@ import { closeAll, ending, metric, onEnd, publish, seededTenant, startProxy, tic
 
 type Ticks = { 'com.example.tick': { n: number; pad?: string } };
 
-let redis: TestRedis | undefined;
-let relay: TestRelay | undefined;
-
-before(async () => {
-  redis = await startTestRedis();
-  relay = await startRelay(redis);
-});
-
-after(() =>
-  closeAll(
-    () => relay?.close(),
-    () => redis?.stop(),
-  ),
-);
-
-function fixtures(): { redis: TestRedis; relay: TestRelay } {
-  assert.ok(redis !== undefined && relay !== undefined);
-  return { redis, relay };
-}
+// Each test starts the gateways it needs, on the suite's Redis and relay.
+const stack = useRelayStack();
 
 /** A gateway on the shared relay's streams, closed when the test ends. */
 async function gatewayFor(t: Parameters<typeof onEnd>[0], overrides: Parameters<typeof startGateway>[1] = {}): Promise<TestGateway> {
-  const { redis, relay } = fixtures();
+  const { redis, relay } = stack;
   const gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, ...overrides });
   onEnd(t, () => gateway.close());
   return gateway;
@@ -55,7 +35,7 @@ async function follow(
   tenant: string,
   options: { after?: string; token?: () => Promise<string> } = {},
 ) {
-  const { relay } = fixtures();
+  const { relay } = stack;
   const events: ReceivedEvent<Ticks>[] = [];
   const statuses: Array<{ status: SubscriptionStatus; code: number | undefined }> = [];
   const token = options.token ?? (await relay.token({ scope: 'subscribe', tenants: [tenant] }));
@@ -83,7 +63,7 @@ async function follow(
 
 describe('subscribe() reconnects and resumes', () => {
   test('across a gateway restart on the same port, with events published during the outage', async (t) => {
-    const { redis, relay } = fixtures();
+    const { redis, relay } = stack;
     const tenant = await seededTenant(relay, 'restart');
     const first = await startGateway(redis, { keyPrefix: relay.config.keyPrefix });
     let second: TestGateway | undefined;
@@ -95,20 +75,20 @@ describe('subscribe() reconnects and resumes', () => {
     );
     const { sub, statuses, settle } = await follow(t, first.wsUrl, tenant);
     await within(sub.ready, 'ready');
-    const stored = await publish(relay, tenant, ticks(5));
+    const stored = await publishOffsets(relay, tenant, ticks(5));
     await settle(5, 'the events before the restart');
 
     const closing = first.close();
-    stored.push(...(await publish(relay, tenant, ticks(5, 5))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(5, 5))));
     await closing;
     await until(() => statuses.some((s) => s.status === 'reconnecting'), 'reconnecting');
-    stored.push(...(await publish(relay, tenant, ticks(5, 10))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(5, 10))));
     assert.notEqual(sub.status, 'open');
 
     second = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, port: Number(new URL(first.url).port) });
     assert.equal(second.url, first.url);
     await until(() => sub.status === 'open', 'open again');
-    stored.push(...(await publish(relay, tenant, ticks(5, 15))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(5, 15))));
 
     assert.deepEqual(await settle(20), stored);
     assert.equal(statuses.find((s) => s.status === 'reconnecting')?.code, 1001);
@@ -120,24 +100,27 @@ describe('subscribe() reconnects and resumes', () => {
   });
 
   test('after a 1001 from one gateway, through a load balancer, on another gateway', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = uniqueTenant('balanced');
     const a = await gatewayFor(t);
     const b = await gatewayFor(t);
     const proxy = await startProxy(Number(new URL(a.url).port));
     onEnd(t, () => proxy.close());
     const { sub, statuses, settle } = await follow(t, `ws://127.0.0.1:${proxy.port}`, tenant, { after: '0' });
-    const stored = await publish(relay, tenant, ticks(3));
+    const stored = await publishOffsets(relay, tenant, ticks(3));
     await within(sub.ready, 'ready');
     await settle(3);
 
     proxy.target = Number(new URL(b.url).port);
     const closing = a.close();
-    stored.push(...(await publish(relay, tenant, ticks(3, 3))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(3, 3))));
     await closing;
-    stored.push(...(await publish(relay, tenant, ticks(3, 6))));
-    await until(async () => (await metric(b.url, `tenantcast_gateway_subscriptions{tenant="${tenant}"}`)) === 1, 'b to serve it');
-    stored.push(...(await publish(relay, tenant, ticks(3, 9))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(3, 6))));
+    await until(
+      async () => ((await scrapeMetric(b.url, 'tenantcast_gateway_subscriptions', { tenant: tenant })) ?? 0) === 1,
+      'b to serve it',
+    );
+    stored.push(...(await publishOffsets(relay, tenant, ticks(3, 9))));
 
     assert.deepEqual(await settle(12), stored);
     assert.ok(statuses.some((s) => s.status === 'reconnecting' && s.code === 1001));
@@ -145,14 +128,14 @@ describe('subscribe() reconnects and resumes', () => {
   });
 
   test('after a 4008 slow-consumer close', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = await seededTenant(relay, 'slow');
     const gateway = await gatewayFor(t, { maxBufferedBytes: 65_536 });
     const proxy = await startProxy(Number(new URL(gateway.url).port));
     onEnd(t, () => proxy.close());
     const { sub, statuses, settle } = await follow(t, `ws://127.0.0.1:${proxy.port}`, tenant);
     await within(sub.ready, 'ready');
-    const stored = await publish(relay, tenant, ticks(2));
+    const stored = await publishOffsets(relay, tenant, ticks(2));
     await settle(2);
 
     // The client stops reading: the kernel buffers fill, then the gateway's send buffer overflows.
@@ -160,27 +143,27 @@ describe('subscribe() reconnects and resumes', () => {
     const pad = 'x'.repeat(48 * 1024);
     let n = 2;
     const started = Date.now();
-    while ((await metric(gateway.url, 'tenantcast_gateway_slow_consumers_total')) === 0) {
+    while (((await scrapeMetric(gateway.url, 'tenantcast_gateway_slow_consumers_total')) ?? 0) === 0) {
       assert.ok(Date.now() - started < 20_000, 'the gateway closes the slow consumer');
       stored.push(
-        ...(await publish(
+        ...(await publishOffsets(
           relay,
           tenant,
           Array.from({ length: 16 }, () => ({ type: 'com.example.tick', data: { n: n++, pad } })),
         )),
       );
     }
-    stored.push(...(await publish(relay, tenant, ticks(2, n))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(2, n))));
     proxy.resume();
     await until(() => statuses.some((s) => s.status === 'reconnecting' && s.code === 4008), 'the 4008 close');
-    stored.push(...(await publish(relay, tenant, ticks(2, n + 2))));
+    stored.push(...(await publishOffsets(relay, tenant, ticks(2, n + 2))));
 
     assert.deepEqual(await settle(stored.length), stored);
     await until(() => sub.status === 'open', 'open again');
   });
 
   test('after the token expires (4001), with a token function called again for each connection', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = await seededTenant(relay, 'expiry');
     const gateway = await gatewayFor(t);
     let calls = 0;
@@ -193,7 +176,7 @@ describe('subscribe() reconnects and resumes', () => {
     await within(sub.ready, 'ready');
     const stored: string[] = [];
     for (let i = 0; i < 12; i++) {
-      stored.push(...(await publish(relay, tenant, ticks(2, 2 * i))));
+      stored.push(...(await publishOffsets(relay, tenant, ticks(2, 2 * i))));
       await sleep(250);
     }
     assert.deepEqual(await settle(24), stored);
@@ -205,14 +188,14 @@ describe('subscribe() reconnects and resumes', () => {
   });
 
   test('an expired resume offset ends the iteration with TC_ERR_OFFSET_EXPIRED', async (t) => {
-    const { redis } = fixtures();
+    const { redis } = stack;
     const tenant = uniqueTenant('trimmed');
     const small = await startRelay(redis, { streamMaxLen: 10 });
     onEnd(t, () => small.close());
     const gateway = await startGateway(redis, { keyPrefix: small.config.keyPrefix });
     onEnd(t, () => gateway.close());
     const stored: string[] = [];
-    for (let i = 0; i < 3; i++) stored.push(...(await publish(small, tenant, ticks(100, 100 * i))));
+    for (let i = 0; i < 3; i++) stored.push(...(await publishOffsets(small, tenant, ticks(100, 100 * i))));
     const statuses: SubscriptionStatus[] = [];
     const sub = subscribe<Ticks>({
       url: gateway.wsUrl,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { startGateway } from '@tenantcast/gateway/testing';
 import {
   type QlikEventMap,
   type ReceivedEvent,
@@ -8,45 +9,17 @@ import {
   subscribe,
   TenantcastError,
 } from '@tenantcast/sdk';
-import {
-  sleep,
-  startGateway,
-  startRelay,
-  startTestRedis,
-  type TestGateway,
-  type TestRedis,
-  type TestRelay,
-  testRedisKind,
-  until,
-} from '@tenantcast/testkit';
-import { closeAll, ending, metric, onEnd, publish, reader, seededTenant, startProxy, ticks, uniqueTenant, within } from './helpers.ts';
+import { closeAll, scrapeMetric, sleep, testRedisKind, uniqueTenant, until, within } from '@tenantcast/testkit';
+import { onEnd } from '../support/cleanup.ts';
+import { publishOffsets, seededTenant, ticks } from '../support/events.ts';
+import { useStack } from '../support/stack.ts';
+import { ending, reader } from '../support/subscriptions.ts';
+import { startProxy } from '../support/tcp-proxies.ts';
 
 // The SDK's subscribe client against a real relay, gateway and redis-server: what a user of the
 // SDK sees. Reconnects and restarts are in reconnect.test.ts.
 
-let redis: TestRedis | undefined;
-let relay: TestRelay | undefined;
-let gateway: TestGateway | undefined;
-
-before(async () => {
-  redis = await startTestRedis();
-  relay = await startRelay(redis);
-  gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix });
-});
-
-after(() =>
-  closeAll(
-    () => gateway?.close(),
-    () => relay?.close(),
-    () => redis?.stop(),
-  ),
-);
-
-/** The fixtures, once `before` has run. */
-function fixtures(): { relay: TestRelay; gateway: TestGateway } {
-  assert.ok(relay !== undefined && gateway !== undefined);
-  return { relay, gateway };
-}
+const stack = useStack();
 
 /** A subscription through the shared gateway with a token for `tenant`, closed when the test ends. */
 async function open<TMap extends object = QlikEventMap>(
@@ -54,7 +27,7 @@ async function open<TMap extends object = QlikEventMap>(
   tenant: string,
   options: Partial<SubscribeOptions<TMap>> = {},
 ) {
-  const { relay, gateway } = fixtures();
+  const { relay, gateway } = stack;
   const statuses: SubscriptionStatus[] = [];
   const sub = subscribe<TMap>({
     url: gateway.wsUrl,
@@ -68,15 +41,16 @@ async function open<TMap extends object = QlikEventMap>(
   return { sub, statuses };
 }
 
-const subscriptions = (tenant: string) => metric(fixtures().gateway.url, `tenantcast_gateway_subscriptions{tenant="${tenant}"}`);
+const subscriptions = async (tenant: string) =>
+  (await scrapeMetric(stack.gateway.url, 'tenantcast_gateway_subscriptions', { tenant })) ?? 0;
 
 describe('subscribe() end to end', () => {
   test('the iterator yields Qlik events narrowed by type', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = await seededTenant(relay, 'typed');
     const { sub } = await open(t, tenant);
     await within(sub.ready, 'ready');
-    const offsets = await publish(relay, tenant, [
+    const offsets = await publishOffsets(relay, tenant, [
       { type: 'com.qlik.web-integration.created', data: { id: 'wi-1', name: 'Portal', validOrigins: ['https://portal.example'] } },
       {
         type: 'com.qlik.web-integration.updated',
@@ -116,11 +90,11 @@ describe('subscribe() end to end', () => {
 
   test('a map of its own types narrows events too', async (t) => {
     type Orders = { 'com.example.order.placed': { orderId: string; total: number }; 'com.example.order.shipped': { carrier: string } };
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = await seededTenant(relay, 'orders');
     const { sub } = await open<Orders>(t, tenant);
     await within(sub.ready, 'ready');
-    const offsets = await publish(relay, tenant, [
+    const offsets = await publishOffsets(relay, tenant, [
       { type: 'com.example.order.placed', data: { orderId: 'o-1', total: 12 } },
       { type: 'com.example.order.shipped', data: { carrier: 'post' } },
     ]);
@@ -139,12 +113,12 @@ describe('subscribe() end to end', () => {
   });
 
   test('the callback form gets every event with its offset', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = await seededTenant(relay, 'callback');
     const received: ReceivedEvent<{ 'com.example.tick': { n: number } }>[] = [];
     const { sub } = await open<{ 'com.example.tick': { n: number } }>(t, tenant, { onEvent: (event) => received.push(event) });
     await within(sub.ready, 'ready');
-    const offsets = await publish(relay, tenant, ticks(5));
+    const offsets = await publishOffsets(relay, tenant, ticks(5));
     await until(() => received.length >= 5, '5 callbacks');
     await sleep(50);
     assert.deepEqual(
@@ -159,7 +133,7 @@ describe('subscribe() end to end', () => {
   });
 
   test('filters: only events that match all of them arrive', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = await seededTenant(relay, 'filters');
     const { sub } = await open(t, tenant, {
       filters: [
@@ -177,28 +151,28 @@ describe('subscribe() end to end', () => {
       { type: 'com.example.order.cancelled', data: { i: 4 } },
       { type: 'com.example.order.placed', data: { i: 5 } },
     ];
-    const offsets = await publish(relay, tenant, drafts);
+    const offsets = await publishOffsets(relay, tenant, drafts);
     const events = await reader(sub).take(3);
     assert.deepEqual(
       events.map((e) => e.relayoffset),
       [offsets[0], offsets[3], offsets[5]],
     );
     // A marker that matches proves nothing else was queued in between.
-    const [marker] = await publish(relay, tenant, [{ type: 'com.example.order.placed', data: { i: 6 } }]);
+    const [marker] = await publishOffsets(relay, tenant, [{ type: 'com.example.order.placed', data: { i: 6 } }]);
     assert.equal((await reader(sub).take(1))[0]?.relayoffset, marker);
   });
 
   test('after: resumes with the stored events after that offset, then live ones, with no gap and no duplicate', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = uniqueTenant('after');
-    const stored = await publish(relay, tenant, ticks(5));
+    const stored = await publishOffsets(relay, tenant, ticks(5));
     const { sub } = await open(t, tenant, { after: stored[1] });
     const events = reader(sub);
     assert.deepEqual(
       (await events.take(3)).map((e) => e.relayoffset),
       stored.slice(2),
     );
-    const live = await publish(relay, tenant, ticks(2, 5));
+    const live = await publishOffsets(relay, tenant, ticks(2, 5));
     assert.deepEqual(
       (await events.take(2)).map((e) => e.relayoffset),
       live,
@@ -207,9 +181,9 @@ describe('subscribe() end to end', () => {
   });
 
   test("after: '0' replays every retained event", async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = uniqueTenant('zero');
-    const stored = await publish(relay, tenant, ticks(4));
+    const stored = await publishOffsets(relay, tenant, ticks(4));
     const { sub } = await open(t, tenant, { after: '0' });
     assert.deepEqual(
       (await reader(sub).take(4)).map((e) => e.relayoffset),
@@ -218,14 +192,14 @@ describe('subscribe() end to end', () => {
   });
 
   test('without after: live events only, from the moment it is ready', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = uniqueTenant('live');
-    const old = await publish(relay, tenant, ticks(3));
+    const old = await publishOffsets(relay, tenant, ticks(3));
     const received: string[] = [];
     const { sub } = await open(t, tenant, { onEvent: (event) => received.push(event.relayoffset) });
     await within(sub.ready, 'ready');
     assert.equal(sub.offset, old.at(-1), 'starts at the last stored offset');
-    const live = await publish(relay, tenant, ticks(2, 3));
+    const live = await publishOffsets(relay, tenant, ticks(2, 3));
     assert.deepEqual(
       (await reader(sub).take(2)).map((e) => e.relayoffset),
       live,
@@ -241,14 +215,15 @@ describe('subscribe() end to end', () => {
     // catch-up read of the new tenant (XRANGE from "(0-0"), until the relay has written the
     // tenant's first events: the interleaving that happens by chance when a client subscribes
     // to a new tenant just as its first event is published.
-    const { relay } = fixtures();
-    assert.ok(redis?.server !== undefined);
+    const { relay } = stack;
+    const { server } = stack.redis;
+    assert.ok(server !== undefined);
     const tenant = uniqueTenant('fresh');
     let holding: object | undefined;
     const held: Array<() => void> = [];
     let readSeen!: () => void;
     const seen = new Promise<void>((resolve) => (readSeen = resolve));
-    const redisProxy = await startProxy(redis.server.port, (chunk, forward, connection) => {
+    const redisProxy = await startProxy(server.port, (chunk, forward, connection) => {
       if (connection === holding) return void held.push(forward);
       const text = chunk.toString('latin1');
       if (holding === undefined && text.includes(`{${tenant}}:events`) && text.includes('(0-0')) {
@@ -277,7 +252,7 @@ describe('subscribe() end to end', () => {
     });
     onEnd(t, () => sub.close());
     await within(seen, 'the gateway to read the new tenant');
-    const stored = await publish(relay, tenant, ticks(2));
+    const stored = await publishOffsets(relay, tenant, ticks(2));
     release();
     assert.deepEqual(
       (await reader(sub).take(2)).map((e) => e.relayoffset),
@@ -303,10 +278,10 @@ describe('subscribe() end to end', () => {
   });
 
   test('break out of for-await ends the subscription', async (t) => {
-    const { relay } = fixtures();
+    const { relay } = stack;
     const tenant = uniqueTenant('break');
     const { sub } = await open(t, tenant, { after: '0' });
-    await publish(relay, tenant, ticks(3));
+    await publishOffsets(relay, tenant, ticks(3));
     let count = 0;
     for await (const _ of sub) {
       count++;
@@ -319,7 +294,7 @@ describe('subscribe() end to end', () => {
   });
 
   test('a tenant not granted by the token ends it with TC_ERR_SUBSCRIBE_REFUSED', async (t) => {
-    const { relay, gateway } = fixtures();
+    const { relay, gateway } = stack;
     const granted = uniqueTenant('granted');
     const other = uniqueTenant('other');
     const statuses: SubscriptionStatus[] = [];
@@ -331,7 +306,7 @@ describe('subscribe() end to end', () => {
       onStatus: (status) => statuses.push(status),
     });
     onEnd(t, () => sub.close());
-    await publish(relay, other, ticks(1));
+    await publishOffsets(relay, other, ticks(1));
     await assert.rejects(within(sub.ready, 'ready'), { name: 'TenantcastError', code: 'TC_ERR_SUBSCRIBE_REFUSED' });
     const error = await ending(sub);
     assert.ok(error instanceof TenantcastError);
@@ -344,7 +319,7 @@ describe('subscribe() end to end', () => {
   test('an upgrade refused with 403 (no subscribe scope) is retried with backoff, and never becomes ready', async (t) => {
     // Browsers do not expose an upgrade's HTTP status, so the client treats a refused upgrade like
     // any failed connection (subscribe.ts); a token function could return a better token next time.
-    const { relay, gateway } = fixtures();
+    const { relay, gateway } = stack;
     const tenant = uniqueTenant('scope');
     const statuses: Array<{ status: SubscriptionStatus; code: number | undefined }> = [];
     let calls = 0;
@@ -369,7 +344,9 @@ describe('subscribe() end to end', () => {
     assert.ok(statuses.every((s) => s.status === 'reconnecting' && s.code === 1006));
     assert.ok(calls >= 3, 'asks for a token on every attempt');
     assert.equal(settled, false);
-    assert.ok((await metric(gateway.url, 'tenantcast_gateway_upgrades_refused_total{code="TC_ERR_FORBIDDEN_SCOPE"}')) >= 3);
+    assert.ok(
+      ((await scrapeMetric(gateway.url, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0) >= 3,
+    );
     sub.close();
     await assert.rejects(sub.ready, { code: 'TC_ERR_BAD_OPTIONS' });
   });

@@ -1,38 +1,21 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { createEvent, RelayClient, signWebhook, TenantcastError, verifyWebhook } from '@tenantcast/sdk';
-import { startRelay, startTestRedis } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
+import { startReceiver } from '../support/receiver.ts';
+import { startRelayStack } from '../support/stack.ts';
 
 test('the SDK registers an endpoint, and its verifyWebhook agrees with the standardwebhooks package', async (t) => {
-  const redis = await startTestRedis();
-  const relay = await startRelay(redis, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 50] });
-  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    receiver.close();
-    await relay.close();
-    await redis.stop();
-  });
+  const { relay, close } = await startRelayStack({ relay: { webhookAllowPrivate: true, webhookRetrySchedule: [50, 50] } });
+  t.after(close);
+  const receiver = await startReceiver(t);
+  const received = receiver.deliveries;
 
   const token = await relay.token({ scope: 'admin publish', tenants: ['sdk-hooks'] });
   const client = new RelayClient({ url: relay.url, token });
   t.after(() => client.close());
-  const { port } = receiver.address() as AddressInfo;
   const endpoint = await client.createWebhook('sdk-hooks', {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: receiver.url,
     filters: [{ exact: { type: 'com.qlik.web-integration.deleted' } }],
     description: 'sdk test',
   });

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mintToken } from '@tenantcast/sdk';
-import { freePort, type RedisServer, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
-import { connect, eventually } from './testing/clients.ts';
+import { connect, freePort, TEST_SECRET, until, useRedisServer } from '@tenantcast/testkit';
 
 const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-let redis: RedisServer | undefined;
-
-before(async () => {
-  redis = await startRedisServer();
-});
-
-after(async () => {
-  await redis?.stop();
-});
+const fixture = useRedisServer();
 
 interface Running {
   child: ChildProcess;
@@ -68,14 +59,14 @@ async function exitOf(running: Running, timeoutMs = 20_000): Promise<{ code: num
 
 describe('the gateway process', () => {
   test('exits 78 (EX_CONFIG) naming TENANTCAST_SECRET when it is unset', async (t) => {
-    const running = run(t, { REDIS_URL: redis!.url, GATEWAY_PORT: String(await freePort()) });
+    const running = run(t, { REDIS_URL: fixture.redis.url, GATEWAY_PORT: String(await freePort()) });
     const { code } = await exitOf(running);
     assert.equal(code, 78);
     assert.match(running.stderr(), /TENANTCAST_SECRET/);
   });
 
   test('exits 78 naming the variable of a bad value', async (t) => {
-    const running = run(t, { TENANTCAST_SECRET: TEST_SECRET, REDIS_URL: redis!.url, GATEWAY_PORT: 'eighty' });
+    const running = run(t, { TENANTCAST_SECRET: TEST_SECRET, REDIS_URL: fixture.redis.url, GATEWAY_PORT: 'eighty' });
     const { code } = await exitOf(running);
     assert.equal(code, 78);
     assert.match(running.stderr(), /GATEWAY_PORT/);
@@ -86,13 +77,13 @@ describe('the gateway process', () => {
       const port = await freePort();
       const running = run(t, {
         TENANTCAST_SECRET: TEST_SECRET,
-        REDIS_URL: redis!.url,
+        REDIS_URL: fixture.redis.url,
         GATEWAY_PORT: String(port),
         GATEWAY_HOST: '127.0.0.1',
         LOG_LEVEL: 'silent',
       });
       const base = `http://127.0.0.1:${port}`;
-      await eventually(
+      await until(
         async () => {
           if (running.child.exitCode !== null) throw new Error(`the process exited with ${running.child.exitCode}: ${running.stderr()}`);
           return (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200;

@@ -1,8 +1,23 @@
-export { type RelayFixture, type StackFixture, useRelay, useStack } from './fixtures.ts';
-export { startGateway, type TestGateway } from './gateway.ts';
+export { testAppOptions } from './app-options.ts';
+export { makeEvent } from './cloud-events.ts';
+export { closeAll, type OnClose, startFixture, useFixture, useRedisServer } from './fixture.ts';
+export { uniqueKeyPrefix, uniqueTenant } from './ids.ts';
+export { metricValue, scrapeMetric } from './metrics.ts';
+export { type Accepted, publish, publishOne } from './publish.ts';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.ts';
 export { freePort, type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.ts';
-export { startRelay, TEST_SECRET, type TestRelay } from './relay.ts';
-export { startStack, type TestStack } from './stack.ts';
-export { type RedisConnection, startTestRedis, type TestRedis, testRedisKind } from './test-redis.ts';
-export { sleep, until } from './wait.ts';
+export { type RedisConnection, startTestRedis, type TestRedis, type TestRedisOptions, testRedisKind, toConnection } from './test-redis.ts';
+export { TEST_SECRET, testToken } from './tokens.ts';
+export { sleep, until, within } from './wait.ts';
+export {
+  assertRefusal,
+  type Cleanup,
+  type ConnectOptions,
+  connect,
+  type Delivered,
+  type PlainQuery,
+  plainUrl,
+  type Refusal,
+  refusal,
+  TestClient,
+} from './ws-clients.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { useStack } from '@tenantcast/testkit';
-import { connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
+import { connect, makeEvent, plainUrl, uniqueTenant } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
-const stack = useStack();
+const stack = useGateway();
 
 /** The events every case publishes, by id: attributes of several kinds, some missing on some events. */
 const CORPUS: Record<string, Record<string, unknown>> = {
@@ -66,15 +66,15 @@ const CASES: Case[] = [
 describe('filters, end to end through the filters query parameter', () => {
   for (const c of CASES) {
     test(`${c.name}: live and catching up`, async (t) => {
-      const tenant = tenantOf('filters');
-      const history = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+      const tenant = uniqueTenant('filters');
+      const history = await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
       const live = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: c.filters }), { token: stack.token });
 
       const events = Object.entries(CORPUS).map(([id, fields]) => makeEvent(tenant, { id, ...fields }));
-      const accepted = await publish(stack.relay.url, stack.token, events);
+      const accepted = await stack.writer.publish(events);
       const last = c.expected.at(-1);
       const sentinelFields = c.sentinel ?? (last === undefined ? {} : CORPUS[last]!);
-      const sentinel = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { ...sentinelFields, id: 'sentinel' }));
+      const sentinel = await stack.writer.publishOne(makeEvent(tenant, { ...sentinelFields, id: 'sentinel' }));
 
       const expectedIds = [...c.expected, 'sentinel'];
       const received = await live.receivedId('sentinel');
@@ -102,12 +102,12 @@ describe('filters, end to end through the filters query parameter', () => {
   }
 
   test('filters match context attributes, not fields of data', async (t) => {
-    const tenant = tenantOf('data');
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const tenant = uniqueTenant('data');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: [{ exact: { region: 'eu' } }] }), {
       token: stack.token,
     });
-    await publish(stack.relay.url, stack.token, [
+    await stack.writer.publish([
       makeEvent(tenant, { id: 'in-data', datacontenttype: 'application/json', data: { region: 'eu' } }),
       makeEvent(tenant, { id: 'sentinel', region: 'eu' }),
     ]);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compareOffsets } from '@tenantcast/sdk';
-import { useStack } from '@tenantcast/testkit';
-import { type Accepted, type Cleanup, connect, makeEvent, plainUrl, publish, type TestClient, tenantOf } from '../testing/clients.ts';
+import { type Accepted, type Cleanup, connect, makeEvent, plainUrl, type TestClient, uniqueTenant } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
 /**
  * Live delivery as the hub does it on its fast path: notifications delivered at once when nothing
@@ -11,7 +11,7 @@ import { type Accepted, type Cleanup, connect, makeEvent, plainUrl, publish, typ
  * gets the stream's order, gap-free, exactly once, from where it started.
  */
 
-const stack = useStack();
+const stack = useGateway();
 
 type EventMessage = { op: 'event'; id: string; event: { relayoffset: string; id: string; type: string } };
 
@@ -34,7 +34,7 @@ const byOffset = (accepted: Accepted[]) => accepted.map((a) => a.offset).sort(co
 
 describe('live delivery', () => {
   test('notifications published concurrently (read together, delivered in one turn) keep stream order for plain, filtered and multiplexed subscribers', async (t) => {
-    const tenant = tenantOf('burst');
+    const tenant = uniqueTenant('burst');
     const plain = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const filtered = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { filters: [{ exact: { type: 'com.example.odd' } }] }), {
       token: stack.token,
@@ -53,7 +53,7 @@ describe('live delivery', () => {
         .filter((e) => e.type === 'com.example.odd')
         .map((e) => e.id),
     );
-    const accepted = (await Promise.all(batches.map((events) => publish(stack.relay.url, stack.token, events)))).flat();
+    const accepted = (await Promise.all(batches.map((events) => stack.writer.publish(events)))).flat();
     const all = byOffset(accepted);
     const odd = byOffset(accepted.filter((a) => oddIds.has(a.id)));
 
@@ -77,7 +77,7 @@ describe('live delivery', () => {
   });
 
   test('subscribers that join while events flow get every event after their start, once, in order', async (t) => {
-    const tenant = tenantOf('flowing');
+    const tenant = uniqueTenant('flowing');
     // A first client keeps the tenant's hub alive and sees everything.
     const witness = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const accepted: Accepted[] = [];
@@ -85,13 +85,7 @@ describe('live delivery', () => {
     // Two publishers, so that a notification is nearly always on its way to the gateway.
     const publishers = [0, 1].map(async () => {
       for (let batch = 0; publishing && batch < 200; batch++) {
-        accepted.push(
-          ...(await publish(
-            stack.relay.url,
-            stack.token,
-            Array.from({ length: 3 }, () => makeEvent(tenant)),
-          )),
-        );
+        accepted.push(...(await stack.writer.publish(Array.from({ length: 3 }, () => makeEvent(tenant)))));
       }
     });
 

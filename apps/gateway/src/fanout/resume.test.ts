@@ -1,34 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startGateway, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
-import { Redis } from 'ioredis';
-import { type Accepted, connect, eventually, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
+import { describe, test } from 'node:test';
+import { type Accepted, connect, makeEvent, plainUrl, uniqueTenant, until } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay | undefined;
-let token: string;
-/** A plain client of the suite's Redis, to look at channel subscriptions. */
-let inspector: Redis | undefined;
-
-before(async () => {
-  // AOF with fsync on every write, so that a restarted Redis still holds the streams.
-  redis = await startRedisServer({ appendonly: true, fsync: 'always' });
-  relay = await startRelay(redis.url);
-  token = await relay.token({});
-  inspector = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  inspector.on('error', () => {});
-});
-
-after(async () => {
-  try {
-    inspector?.disconnect();
-    await relay?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
-
-const startTestGateway = () => startGateway(redis!.url, { keyPrefix: relay!.config.keyPrefix });
+// AOF with fsync on every write, so that a restarted Redis still holds the streams. Each test starts
+// the gateways it needs on the suite's Redis and key prefix.
+const stack = useGateway({ redis: { appendonly: true, fsync: 'always' } });
 
 /** `count` events of `tenant`, numbered in `data.n`. */
 function numbered(tenant: string, count: number, from = 0): Record<string, unknown>[] {
@@ -37,18 +14,17 @@ function numbered(tenant: string, count: number, from = 0): Record<string, unkno
 
 /** Subscriber count of a tenant's live channel, across every gateway on this Redis. */
 async function channelSubscribers(tenant: string): Promise<number> {
-  const [, count] = (await inspector!.pubsub('NUMSUB', `${relay!.config.keyPrefix}{${tenant}}:live`)) as [string, number];
+  const [, count] = (await stack.writer.redis.pubsub('NUMSUB', `${stack.writer.keyPrefix}{${tenant}}:live`)) as [string, number];
   return Number(count);
 }
 
 describe('resume across a gateway restart', () => {
   test('a client of a closed gateway reconnects to a new one with after=<last relayoffset> and gets exactly the missed events, then live ones', async (t) => {
-    const tenant = tenantOf('restart');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const g1 = await startTestGateway();
-    t.after(() => g1.close());
-    const before = await connect(t, plainUrl(g1.wsUrl, tenant), { token });
-    const seen = await publish(relay!.url, token, numbered(tenant, 5));
+    const tenant = uniqueTenant('restart');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
+    const g1 = await stack.startGateway(t);
+    const before = await connect(t, plainUrl(g1.wsUrl, tenant), { token: stack.token });
+    const seen = await stack.writer.publish(numbered(tenant, 5));
     await before.received(5);
 
     await g1.close();
@@ -56,15 +32,14 @@ describe('resume across a gateway restart', () => {
     assert.equal(code, 1001, 'a gateway going away closes its clients with 1001');
 
     const missed: Accepted[] = [];
-    for (let i = 0; i < 3; i++) missed.push(...(await publish(relay!.url, token, numbered(tenant, 4, 100 + i * 4))));
+    for (let i = 0; i < 3; i++) missed.push(...(await stack.writer.publish(numbered(tenant, 4, 100 + i * 4))));
 
-    const g2 = await startTestGateway();
-    t.after(() => g2.close());
+    const g2 = await stack.startGateway(t);
     const last = before.events.at(-1)!.relayoffset;
     assert.equal(last, seen.at(-1)!.offset);
-    const after = await connect(t, plainUrl(g2.wsUrl, tenant, { after: last }), { token });
+    const after = await connect(t, plainUrl(g2.wsUrl, tenant, { after: last }), { token: stack.token });
     await after.received(missed.length);
-    const live = await publish(relay!.url, token, numbered(tenant, 3, 200));
+    const live = await stack.writer.publish(numbered(tenant, 3, 200));
     await after.received(missed.length + live.length);
     assert.deepEqual(
       after.events.map((e) => e.relayoffset),
@@ -80,17 +55,15 @@ describe('resume across a gateway restart', () => {
 
 describe('gateways side by side', () => {
   test('two gateways on one Redis both deliver every event to their clients, in order, with no sticky sessions', async (t) => {
-    const tenant = tenantOf('pair');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const g1 = await startTestGateway();
-    t.after(() => g1.close());
-    const g2 = await startTestGateway();
-    t.after(() => g2.close());
+    const tenant = uniqueTenant('pair');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
+    const g1 = await stack.startGateway(t);
+    const g2 = await stack.startGateway(t);
     const clients = [];
-    for (const g of [g1, g2, g1, g2, g1, g2]) clients.push(await connect(t, plainUrl(g.wsUrl, tenant), { token }));
+    for (const g of [g1, g2, g1, g2, g1, g2]) clients.push(await connect(t, plainUrl(g.wsUrl, tenant), { token: stack.token }));
 
     const accepted: Accepted[] = [];
-    for (let i = 0; i < 10; i++) accepted.push(...(await publish(relay!.url, token, numbered(tenant, 5, i * 5))));
+    for (let i = 0; i < 10; i++) accepted.push(...(await stack.writer.publish(numbered(tenant, 5, i * 5))));
     for (const client of clients) {
       await client.received(accepted.length);
       assert.deepEqual(
@@ -106,8 +79,8 @@ describe('gateways side by side', () => {
     const moving = clients[0]!;
     moving.ws.close();
     await moving.closedWith();
-    const during = await publish(relay!.url, token, numbered(tenant, 3, 1000));
-    const moved = await connect(t, plainUrl(g2.wsUrl, tenant, { after: moving.events.at(-1)!.relayoffset }), { token });
+    const during = await stack.writer.publish(numbered(tenant, 3, 1000));
+    const moved = await connect(t, plainUrl(g2.wsUrl, tenant, { after: moving.events.at(-1)!.relayoffset }), { token: stack.token });
     await moved.received(3);
     assert.deepEqual(
       moved.events.map((e) => e.relayoffset),
@@ -116,26 +89,25 @@ describe('gateways side by side', () => {
   });
 
   test("a gateway drops a tenant's channel subscription when its last client of the tenant leaves", async (t) => {
-    const tenant = tenantOf('drop');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const g = await startTestGateway();
-    t.after(() => g.close());
-    const one = await connect(t, plainUrl(g.wsUrl, tenant), { token });
-    const two = await connect(t, plainUrl(g.wsUrl, tenant), { token });
+    const tenant = uniqueTenant('drop');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
+    const g = await stack.startGateway(t);
+    const one = await connect(t, plainUrl(g.wsUrl, tenant), { token: stack.token });
+    const two = await connect(t, plainUrl(g.wsUrl, tenant), { token: stack.token });
     assert.equal(await channelSubscribers(tenant), 1);
     one.ws.close();
     await one.closedWith();
     // Still one client: still subscribed, still delivering.
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'still' }));
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'still' }));
     await two.receivedId('still');
     assert.equal(await channelSubscribers(tenant), 1);
     two.ws.close();
     await two.closedWith();
-    await eventually(async () => (await channelSubscribers(tenant)) === 0, 'the channel subscription to be dropped');
+    await until(async () => (await channelSubscribers(tenant)) === 0, 'the channel subscription to be dropped');
 
     // And a new client brings it back.
-    const three = await connect(t, plainUrl(g.wsUrl, tenant), { token });
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'again' }));
+    const three = await connect(t, plainUrl(g.wsUrl, tenant), { token: stack.token });
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'again' }));
     await three.receivedId('again');
     assert.equal(await channelSubscribers(tenant), 1);
   });
@@ -143,33 +115,32 @@ describe('gateways side by side', () => {
 
 describe('Redis restart', () => {
   test('connected clients get, in order and without duplicates, what is published once Redis is back', async (t) => {
-    const tenant = tenantOf('redis-restart');
-    await publishOne(relay!.url, token, makeEvent(tenant, { id: 'history' }));
-    const g = await startTestGateway();
-    t.after(() => g.close());
-    const client = await connect(t, plainUrl(g.wsUrl, tenant), { token });
-    const first = await publish(relay!.url, token, numbered(tenant, 3));
+    const tenant = uniqueTenant('redis-restart');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
+    const g = await stack.startGateway(t);
+    const client = await connect(t, plainUrl(g.wsUrl, tenant), { token: stack.token });
+    const first = await stack.writer.publish(numbered(tenant, 3));
     await client.received(3);
 
-    await redis!.kill();
-    await redis!.restart();
-    // The relay and the gateway reconnect by themselves; publish until the relay takes writes again.
+    await stack.redis.kill();
+    await stack.redis.restart();
+    // The writer and the gateway reconnect by themselves; publish until Redis takes writes again.
     const later: Accepted[] = [];
-    await eventually(
+    await until(
       async () => {
         try {
-          later.push(await publishOne(relay!.url, token, makeEvent(tenant, { id: 'after-restart' })));
+          later.push(await stack.writer.publishOne(makeEvent(tenant, { id: 'after-restart' })));
           return true;
         } catch {
           return false;
         }
       },
-      'the relay to accept writes again',
+      'Redis to accept writes again',
       15_000,
     );
     // Delivered by itself, not only once a later notification reveals the gap.
     await client.receivedId('after-restart', 15_000);
-    later.push(...(await publish(relay!.url, token, numbered(tenant, 3, 10))));
+    later.push(...(await stack.writer.publish(numbered(tenant, 3, 10))));
     await client.received(first.length + later.length, 15_000);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),

@@ -1,34 +1,12 @@
 import assert from 'node:assert/strict';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
-import { startGateway, startRedisServer, startRelay, type TestGateway, useRelay } from '@tenantcast/testkit';
-import {
-  assertRefusal,
-  connect,
-  eventually,
-  makeEvent,
-  metricValue,
-  plainUrl,
-  publish,
-  publishOne,
-  refusal,
-  tenantOf,
-} from '../testing/clients.ts';
+import { assertRefusal, connect, makeEvent, metricValue, plainUrl, refusal, uniqueTenant, until } from '@tenantcast/testkit';
+import type { TestGateway } from '../testing/start-gateway.ts';
+import { startGatewayWithRedis, useGateway } from '../testing/use-gateway.ts';
 
-const stack = useRelay();
-
-/** A gateway of the calling test's own, closed after it. */
-async function ownGateway(t: { after(fn: () => unknown): void }, overrides = {}): Promise<TestGateway> {
-  const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, ...overrides });
-  t.after(() => gateway.close());
-  return gateway;
-}
-
-async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = tenantOf(label);
-  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
-  return tenant;
-}
+// Each test starts the gateway it looks at, on the suite's Redis and key prefix.
+const stack = useGateway();
 
 async function scrape(gateway: TestGateway): Promise<string> {
   const res = await fetch(`${gateway.url}/metrics`);
@@ -56,7 +34,7 @@ function startRequest(port: number, head: string[]): Promise<{ socket: Socket; a
 
 describe('health', () => {
   test('/healthz and /readyz answer 200 while running', async (t) => {
-    const gateway = await ownGateway(t);
+    const gateway = await stack.startGateway(t);
     const health = await fetch(`${gateway.url}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'ok' });
@@ -66,18 +44,16 @@ describe('health', () => {
   });
 
   test('/readyz answers 503 while Redis is down, upgrades get 503, and both recover when it is back', async (t) => {
-    const own = await startRedisServer();
-    t.after(() => own.stop());
-    const ownRelay = await startRelay(own.url);
-    t.after(() => ownRelay.close());
-    const gateway = await startGateway(own.url, { keyPrefix: ownRelay.config.keyPrefix });
-    t.after(() => gateway.close());
-    const tenant = tenantOf('outage');
-    await publishOne(ownRelay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    // A Redis of its own, to kill.
+    const own = await startGatewayWithRedis();
+    t.after(own.close);
+    const { gateway } = own;
+    const tenant = uniqueTenant('outage');
+    await own.writer.publishOne(makeEvent(tenant, { id: 'history' }));
     assert.equal((await fetch(`${gateway.url}/readyz`)).status, 200);
 
-    await own.kill();
-    await eventually(async () => (await fetch(`${gateway.url}/readyz`)).status === 503, '/readyz to answer 503');
+    await own.redis.kill();
+    await until(async () => (await fetch(`${gateway.url}/readyz`)).status === 503, '/readyz to answer 503');
     const notReady = await fetch(`${gateway.url}/readyz`);
     assert.equal(notReady.headers.get('retry-after'), '1');
     assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200, 'the process itself is healthy');
@@ -85,17 +61,17 @@ describe('health', () => {
     assertRefusal(refused, 503, 'TC_ERR_REDIS_UNAVAILABLE');
     assert.ok(refused.headers['retry-after'] !== undefined, 'a 503 says when to retry');
 
-    await own.restart();
-    await eventually(async () => (await fetch(`${gateway.url}/readyz`)).status === 200, '/readyz to answer 200 again', 15_000);
+    await own.redis.restart();
+    await until(async () => (await fetch(`${gateway.url}/readyz`)).status === 200, '/readyz to answer 200 again', 15_000);
     await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
   });
 });
 
 describe('metrics', () => {
   test('/metrics shows connections, subscriptions per tenant, messages out, fan-out latency, refused upgrades', async (t) => {
-    const gateway = await ownGateway(t);
-    const a = await tenantWithHistory('metrics-a');
-    const b = await tenantWithHistory('metrics-b');
+    const gateway = await stack.startGateway(t);
+    const { tenant: a } = await stack.writer.tenantWithHistory('metrics-a');
+    const { tenant: b } = await stack.writer.tenantWithHistory('metrics-b');
     const plain1 = await connect(t, plainUrl(gateway.wsUrl, a), { token: stack.token });
     const plain2 = await connect(t, plainUrl(gateway.wsUrl, a), { token: stack.token });
     const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
@@ -110,8 +86,8 @@ describe('metrics', () => {
     assert.equal(metricValue(text, 'tenantcast_gateway_messages_out_total'), 0);
     assert.equal(metricValue(text, 'tenantcast_gateway_slow_consumers_total'), 0);
 
-    await publish(stack.relay.url, stack.token, [makeEvent(a), makeEvent(a), makeEvent(a)]);
-    await publish(stack.relay.url, stack.token, [makeEvent(b), makeEvent(b)]);
+    await stack.writer.publish([makeEvent(a), makeEvent(a), makeEvent(a)]);
+    await stack.writer.publish([makeEvent(b), makeEvent(b)]);
     await plain1.received(3);
     await plain2.received(3);
     await mux.received(2 + 5);
@@ -127,16 +103,16 @@ describe('metrics', () => {
     mux.ws.close();
     await plain1.closedWith();
     await mux.closedWith();
-    await eventually(async () => metricValue(await scrape(gateway), 'tenantcast_gateway_connections') === 1, 'connections to drop to 1');
+    await until(async () => metricValue(await scrape(gateway), 'tenantcast_gateway_connections') === 1, 'connections to drop to 1');
     text = await scrape(gateway);
     assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: a }), 1);
     assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: b }), undefined, 'a tenant without subscribers is gone');
   });
 
   test('messages out counts events sent while catching up too', async (t) => {
-    const gateway = await ownGateway(t);
-    const tenant = await tenantWithHistory('metrics-catch-up');
-    await publish(stack.relay.url, stack.token, [makeEvent(tenant), makeEvent(tenant)]);
+    const gateway = await stack.startGateway(t);
+    const { tenant } = await stack.writer.tenantWithHistory('metrics-catch-up');
+    await stack.writer.publish([makeEvent(tenant), makeEvent(tenant)]);
     const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
     await client.received(3);
     assert.equal(metricValue(await scrape(gateway), 'tenantcast_gateway_messages_out_total'), 3);
@@ -145,9 +121,8 @@ describe('metrics', () => {
 
 describe('graceful shutdown', () => {
   test('close() closes plain and multiplexed clients with 1001, is idempotent, and later upgrades are refused', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix });
-    t.after(() => gateway.close());
-    const tenant = await tenantWithHistory('shutdown');
+    const gateway = await stack.startGateway(t);
+    const { tenant } = await stack.writer.tenantWithHistory('shutdown');
     const plain = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     const mux = await connect(t, `${gateway.wsUrl}/v1/connect`, { token: stack.token, protocols: ['tenantcast.v1'] });
     mux.send({ op: 'subscribe', id: 's', tenantid: tenant });
@@ -166,9 +141,8 @@ describe('graceful shutdown', () => {
   });
 
   test('while closing, requests on open connections get 503: /readyz, and upgrades with TC_ERR_SHUTTING_DOWN', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, shutdownTimeoutMs: 3000 });
-    t.after(() => gateway.close());
-    const tenant = await tenantWithHistory('closing');
+    const gateway = await stack.startGateway(t, { shutdownTimeoutMs: 3000 });
+    const { tenant } = await stack.writer.tenantWithHistory('closing');
     const port = Number(new URL(gateway.url).port);
     // A client that does not read keeps the gateway in its closing phase until shutdownTimeoutMs.
     const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
@@ -200,9 +174,8 @@ describe('graceful shutdown', () => {
   });
 
   test('a client that does not answer the close is cut after shutdownTimeoutMs, and close() still completes', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, shutdownTimeoutMs: 300 });
-    t.after(() => gateway.close());
-    const tenant = await tenantWithHistory('stuck');
+    const gateway = await stack.startGateway(t, { shutdownTimeoutMs: 300 });
+    const { tenant } = await stack.writer.tenantWithHistory('stuck');
     const stuck = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     (stuck.ws as unknown as { _socket: Socket })._socket.pause();
     await gateway.close();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CloseCode } from '@tenantcast/sdk';
-import { until } from '@tenantcast/testkit';
+import { until, useFixture } from '@tenantcast/testkit';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { textFrame } from '../frames/frames.ts';
 import { Connection } from './connection.ts';
@@ -14,26 +14,23 @@ import { Connection } from './connection.ts';
  * connection sends, and the bounded send buffer still closes a slow consumer with 4008.
  */
 
-let wss: WebSocketServer;
-let url: string;
-/** Server-side sockets, in the order clients connected. */
-const accepted: WebSocket[] = [];
-const waiting: Array<(ws: WebSocket) => void> = [];
-
-before(async () => {
-  wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+/** A ws server of the suite's own; its sockets go, in the order clients connected, to the pairs that wait for them. */
+const fixture = useFixture('a ws server', async (onClose) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  onClose(async () => {
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+  });
+  /** Server-side sockets no pair has taken yet. */
+  const accepted: WebSocket[] = [];
+  const waiting: Array<(ws: WebSocket) => void> = [];
   wss.on('connection', (ws) => {
     const next = waiting.shift();
     if (next) next(ws);
     else accepted.push(ws);
   });
   await once(wss, 'listening');
-  url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-});
-
-after(async () => {
-  for (const ws of wss.clients) ws.terminate();
-  await new Promise((resolve) => wss.close(resolve));
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, accepted, waiting };
 });
 
 /** A client that records its messages as text, and the server side of it wrapped in a Connection. */
@@ -49,11 +46,11 @@ async function pair(
   closed: Promise<{ code: number; reason: string }>;
 }> {
   const server = new Promise<WebSocket>((resolve) => {
-    const ready = accepted.shift();
+    const ready = fixture.accepted.shift();
     if (ready) resolve(ready);
-    else waiting.push(resolve);
+    else fixture.waiting.push(resolve);
   });
-  const client = new WebSocket(url);
+  const client = new WebSocket(fixture.url);
   t.after(() => client.terminate());
   const texts: string[] = [];
   client.on('message', (data: RawData) => texts.push(data.toString()));

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sleep, useStack } from '@tenantcast/testkit';
-import { connect, eventually, makeEvent, plainUrl, publishOne, tenantOf } from '../testing/clients.ts';
+import { connect, makeEvent, plainUrl, sleep, testToken, until } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
 /** The gateway pings every 200 ms. */
-const stack = useStack({ gateway: { heartbeatMs: 200 } });
-
-/** A tenant whose stream exists already. */
-async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = tenantOf(label);
-  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
-  return tenant;
-}
+const stack = useGateway({ gateway: { heartbeatMs: 200 } });
 
 describe('heartbeat', () => {
   test('a client that does not answer pings is terminated', async (t) => {
-    const tenant = await tenantWithHistory('mute');
+    const { tenant } = await stack.writer.tenantWithHistory('mute');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, autoPong: false });
     const { code } = await client.closedWith(5000);
     // terminate() cuts the TCP connection without a close frame: 1006 on the client. (The next test
@@ -24,14 +17,14 @@ describe('heartbeat', () => {
   });
 
   test('a client that answers pings stays connected across several intervals and still gets events', async (t) => {
-    const tenant = await tenantWithHistory('alive');
+    const { tenant } = await stack.writer.tenantWithHistory('alive');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     let pings = 0;
     client.ws.on('ping', () => pings++);
-    await eventually(() => pings >= 5 || client.closeInfo !== undefined, '5 pings', 5000);
+    await until(() => pings >= 5 || client.closeInfo !== undefined, '5 pings', 5000);
     assert.equal(client.closeInfo, undefined);
     assert.equal(client.ws.readyState, client.ws.OPEN);
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'still-here' }));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'still-here' }));
     const received = await client.receivedId('still-here');
     assert.equal(received.at(-1)!.relayoffset, accepted.offset);
   });
@@ -52,8 +45,8 @@ describe('token expiry', () => {
     ['multiplexed', () => `${stack.gateway.wsUrl}/v1/connect`, ['tenantcast.v1']],
   ] as const) {
     test(`${mode} mode: the connection is closed with 4001 once the token expires`, async (t) => {
-      const tenant = await tenantWithHistory('expiring');
-      const shortLived = await stack.relay.token({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
+      const { tenant } = await stack.writer.tenantWithHistory('expiring');
+      const shortLived = await testToken({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
       const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
       const client = await connect(t, url(tenant), { token: shortLived, protocols: [...protocols] });
       if (mode === 'multiplexed') {
@@ -70,7 +63,7 @@ describe('token expiry', () => {
   }
 
   test('a token without expiry is not cut', async (t) => {
-    const tenant = await tenantWithHistory('forever');
+    const { tenant } = await stack.writer.tenantWithHistory('forever');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     await sleep(600);
     assert.equal(client.closeInfo, undefined);
@@ -79,11 +72,11 @@ describe('token expiry', () => {
 
 describe('client frames in plain mode', () => {
   test('are read and ignored', async (t) => {
-    const tenant = await tenantWithHistory('chatty');
+    const { tenant } = await stack.writer.tenantWithHistory('chatty');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     client.ws.send('hello');
     client.ws.send(Buffer.from([1, 2, 3]));
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'after-chat' }));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'after-chat' }));
     const received = await client.receivedId('after-chat');
     assert.deepEqual(
       received.map((e) => e.relayoffset),
@@ -92,7 +85,7 @@ describe('client frames in plain mode', () => {
   });
 
   test('one over maxPayload closes the connection with 1009', async (t) => {
-    const tenant = await tenantWithHistory('big-frame');
+    const { tenant } = await stack.writer.tenantWithHistory('big-frame');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     client.ws.send('x'.repeat(stack.gateway.config.maxPayload + 1));
     assert.equal((await client.closedWith()).code, 1009);

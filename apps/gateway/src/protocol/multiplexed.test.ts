@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startGateway, startRelay, type TestGateway, useStack } from '@tenantcast/testkit';
-import {
-  type Accepted,
-  type Cleanup,
-  connect,
-  makeEvent,
-  publish,
-  publishOne,
-  refusal,
-  type TestClient,
-  tenantOf,
-} from '../testing/clients.ts';
+import { type Accepted, type Cleanup, connect, makeEvent, refusal, type TestClient, testToken, uniqueTenant } from '@tenantcast/testkit';
+import type { TestGateway } from '../testing/start-gateway.ts';
+import { useGateway } from '../testing/use-gateway.ts';
 
-const stack = useStack();
+const stack = useGateway();
 
 type Message = Record<string, unknown> & { op: string; id?: string };
 type EventMessage = { op: 'event'; id: string; event: Record<string, unknown> & { relayoffset: string; id: string; tenantid: string } };
@@ -48,12 +39,6 @@ const eventsOf = (client: TestClient, id: string) =>
 const receivedFor = (client: TestClient, id: string, eventId: string, timeoutMs?: number) =>
   client.until(() => eventsOf(client, id).some((e) => e.id === eventId), `event ${eventId} on subscription ${id}`, timeoutMs);
 
-/** A tenant whose stream exists; returns it and its history event's offset. */
-async function tenantWithHistory(label: string): Promise<{ tenant: string; history: Accepted }> {
-  const tenant = tenantOf(label);
-  return { tenant, history: await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' })) };
-}
-
 describe('multiplexed mode', () => {
   test('answers with subprotocol tenantcast.v1', async (t) => {
     const client = await openMux(t);
@@ -61,15 +46,15 @@ describe('multiplexed mode', () => {
   });
 
   test('two subscriptions with different tenants, filters and after each get their own events, tagged with their id', async (t) => {
-    const { tenant: a } = await tenantWithHistory('mux-a');
-    const { tenant: b } = await tenantWithHistory('mux-b');
-    const backlog = await publish(stack.relay.url, stack.token, [
+    const { tenant: a } = await stack.writer.tenantWithHistory('mux-a');
+    const { tenant: b } = await stack.writer.tenantWithHistory('mux-b');
+    const backlog = await stack.writer.publish([
       makeEvent(a, { id: 'a0', type: 'com.example.keep' }),
       makeEvent(a, { id: 'a1', type: 'com.example.keep' }),
       makeEvent(a, { id: 'a2', type: 'com.example.drop' }),
       makeEvent(a, { id: 'a3', type: 'com.example.keep' }),
     ]);
-    const lastOfB = (await publishOne(stack.relay.url, stack.token, makeEvent(b, { id: 'b-old' }))).offset;
+    const lastOfB = (await stack.writer.publishOne(makeEvent(b, { id: 'b-old' }))).offset;
 
     const client = await openMux(t);
     const s1 = await request(client, {
@@ -83,11 +68,11 @@ describe('multiplexed mode', () => {
     const s2 = await request(client, { op: 'subscribe', id: 'two', tenantid: b });
     assert.deepEqual(s2, { op: 'subscribed', id: 'two', tenantid: b, after: lastOfB }, 'a live subscription starts at the last offset');
 
-    const liveA = await publish(stack.relay.url, stack.token, [
+    const liveA = await stack.writer.publish([
       makeEvent(a, { id: 'a4', type: 'com.example.drop' }),
       makeEvent(a, { id: 'a5', type: 'com.example.keep' }),
     ]);
-    const liveB = await publish(stack.relay.url, stack.token, [makeEvent(b, { id: 'b1' }), makeEvent(b, { id: 'b2' })]);
+    const liveB = await stack.writer.publish([makeEvent(b, { id: 'b1' }), makeEvent(b, { id: 'b2' })]);
     await receivedFor(client, 'one', 'a5');
     await receivedFor(client, 'two', 'b2');
 
@@ -110,8 +95,8 @@ describe('multiplexed mode', () => {
   });
 
   test('after "0" gets every retained event of the tenant', async (t) => {
-    const { tenant, history } = await tenantWithHistory('mux-zero');
-    const more = await publish(stack.relay.url, stack.token, [makeEvent(tenant, { id: 'e1' }), makeEvent(tenant, { id: 'e2' })]);
+    const { tenant, history } = await stack.writer.tenantWithHistory('mux-zero');
+    const more = await stack.writer.publish([makeEvent(tenant, { id: 'e1' }), makeEvent(tenant, { id: 'e2' })]);
     const client = await openMux(t);
     assert.equal((await request(client, { op: 'subscribe', id: 'z', tenantid: tenant, after: '0' })).after, '0');
     await receivedFor(client, 'z', 'e2');
@@ -122,16 +107,16 @@ describe('multiplexed mode', () => {
   });
 
   test('unsubscribe is acknowledged and stops delivery; the other subscription goes on', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-unsub');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-unsub');
     const client = await openMux(t);
     await request(client, { op: 'subscribe', id: 'stay', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'leave', tenantid: tenant });
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'both' }));
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'both' }));
     await receivedFor(client, 'leave', 'both');
     await receivedFor(client, 'stay', 'both');
 
     assert.deepEqual(await request(client, { op: 'unsubscribe', id: 'leave' }), { op: 'unsubscribed', id: 'leave' });
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'only-stay' }));
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'only-stay' }));
     // Both subscriptions share the tenant's fan-out and the connection: a copy for "leave" would come in order.
     await receivedFor(client, 'stay', 'only-stay');
     assert.deepEqual(
@@ -149,8 +134,8 @@ describe('multiplexed mode', () => {
   });
 
   test('refused subscriptions get an error message and leave the connection open', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-errors');
-    const acmeOnly = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
+    const { tenant } = await stack.writer.tenantWithHistory('mux-errors');
+    const acmeOnly = await testToken({ scope: 'subscribe', tenants: [tenant] });
     const client = await openMux(t, { token: acmeOnly });
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ tenantid: 'someone-else' }, 'TC_ERR_FORBIDDEN_TENANT'],
@@ -177,13 +162,13 @@ describe('multiplexed mode', () => {
   });
 
   test('a subscription id in use is refused (TC_ERR_BAD_REQUEST) and the subscription holding it goes on', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-dup');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-dup');
     const client = await openMux(t);
     await request(client, { op: 'subscribe', id: 'dup', tenantid: tenant });
     const again = await request(client, { op: 'subscribe', id: 'dup', tenantid: tenant });
     assert.equal(again.op, 'error');
     assert.equal(again.code, 'TC_ERR_BAD_REQUEST');
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'after-dup' }));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'after-dup' }));
     await receivedFor(client, 'dup', 'after-dup', 3000);
     assert.deepEqual(
       eventsOf(client, 'dup').map((e) => e.relayoffset),
@@ -192,7 +177,7 @@ describe('multiplexed mode', () => {
   });
 
   test('two subscribe requests with one id, sent back to back, make one subscription', async (t) => {
-    const { tenant } = await tenantWithHistory('mux-race');
+    const { tenant } = await stack.writer.tenantWithHistory('mux-race');
     const client = await openMux(t);
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
@@ -203,8 +188,8 @@ describe('multiplexed mode', () => {
         .sort(),
       ['error', 'subscribed'],
     );
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'once' }));
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'end' }));
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'once' }));
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'end' }));
     await receivedFor(client, 'same', 'end');
     // A second subscription under the id would have sent its copy of "once" before any "end".
     assert.deepEqual(
@@ -214,9 +199,8 @@ describe('multiplexed mode', () => {
   });
 
   test('closing a connection frees the per-tenant places of all its subscriptions, even of two requested back to back with one id', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
-    t.after(() => limited.close());
-    const { tenant } = await tenantWithHistory('mux-orphan');
+    const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
+    const { tenant } = await stack.writer.tenantWithHistory('mux-orphan');
     const client = await openMux(t, { gateway: limited });
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
     client.send({ op: 'subscribe', id: 'same', tenantid: tenant });
@@ -263,9 +247,8 @@ describe('multiplexed mode', () => {
   }
 
   test('closing the connection ends its subscriptions', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
-    t.after(() => limited.close());
-    const { tenant } = await tenantWithHistory('mux-close');
+    const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
+    const { tenant } = await stack.writer.tenantWithHistory('mux-close');
     const first = await openMux(t, { gateway: limited });
     await request(first, { op: 'subscribe', id: 's1', tenantid: tenant });
     await request(first, { op: 'subscribe', id: 's2', tenantid: tenant });
@@ -284,9 +267,8 @@ describe('multiplexed mode', () => {
   });
 
   test('subscriptions count against the per-tenant limit, and unsubscribing frees the place', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
-    t.after(() => limited.close());
-    const { tenant } = await tenantWithHistory('mux-limit');
+    const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
+    const { tenant } = await stack.writer.tenantWithHistory('mux-limit');
     const client = await openMux(t, { gateway: limited });
     await request(client, { op: 'subscribe', id: 'a', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'b', tenantid: tenant });
@@ -300,9 +282,8 @@ describe('multiplexed mode', () => {
   });
 
   test('a connection holds at most maxSubscriptionsPerConnection subscriptions', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxSubscriptionsPerConnection: 2 });
-    t.after(() => limited.close());
-    const { tenant } = await tenantWithHistory('mux-per-conn');
+    const limited = await stack.startGateway(t, { maxSubscriptionsPerConnection: 2 });
+    const { tenant } = await stack.writer.tenantWithHistory('mux-per-conn');
     const client = await openMux(t, { gateway: limited });
     await request(client, { op: 'subscribe', id: 'a', tenantid: tenant });
     await request(client, { op: 'subscribe', id: 'b', tenantid: tenant });
@@ -313,20 +294,12 @@ describe('multiplexed mode', () => {
   });
 
   test('an after whose events were trimmed gets TC_ERR_OFFSET_EXPIRED; the connection goes on', async (t) => {
-    const trimming = await startRelay(stack.redis.url, { streamMaxLen: 10 });
-    t.after(() => trimming.close());
-    const gw = await startGateway(stack.redis.url, { keyPrefix: trimming.config.keyPrefix });
-    t.after(() => gw.close());
-    const tenant = tenantOf('mux-expired');
+    const trimming = await stack.startWriter(t, { streamMaxLen: 10 });
+    const gw = await stack.startGateway(t, { keyPrefix: trimming.keyPrefix });
+    const tenant = uniqueTenant('mux-expired');
     const accepted: Accepted[] = [];
     for (let i = 0; i < 6; i++) {
-      accepted.push(
-        ...(await publish(
-          trimming.url,
-          stack.token,
-          Array.from({ length: 50 }, () => makeEvent(tenant)),
-        )),
-      );
+      accepted.push(...(await trimming.publish(Array.from({ length: 50 }, () => makeEvent(tenant)))));
     }
     const client = await openMux(t, { gateway: gw });
     client.send({ op: 'subscribe', id: 'old', tenantid: tenant, after: accepted[0]!.offset });

@@ -1,35 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startGateway, startRelay, useStack } from '@tenantcast/testkit';
-import { type Accepted, connect, makeEvent, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
+import { type Accepted, connect, makeEvent, plainUrl, testToken, uniqueTenant } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
-const stack = useStack();
+const stack = useGateway();
 
 /** `count` events of `tenant`, numbered in `data.n`. */
 function numbered(tenant: string, count: number, from = 0): Record<string, unknown>[] {
   return Array.from({ length: count }, (_, i) => makeEvent(tenant, { datacontenttype: 'application/json', data: { n: from + i } }));
 }
 
-/**
- * A tenant id of the test's own whose stream holds one event already. (A tenant with no stream yet
- * once made a live subscriber look expired; a test below covers that case on its own.)
- */
-async function tenantWithHistory(label: string): Promise<string> {
-  const tenant = tenantOf(label);
-  await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
-  return tenant;
-}
-
 /** Publishes `events` in batches of `size`, one after the other. */
 async function publishInBatches(events: Record<string, unknown>[], size: number): Promise<Accepted[]> {
   const accepted: Accepted[] = [];
-  for (let i = 0; i < events.length; i += size) accepted.push(...(await publish(stack.relay.url, stack.token, events.slice(i, i + size))));
+  for (let i = 0; i < events.length; i += size) accepted.push(...(await stack.writer.publish(events.slice(i, i + size))));
   return accepted;
 }
 
 describe('plain CloudEvents mode', () => {
   test('answers with subprotocol cloudevents.json and sends each event as one structured CloudEvent text frame with its relayoffset', async (t) => {
-    const tenant = await tenantWithHistory('plain');
+    const { tenant } = await stack.writer.tenantWithHistory('plain');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     assert.equal(client.ws.protocol, 'cloudevents.json');
 
@@ -38,7 +28,7 @@ describe('plain CloudEvents mode', () => {
       makeEvent(tenant, { type: 'com.example.other', data_base64: 'aGVsbG8=' }),
       makeEvent(tenant, { myextension: 42, flag: true }),
     ];
-    const accepted = await publish(stack.relay.url, stack.token, events);
+    const accepted = await stack.writer.publish(events);
     await client.received(3);
 
     assert.equal(client.binaryFrames, 0, 'every frame is a text frame');
@@ -55,26 +45,26 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('offering several subprotocols gets cloudevents.json chosen', async (t) => {
-    const tenant = tenantOf('choose');
+    const tenant = uniqueTenant('choose');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, protocols: ['mqtt', 'cloudevents.json'] });
     assert.equal(client.ws.protocol, 'cloudevents.json');
   });
 
   test('a client that offers no subprotocol is served in plain mode without one, as documented', async (t) => {
-    const tenant = await tenantWithHistory('no-protocol');
+    const { tenant } = await stack.writer.tenantWithHistory('no-protocol');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token, protocols: [] });
     assert.equal(client.ws.protocol, '');
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'x' }));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'x' }));
     const received = await client.receivedId('x');
     assert.equal(received.at(-1)!.relayoffset, accepted.offset);
   });
 
   test('events arrive in publish order across many writes', async (t) => {
-    const tenant = await tenantWithHistory('order');
+    const { tenant } = await stack.writer.tenantWithHistory('order');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const accepted: Accepted[] = [];
-    for (let i = 0; i < 20; i++) accepted.push(...(await publish(stack.relay.url, stack.token, numbered(tenant, 5, i * 5))));
-    accepted.push(await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { data: { n: 100 } })));
+    for (let i = 0; i < 20; i++) accepted.push(...(await stack.writer.publish(numbered(tenant, 5, i * 5))));
+    accepted.push(await stack.writer.publishOne(makeEvent(tenant, { data: { n: 100 } })));
     await client.received(accepted.length);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -87,21 +77,21 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('without after: nothing stored before the upgrade, every event stored after the 101', async (t) => {
-    const tenant = tenantOf('live');
-    await publish(stack.relay.url, stack.token, numbered(tenant, 10));
+    const tenant = uniqueTenant('live');
+    await stack.writer.publish(numbered(tenant, 10));
 
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     // Published the moment the socket opens, concurrently: none may fall between the 101 and live delivery.
     const writes = await Promise.all([
-      publish(stack.relay.url, stack.token, numbered(tenant, 3, 100)),
-      publishOne(stack.relay.url, stack.token, makeEvent(tenant, { data: { n: 200 } })),
-      publish(stack.relay.url, stack.token, numbered(tenant, 3, 300)),
+      stack.writer.publish(numbered(tenant, 3, 100)),
+      stack.writer.publishOne(makeEvent(tenant, { data: { n: 200 } })),
+      stack.writer.publish(numbered(tenant, 3, 300)),
     ]);
     const expected = writes
       .flat()
       .map((a) => a.offset)
       .sort(compare);
-    const sentinel = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'sentinel' }));
+    const sentinel = await stack.writer.publishOne(makeEvent(tenant, { id: 'sentinel' }));
     const received = await client.receivedId('sentinel');
     assert.deepEqual(
       received.map((e) => e.relayoffset),
@@ -111,9 +101,9 @@ describe('plain CloudEvents mode', () => {
 
   test('a live subscriber of a tenant with no events yet gets the events published right after its 101', async (t) => {
     for (let i = 0; i < 10; i++) {
-      const tenant = tenantOf('fresh');
+      const tenant = uniqueTenant('fresh');
       const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
-      const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'first' }));
+      const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: 'first' }));
       const received = await client.receivedId('first', 5000);
       assert.deepEqual(
         received.map((e) => e.relayoffset),
@@ -123,12 +113,12 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('a second client of a tenant that has one already also gets only what follows its 101', async (t) => {
-    const tenant = await tenantWithHistory('second');
+    const { tenant } = await stack.writer.tenantWithHistory('second');
     const first = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
-    const early = await publish(stack.relay.url, stack.token, numbered(tenant, 5));
+    const early = await stack.writer.publish(numbered(tenant, 5));
     await first.received(5);
     const second = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
-    const late = await publish(stack.relay.url, stack.token, numbered(tenant, 5, 5));
+    const late = await stack.writer.publish(numbered(tenant, 5, 5));
     await first.received(10);
     await second.received(5);
     assert.deepEqual(
@@ -143,17 +133,16 @@ describe('plain CloudEvents mode', () => {
 
   test('after=<offset>: exactly the stored events after it, then live ones, with no gap and no duplicate while publishing during catch-up', async (t) => {
     // Small pages make the catch-up long enough for live writes to land in the middle of it.
-    const paged = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, catchUpPageSize: 100 });
-    t.after(() => paged.close());
-    const tenant = tenantOf('resume');
+    const paged = await stack.startGateway(t, { catchUpPageSize: 100 });
+    const tenant = uniqueTenant('resume');
     const backlog = await publishInBatches(numbered(tenant, 2000), 250);
     const from = backlog[99]!.offset;
 
     const connecting = connect(t, plainUrl(paged.wsUrl, tenant, { after: from }), { token: stack.token });
     const concurrent: Accepted[] = [];
-    for (let i = 0; i < 30; i++) concurrent.push(...(await publish(stack.relay.url, stack.token, numbered(tenant, 10, 10_000 + i * 10))));
+    for (let i = 0; i < 30; i++) concurrent.push(...(await stack.writer.publish(numbered(tenant, 10, 10_000 + i * 10))));
     const client = await connecting;
-    const sentinel = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'sentinel' }));
+    const sentinel = await stack.writer.publishOne(makeEvent(tenant, { id: 'sentinel' }));
 
     const received = await client.receivedId('sentinel', 20_000);
     const expected = [...backlog.slice(100), ...concurrent, sentinel].map((a) => a.offset);
@@ -167,18 +156,16 @@ describe('plain CloudEvents mode', () => {
 
   test('retention trimming during a catch-up never skips events in silence: the client gets a gap-free run, then everything or 4010', async (t) => {
     // Streams keep about 300 entries; trimming drops whole stream nodes (100 entries) at the head.
-    const trimming = await startRelay(stack.redis.url, { streamMaxLen: 300 });
-    t.after(() => trimming.close());
+    const trimming = await stack.startWriter(t, { streamMaxLen: 300 });
     // One event per page: the catch-up takes many round trips, while writes trim the stream under it.
-    const slow = await startGateway(stack.redis.url, { keyPrefix: trimming.config.keyPrefix, catchUpPageSize: 1 });
-    t.after(() => slow.close());
-    const tenant = tenantOf('trim-race');
-    const stored: Accepted[] = [...(await publish(trimming.url, stack.token, numbered(tenant, 400)))];
+    const slow = await stack.startGateway(t, { keyPrefix: trimming.keyPrefix, catchUpPageSize: 1 });
+    const tenant = uniqueTenant('trim-race');
+    const stored: Accepted[] = [...(await trimming.publish(numbered(tenant, 400)))];
     const outcomes: string[] = [];
     for (let round = 0; round < 4; round++) {
       const from = stored.at(-250)!.offset;
       const client = await connect(t, plainUrl(slow.wsUrl, tenant, { after: from }), { token: stack.token });
-      for (let i = 0; i < 5; i++) stored.push(...(await publish(trimming.url, stack.token, numbered(tenant, 200))));
+      for (let i = 0; i < 5; i++) stored.push(...(await trimming.publish(numbered(tenant, 200))));
       const last = stored.at(-1)!.offset;
       await client.until(
         () => client.closeInfo !== undefined || client.events.some((e) => e.relayoffset === last),
@@ -202,11 +189,11 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('after=<offset> on a tenant with no live traffic delivers the backlog and then what comes next', async (t) => {
-    const tenant = tenantOf('backlog');
-    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 50));
+    const tenant = uniqueTenant('backlog');
+    const stored = await stack.writer.publish(numbered(tenant, 50));
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: stored[9]!.offset }), { token: stack.token });
     await client.received(40);
-    const live = await publish(stack.relay.url, stack.token, numbered(tenant, 3, 50));
+    const live = await stack.writer.publish(numbered(tenant, 3, 50));
     await client.received(43);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -215,10 +202,10 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('after=<the last offset> delivers nothing stored, then live events', async (t) => {
-    const tenant = tenantOf('at-end');
-    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 5));
+    const tenant = uniqueTenant('at-end');
+    const stored = await stack.writer.publish(numbered(tenant, 5));
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: stored[4]!.offset }), { token: stack.token });
-    const live = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'next' }));
+    const live = await stack.writer.publishOne(makeEvent(tenant, { id: 'next' }));
     const received = await client.receivedId('next');
     assert.deepEqual(
       received.map((e) => e.relayoffset),
@@ -227,8 +214,8 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('after=0 delivers every retained event', async (t) => {
-    const tenant = tenantOf('from-zero');
-    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 25));
+    const tenant = uniqueTenant('from-zero');
+    const stored = await stack.writer.publish(numbered(tenant, 25));
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
     await client.received(25);
     assert.deepEqual(
@@ -238,9 +225,9 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('after=0 on a tenant with no events yet delivers its first events', async (t) => {
-    const tenant = tenantOf('empty');
+    const tenant = uniqueTenant('empty');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
-    const stored = await publish(stack.relay.url, stack.token, numbered(tenant, 2));
+    const stored = await stack.writer.publish(numbered(tenant, 2));
     await client.received(2);
     assert.deepEqual(
       client.events.map((e) => e.relayoffset),
@@ -249,11 +236,11 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('the token may come in the Authorization header or in ?token=', async (t) => {
-    const tenant = await tenantWithHistory('token');
-    const subscribeOnly = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
+    const { tenant } = await stack.writer.tenantWithHistory('token');
+    const subscribeOnly = await testToken({ scope: 'subscribe', tenants: [tenant] });
     const viaHeader = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: subscribeOnly });
     const viaQuery = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { token: subscribeOnly }));
-    const accepted = await publishOne(stack.relay.url, stack.token, makeEvent(tenant));
+    const accepted = await stack.writer.publishOne(makeEvent(tenant));
     await viaHeader.received(1);
     await viaQuery.received(1);
     assert.equal(viaHeader.events[0]!.relayoffset, accepted.offset);
@@ -261,13 +248,13 @@ describe('plain CloudEvents mode', () => {
   });
 
   test('duplicates the relay refuses to store are not delivered again', async (t) => {
-    const tenant = await tenantWithHistory('dupe');
+    const { tenant } = await stack.writer.tenantWithHistory('dupe');
     const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
     const event = makeEvent(tenant, { id: 'once' });
-    const first = await publishOne(stack.relay.url, stack.token, event);
-    const again = await publishOne(stack.relay.url, stack.token, event);
+    const first = await stack.writer.publishOne(event);
+    const again = await stack.writer.publishOne(event);
     assert.equal(again.duplicate, true);
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'sentinel' }));
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'sentinel' }));
     const received = await client.receivedId('sentinel');
     assert.deepEqual(
       received.map((e) => e.id),

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { startGateway, type TestGateway, useRelay } from '@tenantcast/testkit';
-import { type Accepted, connect, makeEvent, metricValue, plainUrl, publish, publishOne, tenantOf } from '../testing/clients.ts';
+import { type Accepted, connect, makeEvent, metricValue, plainUrl, uniqueTenant } from '@tenantcast/testkit';
+import type { TestGateway } from '../testing/start-gateway.ts';
+import { useGateway } from '../testing/use-gateway.ts';
 
-// Batches of a few MiB, to put much in flight at once.
-const stack = useRelay({ bodyLimit: 4 * 1024 * 1024 });
+// Each test starts the gateway it looks at, on the suite's Redis and key prefix.
+const stack = useGateway();
 
 const KIB_16 = 'x'.repeat(16 * 1024);
 
@@ -27,17 +28,16 @@ const socketOf = (ws: unknown) => (ws as { _socket: Socket })._socket;
 
 describe('slow consumers', () => {
   test('a client that stops reading is closed with 4008, and resumes after its last relayoffset without a gap', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxBufferedBytes: 65_536 });
-    t.after(() => gateway.close());
-    const tenant = tenantOf('slow');
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const gateway = await stack.startGateway(t, { maxBufferedBytes: 65_536 });
+    const tenant = uniqueTenant('slow');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
     const slow = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     socketOf(slow.ws).pause();
 
     // Publish until the gateway gives up on the client; the kernel's socket buffers take some MiB first.
     const published: Accepted[] = [];
     for (let batch = 0; batch < 80; batch++) {
-      published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 50, batch * 50))));
+      published.push(...(await stack.writer.publish(large(tenant, 50, batch * 50))));
       if ((metricValue(await metrics(gateway), 'tenantcast_gateway_slow_consumers_total') ?? 0) >= 1) break;
     }
     assert.equal(metricValue(await metrics(gateway), 'tenantcast_gateway_slow_consumers_total'), 1, 'the gateway counted a slow consumer');
@@ -62,16 +62,15 @@ describe('slow consumers', () => {
   });
 
   test('a slow client is closed alone: a healthy client of the same tenant gets everything', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxBufferedBytes: 65_536 });
-    t.after(() => gateway.close());
-    const tenant = tenantOf('neighbours');
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const gateway = await stack.startGateway(t, { maxBufferedBytes: 65_536 });
+    const tenant = uniqueTenant('neighbours');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
     const slow = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     const healthy = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     socketOf(slow.ws).pause();
     const published: Accepted[] = [];
     for (let batch = 0; batch < 80; batch++) {
-      published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 50, batch * 50))));
+      published.push(...(await stack.writer.publish(large(tenant, 50, batch * 50))));
       if ((metricValue(await metrics(gateway), 'tenantcast_gateway_slow_consumers_total') ?? 0) >= 1) break;
     }
     await healthy.received(published.length, 20_000);
@@ -85,14 +84,13 @@ describe('slow consumers', () => {
   });
 
   test('with the default limit, a healthy client with more than 1 MiB in flight stays connected and gets everything', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix });
-    t.after(() => gateway.close());
-    const tenant = tenantOf('healthy');
-    await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const gateway = await stack.startGateway(t);
+    const tenant = uniqueTenant('healthy');
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
     const client = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
     const published: Accepted[] = [];
     // Each write is one notification of ~1.2 MiB, sent to the client in one go.
-    for (let batch = 0; batch < 4; batch++) published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 75, batch * 75))));
+    for (let batch = 0; batch < 4; batch++) published.push(...(await stack.writer.publish(large(tenant, 75, batch * 75))));
     await client.received(published.length, 20_000);
     assert.equal(client.closeInfo, undefined);
     assert.deepEqual(
@@ -103,13 +101,11 @@ describe('slow consumers', () => {
   });
 
   test('with the default limit, a healthy client catching up a large backlog (24 MiB) is not closed as slow', async (t) => {
-    const gateway = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix });
-    t.after(() => gateway.close());
-    const tenant = tenantOf('backlog');
-    const history = await publishOne(stack.relay.url, stack.token, makeEvent(tenant, { id: 'history' }));
+    const gateway = await stack.startGateway(t);
+    const tenant = uniqueTenant('backlog');
+    const history = await stack.writer.publishOne(makeEvent(tenant, { id: 'history' }));
     const published: Accepted[] = [];
-    for (let batch = 0; batch < 8; batch++)
-      published.push(...(await publish(stack.relay.url, stack.token, large(tenant, 190, batch * 190))));
+    for (let batch = 0; batch < 8; batch++) published.push(...(await stack.writer.publish(large(tenant, 190, batch * 190))));
 
     const client = await connect(t, plainUrl(gateway.wsUrl, tenant, { after: history.offset }), { token: stack.token });
     await client.until(() => client.messages.length >= published.length, `${published.length} events`, 20_000);

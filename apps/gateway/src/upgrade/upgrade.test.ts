@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { startGateway, startRelay, TEST_SECRET, useStack } from '@tenantcast/testkit';
-import { assertRefusal, connect, eventually, makeEvent, plainUrl, publish, refusal, tenantOf } from '../testing/clients.ts';
+import { assertRefusal, connect, makeEvent, plainUrl, refusal, TEST_SECRET, testToken, uniqueTenant, until } from '@tenantcast/testkit';
+import { useGateway } from '../testing/use-gateway.ts';
 
-const stack = useStack();
+const stack = useGateway();
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -29,7 +29,7 @@ describe('handshakes that are not RFC 6455’s: refused in JSON like every other
   async function handshake(change: { method?: string; version?: string; key?: string }) {
     const port = Number(new URL(stack.gateway.url).port);
     const answer = await rawRequest(port, [
-      `${change.method ?? 'GET'} /v1/tenants/${tenantOf('raw')}/events HTTP/1.1`,
+      `${change.method ?? 'GET'} /v1/tenants/${uniqueTenant('raw')}/events HTTP/1.1`,
       `Host: 127.0.0.1:${port}`,
       'Connection: Upgrade',
       'Upgrade: websocket',
@@ -118,14 +118,14 @@ describe('refused upgrades: 401', () => {
 
 describe('refused upgrades: 403', () => {
   test('a token without the subscribe scope', async () => {
-    const publishOnly = await stack.relay.token({ scope: 'publish', tenants: ['acme'] });
+    const publishOnly = await testToken({ scope: 'publish', tenants: ['acme'] });
     const refused = await refusal(plainUrl(stack.gateway.wsUrl, 'acme'), { token: publishOnly });
     assertRefusal(refused, 403, 'TC_ERR_FORBIDDEN_SCOPE');
     assert.match(refused.body.error.message, /subscribe/);
   });
 
   test('a tenant the token does not grant, whether the token comes in the header or the query', async () => {
-    const acmeOnly = await stack.relay.token({ scope: 'subscribe', tenants: ['acme'] });
+    const acmeOnly = await testToken({ scope: 'subscribe', tenants: ['acme'] });
     assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'globex'), { token: acmeOnly }), 403, 'TC_ERR_FORBIDDEN_TENANT');
     assertRefusal(await refusal(plainUrl(stack.gateway.wsUrl, 'globex', { token: acmeOnly })), 403, 'TC_ERR_FORBIDDEN_TENANT');
     // Tenant ids compare exactly: neither case nor a prefix is enough.
@@ -240,20 +240,12 @@ describe('refused upgrades: 404', () => {
 
 describe('refused upgrades: 410', () => {
   test('an after whose events retention trimmed', async (t) => {
-    const trimming = await startRelay(stack.redis.url, { streamMaxLen: 10 });
-    t.after(() => trimming.close());
-    const gw = await startGateway(stack.redis.url, { keyPrefix: trimming.config.keyPrefix });
-    t.after(() => gw.close());
-    const tenant = tenantOf('trimmed');
+    const trimming = await stack.startWriter(t, { streamMaxLen: 10 });
+    const gw = await stack.startGateway(t, { keyPrefix: trimming.keyPrefix });
+    const tenant = uniqueTenant('trimmed');
     const accepted = [];
     for (let i = 0; i < 6; i++) {
-      accepted.push(
-        ...(await publish(
-          trimming.url,
-          stack.token,
-          Array.from({ length: 50 }, () => makeEvent(tenant)),
-        )),
-      );
+      accepted.push(...(await trimming.publish(Array.from({ length: 50 }, () => makeEvent(tenant)))));
     }
 
     const refused = await refusal(plainUrl(gw.wsUrl, tenant, { after: accepted[0]!.offset }), { token: stack.token });
@@ -271,15 +263,14 @@ describe('refused upgrades: 410', () => {
 
 describe('refused upgrades: 429', () => {
   test('over maxConnectionsPerTenant; another tenant is not affected; a closed connection frees its place', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
-    t.after(() => limited.close());
-    const tenant = tenantOf('crowded');
+    const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
+    const tenant = uniqueTenant('crowded');
     const first = await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
     await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
 
     const refused = await refusal(plainUrl(limited.wsUrl, tenant), { token: stack.token });
     assertRefusal(refused, 429, 'TC_ERR_TOO_MANY_CONNECTIONS');
-    await connect(t, plainUrl(limited.wsUrl, tenantOf('other')), { token: stack.token });
+    await connect(t, plainUrl(limited.wsUrl, uniqueTenant('other')), { token: stack.token });
 
     first.ws.close();
     await first.closedWith();
@@ -297,9 +288,8 @@ describe('refused upgrades: 429', () => {
   });
 
   test('an upgrade that ws itself refuses after the gateway admitted it does not keep its place', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
-    t.after(() => limited.close());
-    const tenant = tenantOf('leak');
+    const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
+    const tenant = uniqueTenant('leak');
     const port = Number(new URL(limited.url).port);
     for (let i = 0; i < 3; i++) {
       // A valid path, token and subprotocol; a WebSocket version ws does not speak.
@@ -315,7 +305,7 @@ describe('refused upgrades: 429', () => {
       ]);
       assert.equal(answer.status, 400, answer.text);
     }
-    await eventually(
+    await until(
       async () => {
         try {
           await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });
@@ -331,9 +321,8 @@ describe('refused upgrades: 429', () => {
   });
 
   test('an upgrade whose client resets the connection while the gateway checks it does not keep its place', async (t) => {
-    const limited = await startGateway(stack.redis.url, { keyPrefix: stack.relay.config.keyPrefix, maxConnectionsPerTenant: 2 });
-    t.after(() => limited.close());
-    const tenant = tenantOf('gone');
+    const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
+    const tenant = uniqueTenant('gone');
     const port = Number(new URL(limited.url).port);
     for (let i = 0; i < 5; i++) {
       await new Promise<void>((resolve) => {
@@ -359,7 +348,7 @@ describe('refused upgrades: 429', () => {
       });
     }
     // The gateway finishes its checks of the abandoned upgrades within moments; then both places are free.
-    await eventually(
+    await until(
       async () => {
         try {
           await connect(t, plainUrl(limited.wsUrl, tenant), { token: stack.token });

@@ -1,43 +1,20 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
 import { hs256Keys, TokenVerifier } from '@tenantcast/server';
-import { type RedisServer, startRedisServer, startRelay, TEST_SECRET, type TestRelay } from '@tenantcast/testkit';
+import { makeEvent, TEST_SECRET, uniqueTenant } from '@tenantcast/testkit';
+import { STRUCTURED } from '../testing/events-api.ts';
+import { useRelay } from '../testing/use-relay.ts';
 
-const STRUCTURED = 'application/cloudevents+json';
 const OTHER_SECRET = 'another-secret-fedcba9876543210';
 
-let redis: RedisServer | undefined;
-let relay: TestRelay;
-/** A second relay on the same Redis, with a secret of its own. */
-let other: TestRelay;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url);
-  other = await startRelay(redis.url, { secret: OTHER_SECRET });
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-    await other?.close();
-  } finally {
-    await redis?.stop();
-  }
-});
-
-function tenant(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
+const stack = useRelay();
 
 function publish(url: string, token: string, tenantid: string): Promise<Response> {
-  const event = { specversion: '1.0', id: randomUUID(), source: '/tests/token-cache', type: 'com.example.thing.happened', tenantid };
   return fetch(`${url}/v1/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': STRUCTURED },
-    body: JSON.stringify(event),
+    body: JSON.stringify(makeEvent(tenantid, { source: '/tests/token-cache' })),
   });
 }
 
@@ -64,51 +41,53 @@ describe('token cache', () => {
   });
 
   test('a cached token is refused with 401 once its exp has passed', async () => {
-    const t = tenant('exp');
+    const t = uniqueTenant('exp');
     // Expires at a whole second 2 s from now, to the second as jose reads it.
-    const token = await relay.token({ tenants: [t], expiresIn: 2 });
+    const token = await stack.relay.token({ tenants: [t], expiresIn: 2 });
     const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
-    await expectStatus(await publish(relay.url, token, t), 202);
-    await expectStatus(await publish(relay.url, token, t), 202);
+    await expectStatus(await publish(stack.relay.url, token, t), 202);
+    await expectStatus(await publish(stack.relay.url, token, t), 202);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 20));
-    const error = await expectStatus(await publish(relay.url, token, t), 401, 'TC_ERR_TOKEN_INVALID');
+    const error = await expectStatus(await publish(stack.relay.url, token, t), 401, 'TC_ERR_TOKEN_INVALID');
     assert.match(error!.message, /expired/);
     // And again: the refusal is not cached as anything else.
-    await expectStatus(await publish(relay.url, token, t), 401, 'TC_ERR_TOKEN_INVALID');
+    await expectStatus(await publish(stack.relay.url, token, t), 401, 'TC_ERR_TOKEN_INVALID');
   });
 
   test('a cached token still grants only its tenants and scopes', async () => {
-    const granted = tenant('granted');
-    const refused = tenant('refused');
-    const token = await relay.token({ scope: 'publish', tenants: [granted] });
-    await expectStatus(await publish(relay.url, token, granted), 202);
-    const error = await expectStatus(await publish(relay.url, token, refused), 403, 'TC_ERR_FORBIDDEN_TENANT');
+    const granted = uniqueTenant('granted');
+    const refused = uniqueTenant('refused');
+    const token = await stack.relay.token({ scope: 'publish', tenants: [granted] });
+    await expectStatus(await publish(stack.relay.url, token, granted), 202);
+    const error = await expectStatus(await publish(stack.relay.url, token, refused), 403, 'TC_ERR_FORBIDDEN_TENANT');
     assert.match(error!.message, new RegExp(refused));
-    await expectStatus(await publish(relay.url, token, granted), 202);
+    await expectStatus(await publish(stack.relay.url, token, granted), 202);
     // No subscribe scope: reading history stays refused.
-    const res = await fetch(`${relay.url}/v1/tenants/${granted}/events`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${stack.relay.url}/v1/tenants/${granted}/events`, { headers: { authorization: `Bearer ${token}` } });
     await expectStatus(res, 403, 'TC_ERR_FORBIDDEN_SCOPE');
   });
 
-  test('a token cached by one relay is refused by a relay of another secret in the same process', async () => {
-    const t = tenant('two-relays');
-    const ours = await relay.token({ tenants: [t] });
-    await expectStatus(await publish(relay.url, ours, t), 202);
+  test('a token cached by one relay is refused by a relay of another secret in the same process', async (context) => {
+    // A second relay on the same Redis, with a secret of its own.
+    const other = await stack.startRelay(context, { secret: OTHER_SECRET });
+    const t = uniqueTenant('two-relays');
+    const ours = await stack.relay.token({ tenants: [t] });
+    await expectStatus(await publish(stack.relay.url, ours, t), 202);
     const error = await expectStatus(await publish(other.url, ours, t), 401, 'TC_ERR_TOKEN_INVALID');
     assert.match(error!.message, /signature/);
     // The other way round, and the first relay still takes its own token.
     const theirs = await other.token({ tenants: [t] });
     await expectStatus(await publish(other.url, theirs, t), 202);
-    await expectStatus(await publish(relay.url, theirs, t), 401, 'TC_ERR_TOKEN_INVALID');
-    await expectStatus(await publish(relay.url, ours, t), 202);
+    await expectStatus(await publish(stack.relay.url, theirs, t), 401, 'TC_ERR_TOKEN_INVALID');
+    await expectStatus(await publish(stack.relay.url, ours, t), 202);
     await expectStatus(await publish(other.url, ours, t), 401, 'TC_ERR_TOKEN_INVALID');
   });
 
   test('a refused token is not remembered: a malformed header is still 401 after a valid one', async () => {
-    const t = tenant('refused-token');
-    const token = await relay.token({ tenants: [t] });
-    await expectStatus(await publish(relay.url, token, t), 202);
-    await expectStatus(await publish(relay.url, `${token}x`, t), 401, 'TC_ERR_TOKEN_INVALID');
-    await expectStatus(await publish(relay.url, token, t), 202);
+    const t = uniqueTenant('refused-token');
+    const token = await stack.relay.token({ tenants: [t] });
+    await expectStatus(await publish(stack.relay.url, token, t), 202);
+    await expectStatus(await publish(stack.relay.url, `${token}x`, t), 401, 'TC_ERR_TOKEN_INVALID');
+    await expectStatus(await publish(stack.relay.url, token, t), 202);
   });
 });

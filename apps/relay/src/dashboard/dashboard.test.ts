@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { startRedisServer, startRelay, type TestRelay, until } from '@tenantcast/testkit';
+import { uniqueTenant, until } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
+import { publishDrafts } from '../testing/publish-drafts.ts';
+import type { TestRelay } from '../testing/start-relay.ts';
+import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 // The operator dashboard (bull-board at /admin/queues): its guard, and failed deliveries retried
 // through its API.
@@ -34,12 +36,13 @@ interface BoardJob {
   data: { tenantid: string; endpointId: string; offset: string; webhookId: string };
 }
 
-/** A redis-server, a relay and a receiver of the test's own; one t.after closes the relay, the receiver, then Redis. */
+/** A redis-server, a relay and a receiver of the test's own, closed after it: the relay, Redis, then the receiver. */
 async function setup(
   t: TestContext,
   respond: Receiver['respond'] = () => ({ status: 204 }),
 ): Promise<{ relay: TestRelay; receiver: Receiver }> {
-  const redis = await startRedisServer();
+  const { relay, close } = await startRelayWithRedis({ webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
+  t.after(close);
   const receiver: Receiver = { url: '', hits: [], respond };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -50,16 +53,12 @@ async function setup(
       res.writeHead(answer.status).end(answer.body ?? '');
     });
   });
-  let relay: TestRelay | undefined;
   t.after(async () => {
-    await relay?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await redis.stop();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  relay = await startRelay(redis.url, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
   return { relay, receiver };
 }
 
@@ -77,23 +76,8 @@ async function register(relay: TestRelay, tenant: string, url: string): Promise<
 }
 
 async function publish(relay: TestRelay, tenant: string, count: number): Promise<string[]> {
-  const token = await relay.token({ scope: 'publish', tenants: [tenant] });
-  const res = await fetch(`${relay.url}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(
-      Array.from({ length: count }, (_, i) => ({
-        specversion: '1.0',
-        id: randomUUID(),
-        source: 'dashboard-test',
-        type: 'com.example.job',
-        tenantid: tenant,
-        data: { i },
-      })),
-    ),
-  });
-  assert.equal(res.status, 202, await res.clone().text());
-  return ((await res.json()) as { accepted: Array<{ offset: string }> }).accepted.map((a) => a.offset);
+  const drafts = Array.from({ length: count }, (_, i) => ({ type: 'com.example.job', data: { i } }));
+  return (await publishDrafts(relay, tenant, drafts)).map((a) => a.offset);
 }
 
 /** The jobs of the delivery queue in `status`, through bull-board's API. */
@@ -196,7 +180,7 @@ describe('failed deliveries on the dashboard', () => {
     const { relay, receiver } = await setup(t, () =>
       broken ? { status: 500, body: 'upstream exploded: database is down' } : { status: 204 },
     );
-    const tenant = `dash-${randomUUID().slice(0, 8)}`;
+    const tenant = uniqueTenant('dash');
     const endpoint = await register(relay, tenant, receiver.url);
     const [offset] = await publish(relay, tenant, 1);
     const root = await relay.token({ scope: 'admin', tenants: ['*'] });
@@ -239,7 +223,7 @@ describe('failed deliveries on the dashboard', () => {
   test('retry all failed jobs of the queue at once', async (t) => {
     let broken = true;
     const { relay, receiver } = await setup(t, () => (broken ? { status: 502, body: 'bad gateway' } : { status: 200 }));
-    const tenant = `dash-all-${randomUUID().slice(0, 8)}`;
+    const tenant = uniqueTenant('dash-all');
     await register(relay, tenant, receiver.url);
     const offsets = await publish(relay, tenant, 3);
     const auth = `Bearer ${await relay.token({ scope: 'admin', tenants: ['*'] })}`;

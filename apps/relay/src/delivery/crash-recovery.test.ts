@@ -5,8 +5,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
-import { freePort, sleep, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
+import { freePort, sleep, startRedisServer, TEST_SECRET, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 
 // A crash of the relay process in mid-dispatch loses no delivery: the dispatcher acknowledges stream
@@ -86,7 +85,7 @@ test('the relay killed in mid-dispatch loses nothing; repeats carry the same web
   const env = {
     REDIS_URL: redis.url,
     TENANTCAST_SECRET: TEST_SECRET,
-    REDIS_KEY_PREFIX: `crash-${randomUUID().slice(0, 8)}:`,
+    REDIS_KEY_PREFIX: uniqueKeyPrefix('crash'),
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_RETRY_SCHEDULE: '50,100,200',
     WEBHOOK_DISPATCH_CLAIM_IDLE_MS: '500',
@@ -96,8 +95,8 @@ test('the relay killed in mid-dispatch loses nothing; repeats carry the same web
     SHUTDOWN_TIMEOUT_MS: '2000',
   };
   const tenant = 'crash';
-  const admin = await mintToken({ sub: 'test', scope: 'admin', tenants: [tenant] }, TEST_SECRET);
-  const publisher = await mintToken({ sub: 'test', scope: 'publish', tenants: [tenant] }, TEST_SECRET);
+  const admin = await testToken({ scope: 'admin', tenants: [tenant] });
+  const publisher = await testToken({ scope: 'publish', tenants: [tenant] });
 
   const first = await spawnRelay(env);
   children.push(first.child);
@@ -172,7 +171,7 @@ test('the relay killed in mid-dispatch loses nothing; repeats carry the same web
   assert.equal(idsByEvent.size, published.size, 'no event the relay did not accept');
 
   // Nothing ended up failed on the way.
-  const rootToken = await mintToken({ sub: 'test', scope: 'admin', tenants: ['*'] }, TEST_SECRET);
+  const rootToken = await testToken({ scope: 'admin', tenants: ['*'] });
   const board = await fetch(`${second.url}/admin/queues/api/queues?activeQueue=webhook-deliveries&status=failed&page=1&jobsPerPage=50`, {
     headers: { authorization: `Bearer ${rootToken}` },
   });

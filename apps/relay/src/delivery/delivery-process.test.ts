@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
-import { sleep, startRedisServer, startRelay, TEST_SECRET, type TestRelay, until } from '@tenantcast/testkit';
+import { makeEvent, publishOne, sleep, TEST_SECRET, uniqueKeyPrefix, until } from '@tenantcast/testkit';
+import type { TestRelay } from '../testing/start-relay.ts';
+import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 // With WEBHOOK_DELIVERY=off the relay only serves the API; delivery processes (delivery-main.ts)
 // run the dispatcher and the workers, for scale. This tests those processes, so it spawns them.
@@ -25,12 +26,17 @@ interface Fixture {
   startDelivery(): Promise<ChildProcess>;
 }
 
-/** A redis-server, an API-only relay, receivers and delivery processes; closed in that order's reverse, Redis last. */
+/** A redis-server, an API-only relay, receivers and delivery processes of the test's own; closed in that order's reverse, Redis last. */
 async function setup(t: TestContext): Promise<Fixture> {
-  const redis = await startRedisServer();
+  const keyPrefix = uniqueKeyPrefix('split');
+  const { redis, relay, close } = await startRelayWithRedis({
+    deliveryMode: 'off',
+    keyPrefix,
+    webhookAllowPrivate: true,
+    webhookRetrySchedule: [50, 100, 100],
+  });
   const servers: Array<ReturnType<typeof createServer>> = [];
   const children: ChildProcess[] = [];
-  let relay: TestRelay | undefined;
   t.after(async () => {
     for (const child of children) {
       if (child.exitCode === null && child.signalCode === null) {
@@ -39,15 +45,12 @@ async function setup(t: TestContext): Promise<Fixture> {
         await exited;
       }
     }
-    await relay?.close();
     for (const server of servers) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await redis.stop();
+    await close();
   });
-  const keyPrefix = `split-${randomUUID().slice(0, 8)}:`;
-  relay = await startRelay(redis.url, { deliveryMode: 'off', keyPrefix, webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
   return {
     relay,
     async receiver() {
@@ -116,12 +119,7 @@ async function register(relay: TestRelay, tenant: string, url: string): Promise<
 
 async function publish(relay: TestRelay, tenant: string, id: string): Promise<void> {
   const token = await relay.token({ scope: 'publish', tenants: [tenant] });
-  const res = await fetch(`${relay.url}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents+json' },
-    body: JSON.stringify({ specversion: '1.0', id, source: 'split-test', type: 'com.example.x', tenantid: tenant }),
-  });
-  assert.equal(res.status, 202, await res.clone().text());
+  await publishOne(relay.url, token, makeEvent(tenant, { id, source: 'split-test', type: 'com.example.x' }));
 }
 
 describe('delivery processes apart from the relay', () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { startRedisServer, until } from '@tenantcast/testkit';
+import { startRedisServer, uniqueKeyPrefix, until } from '@tenantcast/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -43,7 +42,7 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
-  const keyPrefix = `lookup-${randomUUID().slice(0, 8)}:`;
+  const keyPrefix = uniqueKeyPrefix('lookup');
   const prefix = queuePrefix(keyPrefix);
   const tenant = 'acme';
   const webhooks = new FlakyLookups(connection, keyPrefix);

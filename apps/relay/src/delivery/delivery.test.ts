@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import type { RelayConfig } from '@tenantcast/relay/config';
 import { verifyWebhook } from '@tenantcast/sdk';
-import { sleep, startRedisServer, startRelay, type TestRelay, until } from '@tenantcast/testkit';
+import { scrapeMetric, sleep, uniqueTenant, until } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import type { RelayConfig } from '../config.ts';
+import { type Draft, publishDrafts } from '../testing/publish-drafts.ts';
+import type { TestRelay } from '../testing/start-relay.ts';
+import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 // Webhook delivery end to end: a real relay, real Redis, real HTTP receivers on loopback.
 
@@ -84,17 +86,14 @@ interface Fixture {
   receiver(respond?: Receiver['respond']): Promise<Receiver>;
 }
 
-/** A redis-server, a relay and receivers of the test's own; one t.after closes the relay, the receivers, then Redis. */
+/** A redis-server, a relay and receivers of the test's own, closed after it: the relay, Redis, then the receivers. */
 async function setup(t: TestContext, overrides: Partial<RelayConfig> = {}): Promise<Fixture> {
-  const redis = await startRedisServer();
+  const { relay, close } = await startRelayWithRedis({ webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100], ...overrides });
   const receivers: Receiver[] = [];
-  let relay: TestRelay | undefined;
   t.after(async () => {
-    await relay?.close();
+    await close();
     for (const r of receivers) await r.close();
-    await redis.stop();
   });
-  relay = await startRelay(redis.url, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100], ...overrides });
   return {
     relay,
     async receiver(respond) {
@@ -131,25 +130,8 @@ async function getEndpoint(relay: TestRelay, tenant: string, id: string): Promis
   return (await res.json()) as Endpoint;
 }
 
-interface Draft {
-  type: string;
-  subject?: string;
-  data?: unknown;
-}
-
 /** Publishes one batch of `tenant`'s events; returns each event's id and offset. */
-async function publish(relay: TestRelay, tenant: string, drafts: Draft[]): Promise<Array<{ id: string; offset: string }>> {
-  const token = await relay.token({ scope: 'publish', tenants: [tenant] });
-  const events = drafts.map((d) => ({ specversion: '1.0', id: randomUUID(), source: 'delivery-test', tenantid: tenant, ...d }));
-  const res = await fetch(`${relay.url}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(events),
-  });
-  assert.equal(res.status, 202, await res.clone().text());
-  const { accepted } = (await res.json()) as { accepted: Array<{ offset: string }> };
-  return events.map((e, i) => ({ id: e.id, offset: accepted[i]!.offset }));
-}
+const publish = (relay: TestRelay, tenant: string, drafts: Draft[]) => publishDrafts(relay, tenant, drafts, 'delivery-test');
 
 /** Verifies a hit with the official Standard Webhooks library; returns the event. */
 function verified(hit: Hit, secret: string): Record<string, unknown> {
@@ -161,14 +143,12 @@ function verified(hit: Hit, secret: string): Record<string, unknown> {
   return new Webhook(secret).verify(hit.body, headers) as Record<string, unknown>;
 }
 
-const tenantName = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
-
 describe('delivery', () => {
   test('a tenant stream lost with its consumer group (a Redis without persistence restarted, a failover): dispatch goes on for every tenant, and the lost tenant’s new events arrive', async (t) => {
     const { relay, receiver } = await setup(t);
     const hits = await receiver();
-    const lost = tenantName('lost');
-    const other = tenantName('other');
+    const lost = uniqueTenant('lost');
+    const other = uniqueTenant('other');
     await register(relay, lost, hits.url);
     await register(relay, other, hits.url);
     await publish(relay, lost, [{ type: 'com.example.one' }]);
@@ -191,7 +171,7 @@ describe('delivery', () => {
     // fast used up the job's attempts while Redis was away, and the delivery failed for good.
     const { relay, receiver } = await setup(t, { webhookLockMs: 2000 });
     const hits = await receiver(() => ({ status: 204, delayMs: 5 }));
-    const tenant = tenantName('blip');
+    const tenant = uniqueTenant('blip');
     await register(relay, tenant, hits.url);
     const published: string[] = [];
     const drafts = Array.from({ length: 100 }, () => ({ type: 'com.example.blip' }));
@@ -214,8 +194,8 @@ describe('delivery', () => {
     const orders = await receiver();
     const all = await receiver();
     const theirs = await receiver();
-    const acme = tenantName('acme');
-    const globex = tenantName('globex');
+    const acme = uniqueTenant('acme');
+    const globex = uniqueTenant('globex');
 
     // Stored before any endpoint existed: never delivered.
     const [early] = await publish(relay, acme, [{ type: 'com.example.order.placed', data: { n: 0 } }]);
@@ -283,7 +263,7 @@ describe('delivery', () => {
   test('a receiver that fails 3 times with 500 gets the event 4 times, the same webhook-id each time, and once successfully', async (t) => {
     const { relay, receiver } = await setup(t);
     const flaky = await receiver((_hit, attempt) => (attempt <= 3 ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok' }));
-    const tenant = tenantName('flaky');
+    const tenant = uniqueTenant('flaky');
     const endpoint = await register(relay, tenant, flaky.url);
     const [event] = await publish(relay, tenant, [{ type: 'com.example.flaky' }]);
     await until(() => flaky.hits.some((h) => h.status === 200), 'a successful delivery');
@@ -314,7 +294,7 @@ describe('delivery', () => {
     );
     // Without Retry-After, the schedule's first delay (50 ms) applies.
     const plain = await receiver((_h, attempt) => (attempt === 1 ? { status: 503 } : { status: 204 }));
-    const tenant = tenantName('retry-after');
+    const tenant = uniqueTenant('retry-after');
     for (const r of [tooMany, unavailable, dated, plain]) await register(relay, tenant, r.url);
     await publish(relay, tenant, [{ type: 'com.example.wait' }]);
     await until(() => [tooMany, unavailable, dated, plain].every((r) => r.hits.length === 2), 'the second attempts', 8000);
@@ -333,7 +313,7 @@ describe('delivery', () => {
     const { relay, receiver } = await setup(t);
     const gone = await receiver(() => ({ status: 410, body: 'gone for good' }));
     const healthy = await receiver();
-    const tenant = tenantName('gone');
+    const tenant = uniqueTenant('gone');
     const endpoint = await register(relay, tenant, gone.url);
     await register(relay, tenant, healthy.url);
     await publish(relay, tenant, [{ type: 'com.example.first' }]);
@@ -363,7 +343,7 @@ describe('delivery', () => {
     const { relay, receiver } = await setup(t, { webhookRetry4xx: false });
     const bad = await receiver(() => ({ status: 400, body: 'bad payload' }));
     const timeout = await receiver((_h, attempt) => (attempt === 1 ? { status: 408 } : { status: 204 }));
-    const tenant = tenantName('no-4xx');
+    const tenant = uniqueTenant('no-4xx');
     await register(relay, tenant, bad.url);
     await register(relay, tenant, timeout.url);
     await publish(relay, tenant, [{ type: 'com.example.x' }]);
@@ -377,7 +357,7 @@ describe('delivery', () => {
   test('by default a 400 is retried', async (t) => {
     const { relay, receiver } = await setup(t);
     const bad = await receiver((_h, attempt) => (attempt === 1 ? { status: 400 } : { status: 204 }));
-    const tenant = tenantName('4xx');
+    const tenant = uniqueTenant('4xx');
     await register(relay, tenant, bad.url);
     await publish(relay, tenant, [{ type: 'com.example.x' }]);
     await until(() => bad.hits.length === 2, 'the retry');
@@ -390,7 +370,7 @@ describe('delivery', () => {
   test('an answer slower than webhookTimeoutMs counts as a failure and is retried', async (t) => {
     const { relay, receiver } = await setup(t, { webhookTimeoutMs: 300 });
     const slow = await receiver((_h, attempt) => (attempt === 1 ? { status: 204, delayMs: 1500 } : { status: 204 }));
-    const tenant = tenantName('timeout');
+    const tenant = uniqueTenant('timeout');
     await register(relay, tenant, slow.url);
     await publish(relay, tenant, [{ type: 'com.example.x' }]);
     await until(() => slow.hits.length === 2, 'the retry after the timeout', 5000);
@@ -401,7 +381,7 @@ describe('delivery', () => {
   test('a deleted endpoint gets nothing more', async (t) => {
     const { relay, receiver } = await setup(t);
     const r = await receiver();
-    const tenant = tenantName('deleted');
+    const tenant = uniqueTenant('deleted');
     const endpoint = await register(relay, tenant, r.url);
     await publish(relay, tenant, [{ type: 'com.example.x' }]);
     await until(() => r.hits.length === 1, 'the first delivery');
@@ -420,9 +400,9 @@ describe('delivery', () => {
     const { relay, receiver } = await setup(t, { webhookEndpointConcurrency: 2, webhookConcurrency: 8 });
     const slow = await receiver(() => ({ status: 204, delayMs: 150 }));
     const fast = await receiver();
-    const tenant = tenantName('slow');
+    const tenant = uniqueTenant('slow');
     await register(relay, tenant, slow.url);
-    const other = tenantName('fast');
+    const other = uniqueTenant('fast');
     await register(relay, other, fast.url);
     const started = Date.now();
     await publish(
@@ -448,45 +428,44 @@ describe('delivery', () => {
 });
 
 describe('delivery metrics', () => {
-  /** Reads one sample from /metrics, e.g. `tenantcast_relay_deliveries_total{result="failed"}`; undefined when absent. */
-  async function sample(relay: TestRelay, name: string): Promise<number | undefined> {
-    const text = await (await fetch(`${relay.url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.slice(name.length + 1));
-  }
+  /** Reads one sample of the relay's /metrics, e.g. `tenantcast_relay_deliveries_total`, `{ result: 'failed' }`; undefined when absent. */
+  const sample = (relay: TestRelay, name: string, labels?: Record<string, string>) => scrapeMetric(relay.url, name, labels);
 
   test('/metrics counts succeeded, retrying and failed deliveries, their duration, and the queue depth', async (t) => {
     const { relay, receiver } = await setup(t);
     const ok = await receiver();
     const broken = await receiver(() => ({ status: 500 }));
-    const tenant = tenantName('metrics');
+    const tenant = uniqueTenant('metrics');
     await register(relay, tenant, ok.url);
     await register(relay, tenant, broken.url);
     await publish(relay, tenant, [{ type: 'com.example.a' }, { type: 'com.example.b' }]);
     // ok: 2 successes; broken: 2 events × (3 retries + 1 final failure).
     await until(
-      async () => (await sample(relay, 'tenantcast_relay_deliveries_total{result="failed"}')) === 2,
+      async () => (await sample(relay, 'tenantcast_relay_deliveries_total', { result: 'failed' })) === 2,
       'both deliveries to the broken endpoint to fail for good',
     );
-    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total{result="succeeded"}'), 2);
-    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total{result="retrying"}'), 6);
+    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total', { result: 'succeeded' }), 2);
+    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total', { result: 'retrying' }), 6);
     assert.equal(broken.hits.length, 8);
     assert.equal(await sample(relay, 'tenantcast_relay_delivery_duration_seconds_count'), 10);
     const sum = await sample(relay, 'tenantcast_relay_delivery_duration_seconds_sum');
     assert.ok(sum !== undefined && sum > 0 && sum < 10, `duration sum ${sum}`);
-    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="failed"}'), 2);
-    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="waiting"}'), 0);
-    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="delayed"}'), 0);
-    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="active"}'), 0);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth', { state: 'failed' }), 2);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth', { state: 'waiting' }), 0);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth', { state: 'delayed' }), 0);
+    assert.equal(await sample(relay, 'tenantcast_relay_delivery_queue_depth', { state: 'active' }), 0);
   });
 
   test('the queue depth shows deliveries waiting for a retry as delayed', async (t) => {
     const { relay, receiver } = await setup(t, { webhookRetrySchedule: [60_000] });
     const down = await receiver(() => ({ status: 503 }));
-    const tenant = tenantName('depth');
+    const tenant = uniqueTenant('depth');
     await register(relay, tenant, down.url);
     await publish(relay, tenant, [{ type: 'com.example.a' }, { type: 'com.example.b' }, { type: 'com.example.c' }]);
-    await until(async () => (await sample(relay, 'tenantcast_relay_delivery_queue_depth{state="delayed"}')) === 3, 'three delayed jobs');
-    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total{result="retrying"}'), 3);
+    await until(
+      async () => (await sample(relay, 'tenantcast_relay_delivery_queue_depth', { state: 'delayed' })) === 3,
+      'three delayed jobs',
+    );
+    assert.equal(await sample(relay, 'tenantcast_relay_deliveries_total', { result: 'retrying' }), 3);
   });
 });

@@ -5,8 +5,9 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { describe, type TestContext, test } from 'node:test';
-import { sleep, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { sleep } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
+import { startRelayWithRedis } from '../testing/use-relay.ts';
 import { deliver } from './deliver.ts';
 import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf.ts';
 
@@ -256,13 +257,8 @@ describe('a relay with webhookAllowPrivate false', async () => {
     skip: name === undefined ? 'no host name other than localhost resolves to loopback here (see /etc/hosts)' : false,
   }, async (t) => {
     const receiver = await startReceiver(t);
-    const redis = await startRedisServer();
-    let relay: TestRelay | undefined;
-    t.after(async () => {
-      await relay?.close();
-      await redis.stop();
-    });
-    relay = await startRelay(redis.url, { webhookAllowPrivate: false, webhookRetrySchedule: [50, 100, 100] });
+    const { relay, close } = await startRelayWithRedis({ webhookAllowPrivate: false, webhookRetrySchedule: [50, 100, 100] });
+    t.after(close);
     const tenant = 'ssrf';
     const admin = await relay.token({ scope: 'admin', tenants: [tenant] });
     // `localhost` itself is refused at registration; another name for loopback is not (the API does

@@ -1,44 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { makeEvent, publish } from '@tenantcast/testkit';
+import { useRelay } from '../testing/use-relay.ts';
 
-let server: RedisServer;
-let relay: TestRelay;
-let publish: string;
-let subscribe: string;
-
-before(async () => {
-  server = await startRedisServer();
-  relay = await startRelay(server.url);
-  publish = await relay.token({ scope: 'publish' });
-  subscribe = await relay.token({ scope: 'subscribe', tenants: ['hist', 'other'] });
-});
-after(async () => {
-  await relay.close();
-  await server.stop();
-});
+const stack = useRelay();
+const publishToken = () => stack.relay.token({ scope: 'publish' });
+const subscribeToken = () => stack.relay.token({ scope: 'subscribe', tenants: ['hist', 'other'] });
 
 async function post(tenant: string, ids: string[]): Promise<string[]> {
-  const events = ids.map((id) => ({
-    specversion: '1.0',
-    id,
-    source: 'hist-test',
-    type: 'com.example.thing',
-    tenantid: tenant,
-    data: { id },
-  }));
-  const res = await fetch(`${relay.url}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${publish}`, 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(events),
-  });
-  assert.equal(res.status, 202);
-  return ((await res.json()) as { accepted: Array<{ offset: string }> }).accepted.map((a) => a.offset);
+  const events = ids.map((id) => makeEvent(tenant, { id, source: 'hist-test', type: 'com.example.thing', data: { id } }));
+  return (await publish(stack.relay.url, await publishToken(), events)).map((a) => a.offset);
 }
 
-function get(path: string, token = subscribe): Promise<Response> {
-  return fetch(`${relay.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+async function get(path: string, token?: string): Promise<Response> {
+  return fetch(`${stack.relay.url}${path}`, { headers: { authorization: `Bearer ${token ?? (await subscribeToken())}` } });
 }
 
 describe('GET /v1/tenants/{tenantid}/events', () => {
@@ -85,7 +61,7 @@ describe('GET /v1/tenants/{tenantid}/events', () => {
   });
 
   test('an unknown tenant has no events', async () => {
-    const token = await relay.token({ scope: 'subscribe', tenants: ['*'] });
+    const token = await stack.relay.token({ scope: 'subscribe', tenants: ['*'] });
     const body = await (await get('/v1/tenants/never-written/events', token)).json();
     assert.deepEqual(body, { events: [], next: null });
   });
@@ -117,13 +93,13 @@ describe('GET /v1/tenants/{tenantid}/events', () => {
   });
 
   test('needs the subscribe scope', async () => {
-    const res = await get('/v1/tenants/hist/events', publish);
+    const res = await get('/v1/tenants/hist/events', await publishToken());
     assert.equal(res.status, 403);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'TC_ERR_FORBIDDEN_SCOPE');
   });
 
   test('needs a valid token', async () => {
-    assert.equal((await fetch(`${relay.url}/v1/tenants/hist/events`)).status, 401);
+    assert.equal((await fetch(`${stack.relay.url}/v1/tenants/hist/events`)).status, 401);
     const forged = await mintToken({ sub: 'x', scope: 'subscribe', tenants: ['*'] }, 'another-secret-entirely');
     assert.equal((await get('/v1/tenants/hist/events', forged)).status, 401);
   });

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { useRelay } from '@tenantcast/testkit';
+import { type Accepted, uniqueTenant } from '@tenantcast/testkit';
 import { CloudEvent, emitterFor, HTTP, httpTransport, Mode } from 'cloudevents';
+import { eventsApi } from '../testing/events-api.ts';
+import { useRelay } from '../testing/use-relay.ts';
 
 // The official `cloudevents` SDK (v10) talks to the relay: its HTTP emitter in binary and structured
 // mode, and its HTTP transport for a batch. Its transport merges `options.headers` into the request's
 // headers, which is how the Authorization header travels.
 
 const stack = useRelay();
-
-function tenant(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
+const { history } = eventsApi(stack);
 
 /** Events of several kinds: a known Qlik type with JSON data, text data, and binary data. */
 function sampleEvents(tenantid: string): CloudEvent<unknown>[] {
@@ -52,26 +51,12 @@ function asJson(event: CloudEvent<unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
 }
 
-interface Accepted {
-  id: string;
-  source: string;
-  offset: string;
-  duplicate: boolean;
-}
-
 /** The transport resolves with `{ body, headers }` (no status): the body says whether it was accepted. */
 function acceptedOf(response: unknown): Accepted[] {
   const { body } = response as { body: string };
   const parsed = JSON.parse(body) as { accepted?: Accepted[] };
   assert.ok(Array.isArray(parsed.accepted), `not accepted: ${body}`);
   return parsed.accepted;
-}
-
-async function history(tenantid: string): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
-  const res = await fetch(`${stack.relay.url}/v1/tenants/${tenantid}/events`, { headers: { authorization: `Bearer ${stack.token}` } });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  return (JSON.parse(text) as { events: Array<{ offset: string; event: Record<string, unknown> }> }).events;
 }
 
 /** Asserts the history holds `sent` with equal attributes and data, at the offsets the relay answered. */
@@ -95,7 +80,7 @@ async function assertReadBack(tenantid: string, sent: CloudEvent<unknown>[], off
 describe('the cloudevents SDK HTTP emitter', () => {
   for (const mode of [Mode.BINARY, Mode.STRUCTURED]) {
     test(`sends events in ${mode} mode that read back equal`, async () => {
-      const t = tenant(`sdk-${mode}`);
+      const t = uniqueTenant(`sdk-${mode}`);
       const emit = emitterFor(httpTransport(`${stack.relay.url}/v1/events`), { mode });
       const events = sampleEvents(t);
       const offsets: string[] = [];
@@ -109,7 +94,7 @@ describe('the cloudevents SDK HTTP emitter', () => {
   }
 
   test('a re-sent event is flagged as a duplicate and stored once', async () => {
-    const t = tenant('sdk-dup');
+    const t = uniqueTenant('sdk-dup');
     const emit = emitterFor(httpTransport(`${stack.relay.url}/v1/events`), { mode: Mode.BINARY });
     const [event] = sampleEvents(t);
     const options = { headers: { authorization: `Bearer ${stack.token}` } };
@@ -120,7 +105,7 @@ describe('the cloudevents SDK HTTP emitter', () => {
   });
 
   test('without the Authorization header the relay refuses the event', async () => {
-    const t = tenant('sdk-noauth');
+    const t = uniqueTenant('sdk-noauth');
     const emit = emitterFor(httpTransport(`${stack.relay.url}/v1/events`), { mode: Mode.STRUCTURED });
     const response = (await emit(sampleEvents(t)[0]!)) as { body: string; headers: Record<string, string> };
     assert.equal((JSON.parse(response.body) as { error: { code: string } }).error.code, 'TC_ERR_UNAUTHORIZED');
@@ -131,7 +116,7 @@ describe('the cloudevents SDK HTTP emitter', () => {
 
 describe('a batch through the cloudevents SDK transport', () => {
   test('is accepted in order and reads back equal', async () => {
-    const t = tenant('sdk-batch');
+    const t = uniqueTenant('sdk-batch');
     const events = sampleEvents(t);
     const send = httpTransport(`${stack.relay.url}/v1/events`);
     // The SDK has no batch serializer; the batch is the JSON event format's array (§3.3 of the binding).

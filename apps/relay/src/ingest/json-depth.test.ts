@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
-import { useRelay } from '@tenantcast/testkit';
+import { useRelay } from '../testing/use-relay.ts';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;

@@ -1,83 +1,30 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startRedisServer, startRelay, type TestRelay } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { uniqueTenant } from '@tenantcast/testkit';
+import { eventsApi, expectAccepted, expectError } from '../testing/events-api.ts';
+import { useRelay } from '../testing/use-relay.ts';
 
 const QLIK_SECRET = 'qlik-webhook-secret-for-tests';
 
-let redis: RedisServer | undefined;
 /** A relay with the Qlik endpoint on. */
-let relay: TestRelay | undefined;
-/** A relay without QLIK_WEBHOOK_SECRET: the endpoint is off. */
-let disabled: TestRelay | undefined;
-let readToken: string;
-
-before(async () => {
-  redis = await startRedisServer();
-  relay = await startRelay(redis.url, { qlikWebhookSecret: QLIK_SECRET });
-  disabled = await startRelay(redis.url);
-  readToken = await relay.token({ scope: 'subscribe' });
-});
-
-after(async () => {
-  try {
-    await relay?.close();
-  } finally {
-    try {
-      await disabled?.close();
-    } finally {
-      await redis?.stop();
-    }
-  }
-});
-
-function tenant(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
+const stack = useRelay({ qlikWebhookSecret: QLIK_SECRET });
+const { history } = eventsApi(stack);
 
 /** `Qlik-Signature`: hex HMAC-SHA256 of the raw body. */
 function sign(body: string, secret = QLIK_SECRET): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
-async function postQlik(body: string, headers: Record<string, string>, url = relay!.url): Promise<Response> {
+async function postQlik(body: string, headers: Record<string, string>, url = stack.relay.url): Promise<Response> {
   return fetch(`${url}/v1/qlik/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 
 /** Posts `body` signed as Qlik signs it, and no token. */
 const postSigned = (body: string, url?: string) => postQlik(body, { 'qlik-signature': sign(body) }, url);
 
-interface Accepted {
-  id: string;
-  source: string;
-  offset: string;
-  duplicate: boolean;
-}
-
-async function expectAccepted(res: Response): Promise<Accepted> {
-  const text = await res.text();
-  assert.equal(res.status, 202, text);
-  const body = JSON.parse(text) as { accepted: Accepted[] };
-  assert.equal(body.accepted.length, 1);
-  assert.match(body.accepted[0]!.offset, /^\d+-\d+$/);
-  return body.accepted[0]!;
-}
-
-async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: unknown[] }> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  const body = JSON.parse(text) as { error: { code: string; message: string; details?: unknown[] } };
-  assert.equal(body.error.code, code, text);
-  assert.ok(typeof body.error.message === 'string' && body.error.message.trim().length > 0);
-  return body.error;
-}
-
-async function history(tenantid: string): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
-  const res = await fetch(`${relay!.url}/v1/tenants/${tenantid}/events`, { headers: { authorization: `Bearer ${readToken}` } });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  return (JSON.parse(text) as { events: Array<{ offset: string; event: Record<string, unknown> }> }).events;
-}
+/** Asserts a 202 for one event; returns its accepted item. */
+const expectOneAccepted = async (res: Response) => (await expectAccepted(res, 1))[0]!;
 
 /** A CloudEvents 1.0 body, as Qlik's catalog shows it. */
 function cloudEvent(tenantid: string): Record<string, unknown> {
@@ -116,25 +63,25 @@ function legacyEvent(tenantid: string): Record<string, unknown> {
 
 describe('POST /v1/qlik/webhook', () => {
   test('accepts a signed CloudEvents body without a Bearer token and stores it as sent', async () => {
-    const t = tenant('qlik-ce');
+    const t = uniqueTenant('qlik-ce');
     const event = cloudEvent(t);
     const body = JSON.stringify(event);
-    const item = await expectAccepted(await postSigned(body));
+    const item = await expectOneAccepted(await postSigned(body));
     assert.deepEqual(item, { id: event.id, source: event.source, offset: item.offset, duplicate: false });
     assert.deepEqual(await history(t), [{ offset: item.offset, event }]);
   });
 
   test('accepts the signature in upper-case hex', async () => {
-    const t = tenant('qlik-upper');
+    const t = uniqueTenant('qlik-upper');
     const body = JSON.stringify(cloudEvent(t));
-    await expectAccepted(await postQlik(body, { 'qlik-signature': sign(body).toUpperCase() }));
+    await expectOneAccepted(await postQlik(body, { 'qlik-signature': sign(body).toUpperCase() }));
     assert.equal((await history(t)).length, 1);
   });
 
   test('normalizes the legacy envelope to CloudEvents 1.0', async () => {
-    const t = tenant('qlik-legacy');
+    const t = uniqueTenant('qlik-legacy');
     const legacy = legacyEvent(t);
-    const item = await expectAccepted(await postSigned(JSON.stringify(legacy)));
+    const item = await expectOneAccepted(await postSigned(JSON.stringify(legacy)));
     assert.equal(item.id, legacy.eventId);
     assert.equal(item.source, legacy.source);
     const [stored] = await history(t);
@@ -156,7 +103,7 @@ describe('POST /v1/qlik/webhook', () => {
   });
 
   test('lets the CloudEvents attributes win in a hybrid body', async () => {
-    const t = tenant('qlik-hybrid');
+    const t = uniqueTenant('qlik-hybrid');
     // The CloudEvents attributes come first and the legacy ones after, so that the legacy ones
     // cannot win merely by being read last.
     const hybrid = {
@@ -175,7 +122,7 @@ describe('POST /v1/qlik/webhook', () => {
       extensions: { tenantId: 'legacy-tenant-ignored', userId: 'user-42' },
       data: { id: 'id123' },
     };
-    const item = await expectAccepted(await postSigned(JSON.stringify(hybrid)));
+    const item = await expectOneAccepted(await postSigned(JSON.stringify(hybrid)));
     assert.equal(item.id, 'ce-id');
     const [stored] = await history(t);
     assert.equal(stored?.event.id, 'ce-id');
@@ -192,16 +139,16 @@ describe('POST /v1/qlik/webhook', () => {
   });
 
   test('dedupes a delivery Qlik retries', async () => {
-    const t = tenant('qlik-retry');
+    const t = uniqueTenant('qlik-retry');
     const body = JSON.stringify(legacyEvent(t));
-    const first = await expectAccepted(await postSigned(body));
-    const again = await expectAccepted(await postSigned(body));
+    const first = await expectOneAccepted(await postSigned(body));
+    const again = await expectOneAccepted(await postSigned(body));
     assert.deepEqual(again, { ...first, duplicate: true });
     assert.equal((await history(t)).length, 1);
   });
 
   test('validates what it ingests as /v1/events does', async () => {
-    const t = tenant('qlik-invalid');
+    const t = uniqueTenant('qlik-invalid');
     const legacy = legacyEvent(t);
     legacy.data = { id: 'id123' };
     const error = await expectError(await postSigned(JSON.stringify(legacy)), 400, 'TC_ERR_VALIDATION');
@@ -211,7 +158,7 @@ describe('POST /v1/qlik/webhook', () => {
   });
 
   test('401 when Qlik-Signature is missing, nothing stored', async () => {
-    const t = tenant('qlik-nosig');
+    const t = uniqueTenant('qlik-nosig');
     const res = await postQlik(JSON.stringify(cloudEvent(t)), {});
     assert.equal(res.headers.get('www-authenticate'), null, 'a signature failure asks for no Bearer token');
     const error = await expectError(res, 401, 'TC_ERR_SIGNATURE_INVALID');
@@ -220,7 +167,7 @@ describe('POST /v1/qlik/webhook', () => {
   });
 
   test('401 when Qlik-Signature does not match, nothing stored', async () => {
-    const t = tenant('qlik-badsig');
+    const t = uniqueTenant('qlik-badsig');
     const body = JSON.stringify(cloudEvent(t));
     const tampered = body.replace('Api client 1', 'Api client 2');
     const wrong = [
@@ -237,7 +184,7 @@ describe('POST /v1/qlik/webhook', () => {
       assert.match(error.message, /QLIK_WEBHOOK_SECRET|Qlik-Signature/);
     }
     // A bearer token does not stand in for the signature.
-    const publishToken = await relay!.token({ scope: 'publish' });
+    const publishToken = await stack.relay.token({ scope: 'publish' });
     await expectError(
       await postQlik(body, { 'qlik-signature': sign(tampered), authorization: `Bearer ${publishToken}` }),
       401,
@@ -246,12 +193,14 @@ describe('POST /v1/qlik/webhook', () => {
     assert.deepEqual(await history(t), []);
   });
 
-  test('404 TC_ERR_QLIK_DISABLED when the relay has no Qlik secret', async () => {
-    const t = tenant('qlik-off');
+  test('404 TC_ERR_QLIK_DISABLED when the relay has no Qlik secret', async (context) => {
+    // A relay without QLIK_WEBHOOK_SECRET: the endpoint is off.
+    const disabled = await stack.startRelay(context);
+    const t = uniqueTenant('qlik-off');
     const body = JSON.stringify(cloudEvent(t));
-    const error = await expectError(await postQlik(body, { 'qlik-signature': sign(body) }, disabled!.url), 404, 'TC_ERR_QLIK_DISABLED');
+    const error = await expectError(await postQlik(body, { 'qlik-signature': sign(body) }, disabled.url), 404, 'TC_ERR_QLIK_DISABLED');
     assert.match(error.message, /QLIK_WEBHOOK_SECRET/);
-    const res = await fetch(`${disabled!.url}/v1/tenants/${t}/events`, { headers: { authorization: `Bearer ${readToken}` } });
+    const res = await fetch(`${disabled.url}/v1/tenants/${t}/events`, { headers: { authorization: `Bearer ${stack.token}` } });
     assert.deepEqual(((await res.json()) as { events: unknown[] }).events, []);
   });
 });

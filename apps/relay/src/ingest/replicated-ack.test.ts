@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { startRedisServer, startRelay, until } from '@tenantcast/testkit';
+import { startRedisServer, uniqueTenant, until } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
+import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 // REDIS_WAIT_REPLICAS: a 202 only once that many replicas have the write (Redis WAIT). Checked on
 // one redis-server, then with a replica attached to it.
 
 test('with REDIS_WAIT_REPLICAS=1, no replica means 503 TC_ERR_NOT_REPLICATED (stored on the master, retry deduped); with one, 202', async (t) => {
-  const master = await startRedisServer();
-  t.after(() => master.stop());
-  const relay = await startRelay(master.url, { redisWaitReplicas: 1, redisWaitTimeoutMs: 1000 });
-  t.after(() => relay.close());
-  const token = await relay.token({});
-  const tenant = `wait-${randomUUID().slice(0, 8)}`;
+  const { redis: master, relay, token, close } = await startRelayWithRedis({ redisWaitReplicas: 1, redisWaitTimeoutMs: 1000 });
+  t.after(close);
+  const tenant = uniqueTenant('wait');
   const event = { specversion: '1.0', id: randomUUID(), source: '/tests/wait', type: 'com.example.thing', tenantid: tenant };
   const post = (body: unknown) =>
     fetch(`${relay.url}/v1/events`, {

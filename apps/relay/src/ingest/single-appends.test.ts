@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { compareOffsets } from '@tenantcast/sdk';
 import { type AppendResult, ServiceError, type StoredEventInput, type StreamAppender } from '@tenantcast/server';
-import { startRelay, useRelay } from '@tenantcast/testkit';
+import { makeEvent, uniqueTenant } from '@tenantcast/testkit';
+import { eventsApi, STRUCTURED } from '../testing/events-api.ts';
+import { useRelay } from '../testing/use-relay.ts';
 import { SingleAppends } from './single-appends.ts';
 
-const STRUCTURED = 'application/cloudevents+json';
-
 const stack = useRelay();
-
-function tenant(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
-
-function ev(tenantid: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { specversion: '1.0', id: randomUUID(), source: '/tests/single-appends', type: 'com.example.thing.happened', tenantid, ...fields };
-}
+const { history } = eventsApi(stack);
 
 function publish(event: unknown, url = stack.relay.url): Promise<Response> {
   return fetch(`${url}/v1/events`, {
@@ -36,23 +29,10 @@ async function answer(res: Promise<Response>): Promise<Answer> {
   return { status: r.status, body: (await r.json()) as Answer['body'], retryAfter: r.headers.get('retry-after') };
 }
 
-async function history(tenantid: string, url = stack.relay.url): Promise<Array<{ offset: string; event: Record<string, unknown> }>> {
-  const res = await fetch(`${url}/v1/tenants/${tenantid}/events?limit=1000`, { headers: { authorization: `Bearer ${stack.token}` } });
-  assert.equal(res.status, 200);
-  return ((await res.json()) as { events: Array<{ offset: string; event: Record<string, unknown> }> }).events;
-}
-
-/** Orders stream offsets. */
-function compareOffsets(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  return am === bm ? Number(as - bs) : Number(am - bm);
-}
-
 describe('single-event requests stored together', () => {
   test('concurrent requests of several tenants: each its own answer and offset, every event stored once', async () => {
-    const tenants = [tenant('a'), tenant('b'), tenant('c')];
-    const events = Array.from({ length: 60 }, (_, i) => ev(tenants[i % 3]!));
+    const tenants = [uniqueTenant('a'), uniqueTenant('b'), uniqueTenant('c')];
+    const events = Array.from({ length: 60 }, (_, i) => makeEvent(tenants[i % 3]!));
     const answers = await Promise.all(events.map((e) => answer(publish(e))));
     for (const [i, a] of answers.entries()) {
       assert.equal(a.status, 202, JSON.stringify(a.body));
@@ -73,8 +53,8 @@ describe('single-event requests stored together', () => {
   });
 
   test('the same event sent concurrently is stored once; the copies answer with its offset as duplicates', async () => {
-    const t = tenant('dup');
-    const event = ev(t);
+    const t = uniqueTenant('dup');
+    const event = makeEvent(t);
     const answers = await Promise.all(Array.from({ length: 5 }, () => answer(publish(event))));
     for (const a of answers) assert.equal(a.status, 202);
     const accepted = answers.map((a) => a.body.accepted![0]!);
@@ -84,11 +64,10 @@ describe('single-event requests stored together', () => {
   });
 
   test('over the rate limit, concurrent requests are answered as if sent one by one: the limit passes, the rest 429', async (t) => {
-    const limited = await startRelay(stack.redis.url, { rateLimitTenants: { slow: 2 } });
-    t.after(() => limited.close());
+    const limited = await stack.startRelay(t, { rateLimitTenants: { slow: 2 } });
     // The limit counts per second of Redis time: start right after a second begins.
     await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
-    const events = Array.from({ length: 5 }, () => ev('slow'));
+    const events = Array.from({ length: 5 }, () => makeEvent('slow'));
     const answers = await Promise.all(events.map((e) => answer(publish(e, limited.url))));
     const passed = answers.filter((a) => a.status === 202);
     const refused = answers.filter((a) => a.status === 429);

@@ -3,16 +3,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePort, startRedisServer, startRelay, TEST_SECRET } from '@tenantcast/testkit';
+import { freePort, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
+import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 const event = (id: string) => JSON.stringify({ specversion: '1.0', id, source: 'ops-test', type: 'com.example.ping', tenantid: 'ops' });
 
 describe('operations', () => {
   test('/healthz, /readyz and /metrics answer', async (t) => {
-    const redis = await startRedisServer();
-    t.after(() => redis.stop());
-    const relay = await startRelay(redis.url);
-    t.after(() => relay.close());
+    const { relay, close } = await startRelayWithRedis();
+    t.after(close);
     assert.deepEqual(await (await fetch(`${relay.url}/healthz`)).json(), { status: 'ok' });
     assert.equal((await fetch(`${relay.url}/readyz`)).status, 200);
 
@@ -32,10 +31,8 @@ describe('operations', () => {
   });
 
   test('with Redis down it answers 503 with Retry-After, and recovers by itself', async (t) => {
-    const redis = await startRedisServer();
-    t.after(() => redis.stop());
-    const relay = await startRelay(redis.url);
-    t.after(() => relay.close());
+    const { redis, relay, close } = await startRelayWithRedis();
+    t.after(close);
     const token = await relay.token({ scope: 'publish subscribe' });
     const publish = (id: string) =>
       fetch(`${relay.url}/v1/events`, {
@@ -64,9 +61,8 @@ describe('operations', () => {
   });
 
   test('close() finishes requests in flight, refuses new ones, and may be called twice', async (t) => {
-    const redis = await startRedisServer();
-    t.after(() => redis.stop());
-    const relay = await startRelay(redis.url);
+    const { relay, close } = await startRelayWithRedis();
+    t.after(close);
     const token = await relay.token({ scope: 'publish' });
     // A slow upload: the request is in flight when close() starts.
     const body = event('slow');

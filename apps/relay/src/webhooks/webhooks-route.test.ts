@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import type { RelayConfig } from '@tenantcast/relay/config';
-import { sleep, startRedisServer, startRelay, type TestRelay, until, useRelay } from '@tenantcast/testkit';
+import { sleep, uniqueTenant, until } from '@tenantcast/testkit';
+import type { RelayConfig } from '../config.ts';
+import { type Draft, publishDrafts } from '../testing/publish-drafts.ts';
+import type { TestRelay } from '../testing/start-relay.ts';
+import { startRelayWithRedis, useRelay } from '../testing/use-relay.ts';
 
 // The per-tenant webhook endpoint API (POST/GET/DELETE /v1/tenants/{t}/webhooks[/{id}]) and replay.
 
@@ -51,13 +53,8 @@ async function startReceiver(): Promise<{
 
 /** A redis-server and a relay of the test's own; closed relay first, then Redis, even when the test fails. */
 async function setup(t: TestContext, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
-  const redis = await startRedisServer();
-  let relay: TestRelay | undefined;
-  t.after(async () => {
-    await relay?.close();
-    await redis.stop();
-  });
-  relay = await startRelay(redis.url, { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100], ...overrides });
+  const { relay, close } = await startRelayWithRedis({ webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100], ...overrides });
+  t.after(close);
   return relay;
 }
 
@@ -74,21 +71,8 @@ async function createEndpoint(relay: TestRelay, tenant: string, body: unknown): 
 }
 
 /** Publishes events of `tenant` as one batch; returns their offsets. */
-async function publish(
-  relay: TestRelay,
-  tenant: string,
-  drafts: Array<{ type: string; subject?: string; data?: unknown }>,
-): Promise<string[]> {
-  const token = await relay.token({ scope: 'publish', tenants: [tenant] });
-  const res = await fetch(`${relay.url}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(
-      drafts.map((d) => ({ specversion: '1.0', id: randomUUID(), source: 'webhooks-route-test', tenantid: tenant, ...d })),
-    ),
-  });
-  assert.equal(res.status, 202, await res.clone().text());
-  return ((await res.json()) as { accepted: Array<{ offset: string }> }).accepted.map((a) => a.offset);
+async function publish(relay: TestRelay, tenant: string, drafts: Draft[]): Promise<string[]> {
+  return (await publishDrafts(relay, tenant, drafts)).map((a) => a.offset);
 }
 
 async function expectError(res: Response, status: number, code: string, message?: RegExp, path?: string): Promise<ErrorBody> {
@@ -108,7 +92,7 @@ async function expectError(res: Response, status: number, code: string, message?
 
 describe('webhook endpoint API', () => {
   const stack = useRelay({ webhookAllowPrivate: false });
-  const tenant = () => `api-${randomUUID().slice(0, 8)}`;
+  const tenant = () => uniqueTenant('api');
 
   test('POST answers 201 with id, url, secret (whsec_ + base64), filters and description', async () => {
     const t = tenant();
@@ -394,7 +378,7 @@ describe('replay', () => {
     const relay = await setup(t);
     const receiver = await startReceiver();
     t.after(() => receiver.close());
-    const tenant = `replay-${randomUUID().slice(0, 8)}`;
+    const tenant = uniqueTenant('replay');
     const created = await createEndpoint(relay, tenant, { url: receiver.url, ...(filters ? { filters } : {}) });
     assert.equal(created.status, 201);
     const endpoint = (await created.json()) as Endpoint;

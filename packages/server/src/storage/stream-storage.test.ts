@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type RedisServer, startRedisServer } from '@tenantcast/testkit';
+import { describe, test } from 'node:test';
+import { startRedisServer, uniqueKeyPrefix, useFixture } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 import type { ServiceError } from '../errors.ts';
 import { dedupeHash } from './dedupe.ts';
@@ -9,30 +9,27 @@ import { compareOffsets } from './offsets.ts';
 import { StreamAppender, type StreamAppenderOptions } from './stream-appender.ts';
 import { StreamReader } from './stream-reader.ts';
 
-let server: RedisServer;
-let redis: Redis;
-
-before(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-after(async () => {
-  await redis.quit();
-  await server.stop();
+/** A redis-server of the suite's own, and a client of it. */
+const fixture = useFixture('a redis-server and a client', async (onClose) => {
+  const server = await startRedisServer();
+  onClose(() => server.stop());
+  const redis = new Redis(server.url);
+  onClose(() => redis.quit());
+  return { server, redis };
 });
 
 /** The two sides of one key prefix: the appender writes, the reader reads back. */
 function store(overrides: Partial<StreamAppenderOptions> = {}) {
   const options: StreamAppenderOptions = {
-    keyPrefix: `t-${crypto.randomUUID().slice(0, 8)}:`,
+    keyPrefix: uniqueKeyPrefix('t'),
     streamMaxLen: 0,
     streamMaxAgeSeconds: 0,
     dedupeWindowSeconds: 60,
     rateLimitFor: () => 0,
     ...overrides,
   };
-  const appender = new StreamAppender(redis, options);
-  const reader = new StreamReader(redis, options);
+  const appender = new StreamAppender(fixture.redis, options);
+  const reader = new StreamReader(fixture.redis, options);
   return {
     keys: (tenant: string) => reader.keys(tenant),
     append: appender.append.bind(appender),
@@ -104,7 +101,7 @@ describe('stream storage', () => {
   test('the dedupe key expires after the window', async () => {
     const s = store({ dedupeWindowSeconds: 1 });
     const [first] = await s.append('acme', [ev('w')]);
-    const ttl = await redis.ttl(`${s.keys('acme').dedupePrefix}${dedupeHash('src', 'w')}`);
+    const ttl = await fixture.redis.ttl(`${s.keys('acme').dedupePrefix}${dedupeHash('src', 'w')}`);
     assert.ok(ttl >= 0 && ttl <= 1, `ttl ${ttl}`);
     await new Promise((r) => setTimeout(r, 2100));
     const [second] = await s.append('acme', [ev('w')]);
@@ -114,7 +111,7 @@ describe('stream storage', () => {
 
   test('each write publishes one live notification: the previous offset, then each new entry', async () => {
     const s = store();
-    const sub = new Redis(server.url);
+    const sub = new Redis(fixture.server.url);
     try {
       const messages: string[] = [];
       await sub.subscribe(s.keys('acme').live);
@@ -144,7 +141,7 @@ describe('stream storage', () => {
         'acme',
         Array.from({ length: 100 }, (_, j) => ev(`t${i}-${j}`)),
       );
-    const length = await redis.xlen(s.keys('acme').stream);
+    const length = await fixture.redis.xlen(s.keys('acme').stream);
     assert.ok(length < 501, `stream length ${length} should have been trimmed`);
     await assert.rejects(s.read('acme', firsts[0]!.offset, 10), (error: ServiceError) => error.code === 'TC_ERR_OFFSET_EXPIRED');
     const fromStart = await s.read('acme', '0', 5);
@@ -156,9 +153,9 @@ describe('stream storage', () => {
     const stream = s.keys('acme').stream;
     // Entries whose ids are two seconds old, as if written then.
     const old = Date.now() - 2000;
-    for (let i = 0; i < 150; i++) await redis.xadd(stream, `${old}-${i}`, 'e', '{}');
+    for (let i = 0; i < 150; i++) await fixture.redis.xadd(stream, `${old}-${i}`, 'e', '{}');
     await s.append('acme', [ev('fresh')]);
-    const entries = await redis.xrange(stream, '-', '+');
+    const entries = await fixture.redis.xrange(stream, '-', '+');
     assert.ok(entries.length < 151, `old entries should have been trimmed, ${entries.length} left`);
     assert.equal(JSON.parse(entries.at(-1)![1][1]!).id, 'fresh');
   });
@@ -223,7 +220,7 @@ describe('stream storage: retention checks', () => {
     const s = store({ streamMaxLen: 1 });
     const written: string[] = [];
     for (let i = 0; i < 300; i++) written.push((await s.append('acme', [ev(`k${i}`)]))[0]!.offset);
-    const [oldest] = await redis.xrange(s.keys('acme').stream, '-', '+', 'COUNT', 1);
+    const [oldest] = await fixture.redis.xrange(s.keys('acme').stream, '-', '+', 'COUNT', 1);
     const index = written.indexOf(oldest![0]);
     assert.ok(index > 0, 'some entries were trimmed');
     // The client saw the entry just before the oldest retained one: nothing it has not seen is gone.
@@ -237,7 +234,7 @@ describe('stream storage: retention checks', () => {
     const s = store();
     const [w] = await s.append('acme', [ev('gone')]);
     const [w2] = await s.append('acme', [ev('gone2')]);
-    await redis.xtrim(s.keys('acme').stream, 'MAXLEN', 0);
+    await fixture.redis.xtrim(s.keys('acme').stream, 'MAXLEN', 0);
     await assert.rejects(s.read('acme', w!.offset, 10), /trimmed by retention/);
     assert.deepEqual(await s.read('acme', w2!.offset, 10), { entries: [], more: false });
   });
@@ -249,7 +246,7 @@ describe('stream storage: last offset and origins', () => {
     assert.equal(await s.lastOffset('fresh'), '0-0');
     const written = await s.append('fresh', [ev('l1'), ev('l2')]);
     assert.equal(await s.lastOffset('fresh'), written[1]!.offset);
-    await redis.xtrim(s.keys('fresh').stream, 'MAXLEN', 0);
+    await fixture.redis.xtrim(s.keys('fresh').stream, 'MAXLEN', 0);
     assert.equal(await s.lastOffset('fresh'), written[1]!.offset);
   });
 

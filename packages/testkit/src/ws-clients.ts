@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { WebSocket } from 'ws';
+import { within } from './wait.ts';
 
-/** Test support for the gateway's suites: relay publishing and WebSocket clients that clean up after themselves. */
-
-/** What the relay answers for each accepted event (POST /v1/events, 202). */
-export interface Accepted {
-  id: string;
-  source: string;
-  offset: string;
-  duplicate: boolean;
-}
+// WebSocket clients of a gateway under test, that record what they get and clean up after themselves.
 
 /** A CloudEvent as the gateway delivers it: the stored event plus `relayoffset`. */
 export type Delivered = Record<string, unknown> & { relayoffset: string; id: string; tenantid: string; type: string };
@@ -19,51 +11,6 @@ export type Delivered = Record<string, unknown> & { relayoffset: string; id: str
 /** Registers cleanup; `TestContext` and `SuiteContext` both fit. */
 export interface Cleanup {
   after(fn: () => unknown): void;
-}
-
-/** A tenant id of the calling test's own. */
-export function tenantOf(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A valid CloudEvent of an unregistered type (envelope validation only). */
-export function makeEvent(tenantid: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: '/tests/gateway',
-    type: 'com.example.thing.happened',
-    tenantid,
-    ...fields,
-  };
-}
-
-/** Publishes one tenant's events through the relay in batched mode; asserts the 202 and returns what was accepted. */
-export async function publish(relayUrl: string, token: string, events: readonly Record<string, unknown>[]): Promise<Accepted[]> {
-  const res = await fetch(`${relayUrl}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(events),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 202, text);
-  const body = JSON.parse(text) as { accepted: Accepted[] };
-  assert.equal(body.accepted.length, events.length);
-  return body.accepted;
-}
-
-/** Publishes one event in structured mode; returns its accepted item. */
-export async function publishOne(relayUrl: string, token: string, event: Record<string, unknown>): Promise<Accepted> {
-  const res = await fetch(`${relayUrl}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/cloudevents+json' },
-    body: JSON.stringify(event),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 202, text);
-  const body = JSON.parse(text) as { accepted: Accepted[] };
-  assert.equal(body.accepted.length, 1);
-  return body.accepted[0]!;
 }
 
 /** Query of a plain-mode upgrade. */
@@ -180,16 +127,8 @@ export class TestClient {
   }
 
   /** Waits for the close and returns its code and reason. */
-  async closedWith(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the connection did not close within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  closedWith(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    return within(this.closed, 'the connection to close', timeoutMs);
   }
 
   /** Sends a JSON message (multiplexed mode). */
@@ -273,27 +212,4 @@ export function assertRefusal(refused: Refusal, status: number, code: string): v
   assert.equal(refused.body.error.code, code, refused.text);
   assert.equal(typeof refused.body.error.message, 'string');
   assert.ok(refused.body.error.message.trim().length > 0, 'the message says what to change');
-}
-
-/** Polls `probe` until it returns true; fails after `timeoutMs`. For state only visible by asking. */
-export async function eventually(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-/** A metric's value from a Prometheus text exposition, or undefined when the series is absent. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const present = (match[2] ?? '').split(',').filter(Boolean);
-    if (wanted.every((w) => present.includes(w)) && (wanted.length > 0 || present.length === 0)) return Number(match[3]);
-  }
-  return undefined;
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
-import { useRelay, useStack } from './fixtures.ts';
+import { useStack } from './stack.ts';
 
 describe('useStack', () => {
   const stack = useStack({ gateway: { heartbeatMs: 5000 } });
@@ -21,7 +20,7 @@ describe('useStack', () => {
   test('the gateway reads the relay’s streams, with its overrides', () => {
     assert.equal(stack.gateway.config.keyPrefix, stack.relay.config.keyPrefix);
     assert.equal(stack.gateway.config.heartbeatMs, 5000);
-    assert.equal(stack.relay.config.redisUrl, stack.redis.url);
+    assert.equal(stack.relay.config.redisUrl, stack.redis.redisUrl);
   });
 
   // Inside a describe, hooks run in turn: a later one can build on the parts.
@@ -37,26 +36,5 @@ describe('useStack', () => {
   test('the token reads any tenant', async () => {
     const res = await fetch(`${stack.relay.url}/v1/tenants/any-tenant/events`, { headers: { authorization: `Bearer ${stack.token}` } });
     assert.equal(res.status, 200);
-  });
-});
-
-describe('useRelay', () => {
-  let closed: { relayUrl: string; redisUrl: string } | undefined;
-
-  describe('a suite of its own', () => {
-    const fixture = useRelay({ bodyLimit: 1024 * 1024 });
-    test('starts Redis and a relay with the overrides', () => {
-      assert.equal(fixture.relay.config.bodyLimit, 1024 * 1024);
-      closed = { relayUrl: fixture.relay.url, redisUrl: fixture.redis.url };
-    });
-  });
-
-  test('closes the relay and Redis after the suite', async () => {
-    assert.ok(closed !== undefined);
-    await assert.rejects(fetch(`${closed.relayUrl}/healthz`));
-    const client = new Redis(closed.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    await assert.rejects(client.connect());
-    client.disconnect();
   });
 });

@@ -1,0 +1,22 @@
+import type { MintTokenOptions } from '@tenantcast/sdk';
+import { type RedisConnection, testAppOptions, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
+import { loadConfig, type RelayConfig } from '../config.ts';
+import { createRelay, type Relay } from '../create-relay.ts';
+
+/** A relay listening on a free port of 127.0.0.1. */
+export interface TestRelay {
+  relay: Relay;
+  url: string;
+  config: RelayConfig;
+  /** Mints a token for this relay: by default one that publishes and subscribes to every tenant. */
+  token(options?: Partial<MintTokenOptions>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts a relay against `redis` (a URL, or a TestRedis), with a unique key prefix unless one is given. */
+export async function startRelay(redis: string | RedisConnection, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
+  const config = loadConfig({ ...testAppOptions(redis), keyPrefix: uniqueKeyPrefix(), ...overrides });
+  const relay = createRelay(config);
+  const url = await relay.listen();
+  return { relay, url, config, token: (options) => testToken(options, config.secret), close: () => relay.close() };
+}

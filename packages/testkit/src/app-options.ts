@@ -1,0 +1,14 @@
+import { type RedisConnection, toConnection } from './test-redis.ts';
+import { TEST_SECRET } from './tokens.ts';
+
+/** The options every app under test starts with: `redis`, the test secret, a free port of 127.0.0.1, no logs, a short shutdown. */
+export function testAppOptions(redis: string | RedisConnection) {
+  return {
+    ...toConnection(redis),
+    secret: TEST_SECRET,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent' as const,
+    shutdownTimeoutMs: 2000,
+  };
+}
