@@ -1,10 +1,10 @@
 import type { EventRegistry } from '@tenantcast/sdk';
 import type { RedisClient, StreamAppender, StreamReader, TokenVerifier } from '@tenantcast/server';
 import type { RelayConfig } from './config.ts';
-import type { DeliveryServices } from './delivery/delivery-services.ts';
 import type { Refuse } from './errors.ts';
 import type { SingleAppends } from './ingest/single-appends.ts';
 import type { RelayMetrics } from './ops/metrics.ts';
+import type { DeliveryServices } from './webhooks/delivery-services.ts';
 
 /** What the relay's routes share. */
 export interface RelayContext {

@@ -18,7 +18,6 @@ import pino, { type Logger } from 'pino';
 import type { RelayConfig } from './config.ts';
 import type { RelayContext } from './context.ts';
 import { registerDashboard } from './dashboard/dashboard.ts';
-import { createDeliveryServices } from './delivery/delivery-services.ts';
 import { createRefuse, registerErrorHandlers } from './errors.ts';
 import { registerHistoryRoute } from './history/history-route.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
@@ -26,7 +25,8 @@ import { registerQlikRoute } from './ingest/qlik-route.ts';
 import { SingleAppends } from './ingest/single-appends.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/ops-routes.ts';
-import { registerWebhooksRoutes } from './webhooks/webhooks-route.ts';
+import { createDeliveryServices } from './webhooks/delivery-services.ts';
+import { registerWebhooksRoutes } from './webhooks/endpoints-route.ts';
 
 export interface RelayDeps {
   /** A logger; default a pino JSON logger at `config.logLevel`. */

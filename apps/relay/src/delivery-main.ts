@@ -1,8 +1,8 @@
 import { closeRedis, connectRedis, createRedis, exitOnSignal, loadOrExit, redisTarget } from '@tenantcast/server';
 import pino from 'pino';
 import { configFromEnv, loadConfig } from './config.ts';
-import { createDeliveryServices } from './delivery/delivery-services.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
+import { createDeliveryServices } from './webhooks/delivery-services.ts';
 
 /**
  * A delivery process: the webhook dispatcher and workers without the HTTP API, for scaling them

@@ -2,9 +2,9 @@ import type { RedisClient } from '@tenantcast/server';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayMetrics } from '../ops/metrics.ts';
-import type { WebhookStore } from '../webhooks/webhook-store.ts';
 import { deliver } from './deliver.ts';
-import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-queue.ts';
+import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
+import type { WebhookStore } from './endpoint-store.ts';
 
 export interface DeliveryWorkerOptions {
   connection: RedisClient;

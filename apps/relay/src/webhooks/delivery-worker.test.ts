@@ -7,9 +7,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createRelayMetrics } from '../ops/metrics.ts';
-import { WebhookStore } from '../webhooks/webhook-store.ts';
-import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-queue.ts';
+import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
+import { WebhookStore } from './endpoint-store.ts';
 
 /** A real store whose first lookups fail the way a lost Redis connection fails them. */
 class FlakyLookups extends WebhookStore {

@@ -3,10 +3,10 @@ import { Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../ops/metrics.ts';
-import { WebhookStore } from '../webhooks/webhook-store.ts';
-import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-queue.ts';
+import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { WebhookStore } from './endpoint-store.ts';
 
 /** The delivery queue and, where this process runs them, the dispatcher and the workers. */
 export interface DeliveryServices {

@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import type { RedisClient } from '@tenantcast/server';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { DISPATCH_GROUP, type WebhookStore } from '../webhooks/webhook-store.ts';
-import { type DeliveryJob, type DeliveryJobData, deliveryJob } from './delivery-queue.ts';
+import { type DeliveryJob, type DeliveryJobData, deliveryJob } from './delivery-job.ts';
+import { DISPATCH_GROUP, type WebhookStore } from './endpoint-store.ts';
 
 export interface DispatcherOptions {
   /** A connection of its own: XREADGROUP blocks it. */

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { signWebhook } from '@tenantcast/sdk';
-import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf.ts';
+import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf-guard.ts';
 
 /** What one delivery attempt got back. */
 export interface DeliveryResult {

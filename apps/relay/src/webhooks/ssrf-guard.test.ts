@@ -9,7 +9,7 @@ import { sleep } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 import { deliver } from './deliver.ts';
-import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf.ts';
+import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf-guard.ts';
 
 // No SSRF: webhooks may not reach loopback, private or link-local addresses, checked after DNS
 // resolution, unless WEBHOOK_ALLOW_PRIVATE=true.
