@@ -70,33 +70,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freePort();
-      const args = [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--dbfilename',
-        `dump-${port}.rdb`,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        String(options.nodeTimeoutMs ?? 1000),
-        // A replica takes over however long it was apart from its master: the test kills masters on purpose.
-        '--cluster-replica-validity-factor',
-        '0',
-        '--daemonize',
-        'no',
-        '--loglevel',
-        'warning',
-      ];
+      const args = nodeArgs(port, dir, options.nodeTimeoutMs ?? 1000);
       nodes.push({ port, address: `127.0.0.1:${port}`, args, child: spawn('redis-server', args, { stdio: 'ignore' }) });
     }
     await Promise.all(nodes.map((node) => waitForPing(`redis://${node.address}`, node.child, 10_000)));
@@ -145,37 +119,74 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       );
       return address;
     },
-    async restart(address) {
-      const node = nodes.find((n) => n.address === address);
-      if (node === undefined) throw new Error(`no node ${address} in this cluster`);
-      if (node.child.exitCode === null && node.child.signalCode === null) return;
-      const alive = nodes.filter((n) => n !== node && n.child.exitCode === null && n.child.signalCode === null);
-      const seed = alive[0]!;
-      // Who the old node was, and which master now serves its slots: the one that knows no replica.
-      const table = parseNodes(await withClient(seed.address, (c) => c.call('CLUSTER', 'NODES') as Promise<string>));
-      const oldId = table.find((n) => n.address === address)?.id;
-      const orphan = table.find((n) => n.master && !n.failed && !table.some((r) => r.masterId === n.id && !r.failed));
-      if (orphan === undefined) throw new Error(`no master without a replica to give ${address} to`);
-      // Forgotten first, on every node at once (each bans the id for a minute): gossip about the old
-      // node, at the same address, must not reach the new one.
-      if (oldId !== undefined)
-        await Promise.all(alive.map((n) => withClient(n.address, (c) => c.call('CLUSTER', 'FORGET', oldId)).catch(() => undefined)));
-      rmSync(join(dir, `nodes-${node.port}.conf`), { force: true });
-      node.child = spawn('redis-server', node.args, { stdio: 'ignore' });
-      await waitForPing(`redis://${address}`, node.child, 10_000);
-      await withClient(address, (c) => c.call('CLUSTER', 'MEET', '127.0.0.1', String(seed.port)));
-      await until(
-        () => withClient(address, async (c) => String(await c.call('CLUSTER', 'NODES')).includes(orphan.id)).catch(() => false),
-        `${address} to meet the cluster`,
-        30_000,
-        100,
-      );
-      await withClient(address, (c) => c.call('CLUSTER', 'REPLICATE', orphan.id));
-      await until(() => everyNodeOk(nodes), `${address} to rejoin the cluster`, 30_000, 100);
-      await until(() => replicasInSync(nodes, masters * replicas), `${address} to sync as a replica`, 30_000, 100);
-    },
+    restart: (address) => rejoin(nodes, address, dir, masters * replicas),
     stop,
   };
+}
+
+/** The command line of one cluster node, its files in `dir`. */
+function nodeArgs(port: number, dir: string, nodeTimeoutMs: number): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--dbfilename',
+    `dump-${port}.rdb`,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    `nodes-${port}.conf`,
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    // A replica takes over however long it was apart from its master: the test kills masters on purpose.
+    '--cluster-replica-validity-factor',
+    '0',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
+}
+
+/**
+ * Brings a killed node back as an operator brings back a node that lost its data: forgotten by the
+ * others, started with a fresh config, met, and made the replica of the master that has none.
+ */
+async function rejoin(nodes: Node[], address: string, dir: string, expectedReplicas: number): Promise<void> {
+  const node = nodes.find((n) => n.address === address);
+  if (node === undefined) throw new Error(`no node ${address} in this cluster`);
+  if (node.child.exitCode === null && node.child.signalCode === null) return;
+  const alive = nodes.filter((n) => n !== node && n.child.exitCode === null && n.child.signalCode === null);
+  const seed = alive[0]!;
+  // Who the old node was, and which master now serves its slots: the one that knows no replica.
+  const table = parseNodes(await withClient(seed.address, (c) => c.call('CLUSTER', 'NODES') as Promise<string>));
+  const oldId = table.find((n) => n.address === address)?.id;
+  const orphan = table.find((n) => n.master && !n.failed && !table.some((r) => r.masterId === n.id && !r.failed));
+  if (orphan === undefined) throw new Error(`no master without a replica to give ${address} to`);
+  // Forgotten first, on every node at once (each bans the id for a minute): gossip about the old
+  // node, at the same address, must not reach the new one.
+  if (oldId !== undefined)
+    await Promise.all(alive.map((n) => withClient(n.address, (c) => c.call('CLUSTER', 'FORGET', oldId)).catch(() => undefined)));
+  rmSync(join(dir, `nodes-${node.port}.conf`), { force: true });
+  node.child = spawn('redis-server', node.args, { stdio: 'ignore' });
+  await waitForPing(`redis://${address}`, node.child, 10_000);
+  await withClient(address, (c) => c.call('CLUSTER', 'MEET', '127.0.0.1', String(seed.port)));
+  await until(
+    () => withClient(address, async (c) => String(await c.call('CLUSTER', 'NODES')).includes(orphan.id)).catch(() => false),
+    `${address} to meet the cluster`,
+    30_000,
+    100,
+  );
+  await withClient(address, (c) => c.call('CLUSTER', 'REPLICATE', orphan.id));
+  await until(() => everyNodeOk(nodes), `${address} to rejoin the cluster`, 30_000, 100);
+  await until(() => replicasInSync(nodes, expectedReplicas), `${address} to sync as a replica`, 30_000, 100);
 }
 
 function kill(node: Node): Promise<void> {
