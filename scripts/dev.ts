@@ -1,9 +1,13 @@
 /**
- * `npm start`: runs tenantcast locally with working defaults.
+ * `npm start` (through scripts/start.mjs): runs tenantcast locally with working defaults.
  * - Redis: REDIS_URL when set; else 127.0.0.1:6379 (TENANTCAST_DEV_REDIS_PORT) when it answers; else a redis-server started here
  *   (data in .tenantcast-dev/redis, AOF on), stopped again on exit.
- * - TENANTCAST_SECRET: when unset, a random one kept in .tenantcast-dev/secret, so tokens survive restarts.
+ * - TENANTCAST_SECRET: when unset, a random one kept in .tenantcast-dev/secret (TENANTCAST_DEV_DIR), so tokens survive restarts.
+ * - The relay and the gateway listen on 127.0.0.1 (RELAY_HOST, GATEWAY_HOST to change it): the dev stack delivers webhooks to
+ *   private addresses and prints tokens for every tenant, so it is not for other machines to reach.
  * - Prints ready-to-use dev tokens and a first request to try.
+ * - SIGINT or SIGTERM (Ctrl-C, or a signal to `npm start`) stops the relay, the gateway and the redis-server it started, then
+ *   exits; so does the parent going away.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +17,7 @@ import { mintToken } from '@tenantcast/sdk';
 import { Redis } from 'ioredis';
 
 const root = join(import.meta.dirname, '..');
-const devDir = join(root, '.tenantcast-dev');
+const devDir = process.env.TENANTCAST_DEV_DIR ?? join(root, '.tenantcast-dev');
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -26,6 +30,30 @@ function fail(message: string): never {
   stopAll();
   process.exit(1);
 }
+
+/** Stops every child (SIGTERM, then SIGKILL after 10 s), then exits with `code`. */
+async function stop(reason: string, code = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log(`stopping (${reason})`);
+  stopAll();
+  const deadline = Date.now() + 10_000;
+  while (children.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const child of children) if (running(child)) child.kill('SIGKILL');
+  process.exit(code);
+}
+
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+// npm forwards signals to this process; if npm itself is killed outright, this process is orphaned:
+// stop rather than hold the ports.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop('the parent process exited');
+}, 500).unref();
 
 async function answers(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -98,13 +126,16 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
 }
 
 function stopAll(): void {
-  for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  // Apps first (they were put first), then the redis-server they use.
+  for (const child of children) if (running(child)) child.kill('SIGTERM');
 }
 
 const redisUrl = await resolveRedis();
 const secret = resolveSecret();
 const relayPort = process.env.RELAY_PORT ?? '8080';
 const gatewayPort = process.env.GATEWAY_PORT ?? '8081';
+const relayHost = process.env.RELAY_HOST ?? '127.0.0.1';
+const gatewayHost = process.env.GATEWAY_HOST ?? '127.0.0.1';
 // Local development delivers webhooks to endpoints on this machine too.
 const env = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -113,23 +144,29 @@ const env = {
   TENANTCAST_SECRET: secret,
   RELAY_PORT: relayPort,
   GATEWAY_PORT: gatewayPort,
+  RELAY_HOST: relayHost,
+  GATEWAY_HOST: gatewayHost,
 };
 
 /** Runs an app with Node and tsx's loader: one process per app, so that signals reach it directly. */
 function startApp(name: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, `apps/${name}/src/main.ts`)], { env, stdio: 'inherit', cwd: root });
   children.unshift(child);
-  child.on('exit', (code) => {
-    if (!stopping) fail(`${name} exited with code ${code}`);
-    stopAll();
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`tenantcast: ${name} exited (${signal ?? `code ${code}`})\n`);
+      void stop(`${name} exited`, 1);
+    }
   });
   return child;
 }
 
 const relay = startApp('relay');
 const gateway = startApp('gateway');
-const relayUrl = `http://127.0.0.1:${relayPort}`;
-const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+/** Where a client on this machine reaches a server listening on `host`. */
+const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
+const relayUrl = `http://${local(relayHost)}:${relayPort}`;
+const gatewayUrl = `http://${local(gatewayHost)}:${gatewayPort}`;
 await waitReady(relayUrl, relay, 'relay');
 await waitReady(gatewayUrl, gateway, 'gateway');
 
@@ -159,14 +196,5 @@ Try it:
   curl -s "${relayUrl}/v1/tenants/demo/events?after=0" -H "Authorization: Bearer ${tokens.subscribe}"
   npx wscat -s cloudevents.json -c "${gatewayUrl.replace('http', 'ws')}/v1/tenants/demo/events?after=0&token=${tokens.subscribe}"
 
-Ctrl-C stops everything.
+Ctrl-C (or SIGINT / SIGTERM to npm start) stops everything.
 `);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log('stopping');
-    stopAll();
-  });
-}

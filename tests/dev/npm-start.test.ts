@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { freePort, until } from '@tenantcast/testkit';
+
+/**
+ * The README's `npm start`, run as a user runs it: a signal to the `npm start` process (not to its
+ * process group, as a terminal's Ctrl-C does) stops everything it started — the relay, the gateway
+ * and the redis-server it started for want of one — and the servers listen on 127.0.0.1 only.
+ */
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** The pids below `pid`, read from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we read.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of parents.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  // A zombie has exited; only its parent's wait is missing.
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(1000);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/** This machine's first address that is not loopback, if it has one. */
+function outsideAddress(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+interface Started {
+  npm: ChildProcess;
+  output: () => string;
+  ports: { relay: number; gateway: number; redis: number };
+  dir: string;
+}
+
+async function startNpm(): Promise<Started> {
+  const ports = { relay: await freePort(), gateway: await freePort(), redis: await freePort() };
+  const dir = mkdtempSync(join(tmpdir(), 'tc-dev-'));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // A Redis of its own on a free port: never the machine's, and never a test runner's context.
+  for (const name of ['REDIS_URL', 'TENANTCAST_SECRET', 'RELAY_HOST', 'GATEWAY_HOST', 'NODE_TEST_CONTEXT']) delete env[name];
+  Object.assign(env, {
+    TENANTCAST_DEV_DIR: dir,
+    TENANTCAST_DEV_REDIS_PORT: String(ports.redis),
+    RELAY_PORT: String(ports.relay),
+    GATEWAY_PORT: String(ports.gateway),
+    LOG_LEVEL: 'warn',
+  });
+  const npm = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  npm.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  npm.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  await until(
+    () => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}:\n${text}`);
+      return text.includes('tenantcast is running');
+    },
+    'npm start to print that tenantcast is running',
+    60_000,
+  );
+  return { npm, output: () => text, ports, dir };
+}
+
+const linux = existsSync('/proc/self/stat');
+
+describe('npm start', { skip: linux ? false : 'reads the process tree from /proc' }, () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} to the npm start process stops the relay, the gateway and its redis-server`, async (t) => {
+      const started = await startNpm();
+      t.after(() => {
+        if (started.npm.exitCode === null) started.npm.kill('SIGKILL');
+        rmSync(started.dir, { recursive: true, force: true });
+      });
+      const tree = descendants(started.npm.pid!);
+      // The dev script, the relay, the gateway and the redis-server it started (npm's shell execs away).
+      assert.ok(tree.length >= 4, `expected the dev script and its three servers under npm, found ${tree.length}`);
+      for (const port of Object.values(started.ports)) assert.ok(await accepts('127.0.0.1', port), `something listens on ${port}`);
+      const outside = outsideAddress();
+      if (outside !== undefined) {
+        assert.equal(await accepts(outside, started.ports.relay), false, `the relay is not reachable on ${outside}`);
+        assert.equal(await accepts(outside, started.ports.gateway), false, `the gateway is not reachable on ${outside}`);
+      }
+
+      started.npm.kill(signal);
+      await until(() => tree.every((pid) => !alive(pid)), `every process npm start started to exit after ${signal}`, 15_000, 100);
+      await until(() => started.npm.exitCode !== null || started.npm.signalCode !== null, 'npm to exit', 5_000);
+      for (const port of Object.values(started.ports)) assert.equal(await accepts('127.0.0.1', port), false, `port ${port} is closed`);
+      assert.match(started.output(), new RegExp(`stopping \\(${signal}\\)`));
+    });
+  }
+});
