@@ -2,6 +2,7 @@ import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from '../ba
 import { describeIssues, TenantcastError, type ValidationIssue } from '../errors.ts';
 import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
+import { abortAfter } from './abort-after.ts';
 import { callRelay, type ErrorBody, utf8Length, type WebhookEndpointInfo, type WebhookInput } from './relay-api.ts';
 
 export type { WebhookEndpointInfo, WebhookInput };
@@ -327,21 +328,28 @@ export class RelayClient {
     let lastError: unknown;
     for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
       let waitMs: number | undefined;
+      const attemptAbort = abortAfter(this.#timeoutMs, this.#closing.signal);
       try {
         const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
         const response = await this.#fetch(this.#endpoint, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
           body,
-          signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#closing.signal]),
+          signal: attemptAbort.signal,
         });
-        if (!RETRYABLE_STATUS.has(response.status)) return response;
+        if (!RETRYABLE_STATUS.has(response.status)) {
+          // The body is read within the attempt, under its timeout, so that nothing outlives it.
+          const text = await response.text();
+          return new Response(text, { status: response.status, headers: response.headers });
+        }
         waitMs = parseRetryAfter(response.headers.get('retry-after'));
         lastError = new TenantcastError('TC_ERR_PUBLISH_FAILED', `The relay answered ${response.status}.`, { status: response.status });
         await response.body?.cancel();
       } catch (error) {
         if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
         lastError = error;
+      } finally {
+        attemptAbort.dispose();
       }
       if (attempt + 1 < this.#maxAttempts) {
         const delay = waitMs === undefined ? backoffDelay(attempt, this.#backoff) : Math.min(waitMs, this.#maxRetryAfterMs);
