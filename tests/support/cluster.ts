@@ -4,6 +4,7 @@ import type { TestContext } from 'node:test';
 import { startGateway, type TestGateway } from '@tenantcast/gateway/testing';
 import { startRelay, type TestRelay } from '@tenantcast/relay/testing';
 import { type RedisCluster, startRedisCluster, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
+import { onEnd } from './cleanup.ts';
 
 /** A 3-master, 3-replica cluster, two relays and two gateways sharing one key prefix. */
 export interface ClusterStack {
@@ -15,7 +16,7 @@ export interface ClusterStack {
 
 export async function startClusterStack(t: TestContext, relay: Parameters<typeof startRelay>[1] = {}): Promise<ClusterStack> {
   const cluster = await startRedisCluster({ masters: 3, replicas: 1 });
-  t.after(() => cluster.stop());
+  onEnd(t, () => cluster.stop());
   const connection = { redisUrl: `redis://${cluster.nodes[0]}`, redisClusterNodes: cluster.nodes };
   const keyPrefix = uniqueKeyPrefix('cl');
   // TENANTCAST_TEST_LOG=warn shows the apps' logs, to see what a failing scenario went through.
@@ -28,8 +29,8 @@ export async function startClusterStack(t: TestContext, relay: Parameters<typeof
     TestGateway,
     TestGateway,
   ];
-  // Apps go before the Redis they use (t.after runs in reverse order).
-  for (const app of [...relays, ...gateways]) t.after(() => app.close());
+  // Apps go before the Redis they use: onEnd runs last in, first out (t.after alone runs first in, first out).
+  for (const app of [...relays, ...gateways]) onEnd(t, () => app.close());
   return { cluster, relays, gateways, token: await relays[0].token({ scope: 'publish subscribe admin' }) };
 }
 
