@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { connect, freePort, TEST_SECRET, until, useRedisServer } from '@tenantcast/testkit';
 
 const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url));
