@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, sleep } from '@tenantcast/testkit';
+import { freePort, sleep, TSX_NODE_ARGS } from '@tenantcast/testkit';
 
 /** The repository's root. */
 export const root = join(import.meta.dirname, '..', '..');
@@ -18,7 +18,7 @@ export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, str
   const chosen = port ?? (await freePort());
   const portVar =
     app === 'relay' ? { RELAY_PORT: String(chosen), RELAY_HOST: '127.0.0.1' } : { GATEWAY_PORT: String(chosen), GATEWAY_HOST: '127.0.0.1' };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps', app, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...TSX_NODE_ARGS, join(root, 'apps', app, 'src', 'main.ts')], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, ...portVar },
     stdio: ['ignore', 'pipe', 'pipe'],
