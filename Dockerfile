@@ -1,10 +1,36 @@
-# One image for every tenantcast app; compose picks the app with `command`.
-FROM node:20-slim
-WORKDIR /app
-RUN npm i -g pnpm@12.4.2
-COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.json ./
-COPY packages ./packages
-COPY apps ./apps
+# One production image for every tenantcast app; compose picks the app with `command`:
+#   node relay/dist/main.js  ·  node gateway/dist/main.js  ·  node relay/dist/delivery-main.js
+
+# Build stage: the whole workspace with its devDependencies, compiled; then one folder per app with
+# its production dependencies only (`pnpm deploy --prod`: the app's dist/, its node_modules, and the
+# workspace packages it uses, as their dist/).
+FROM node:20-slim AS build
+WORKDIR /src
+RUN npm install --global pnpm@12.4.2
+# Manifests and the lockfile first: this install is rebuilt only when a dependency changes.
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .pnpmfile.cjs ./
+COPY packages/sdk/package.json packages/sdk/
+COPY packages/server/package.json packages/server/
+COPY packages/testkit/package.json packages/testkit/
+COPY apps/relay/package.json apps/relay/
+COPY apps/gateway/package.json apps/gateway/
+COPY tests/package.json tests/
 RUN pnpm install --frozen-lockfile
+COPY tsconfig.json tsconfig.build.json ./
+COPY packages packages
+COPY apps apps
+RUN pnpm build \
+  && pnpm --filter @tenantcast/relay deploy --prod /out/relay \
+  && pnpm --filter @tenantcast/gateway deploy --prod /out/gateway
+
+# Runtime stage: Node and the deployed apps; no pnpm, no sources, no devDependencies. The files stay
+# root's, read-only to the app, which runs as the image's unprivileged `node` user. Node is PID 1
+# and handles SIGTERM itself: it drains and exits 0 (README, "Running in production").
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /out/relay relay
+COPY --from=build /out/gateway gateway
 USER node
-CMD ["pnpm", "--filter", "@tenantcast/relay", "start"]
+EXPOSE 8080 8081
+CMD ["node", "relay/dist/main.js"]

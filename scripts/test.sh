@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): installs, typechecks, lints, and runs every test suite.
+# The README's test command (`npm test`): installs, builds, typechecks, lints, and runs every test suite.
+# The tests run the TypeScript sources under tsx (the `source` condition, from pnpm-workspace.yaml);
 # Each suite starts its own redis-server on a free port; no test touches a Redis it did not start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ fi
 
 echo "== install"
 "${pnpm[@]}" install --frozen-lockfile
+echo "== build"
+"${pnpm[@]}" run build
 echo "== typecheck"
 "${pnpm[@]}" run typecheck
 echo "== lint"

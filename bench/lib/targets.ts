@@ -1,4 +1,4 @@
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import type { PublishParams, PublishResult } from '../load/publisher.ts';
 import { readCpuMs } from './proc-stats.ts';
 import { Worker } from './rpc.ts';

@@ -4,7 +4,7 @@
  * the room of its tenant. Events reach it from node B (socketio-emitter.ts) through the Redis stream.
  */
 import { createServer } from 'node:http';
-import { verifyToken } from '@tenantcast/sdk';
+import { verifyToken } from '@tenantcast/sdk/tokens';
 import { Server } from 'socket.io';
 import { serve } from '../lib/rpc.ts';
 import { peerAdapter, roomOf } from './socketio-common.ts';

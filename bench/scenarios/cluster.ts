@@ -17,7 +17,7 @@
  * two cores: the cluster cannot beat one Redis here; what it shows is that it works and what a
  * gateway and a shard cost.
  */
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { startRedisCluster } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 import { register } from '../lib/cleanup.ts';

@@ -2,7 +2,7 @@
  * (1) Ingest: events/s through POST /v1/events, single events and batches of 100, against the
  * ceiling of raw ioredis pipelined XADD into the same Redis.
  */
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { fmtRate } from '../lib/format.ts';
 import { startRedis } from '../lib/redis.ts';
 import { Worker } from '../lib/rpc.ts';

@@ -7,7 +7,7 @@
  * - gateway only: the same events written into Redis as the relay writes them (no HTTP), to tell
  *   the relay's share from the gateway's.
  */
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { ClientPool } from '../lib/clients.ts';
 import { fmtCount, fmtMs } from '../lib/format.ts';
 import { startRedis } from '../lib/redis.ts';

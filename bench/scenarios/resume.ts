@@ -3,7 +3,7 @@
  * it missed, from its TCP connect to the last of them. The ceiling is a raw XRANGE of the same
  * 10,000 entries in pages of 1,000 (the gateway's GATEWAY_CATCH_UP_PAGE_SIZE) from a plain ioredis client.
  */
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { fmtMs } from '../lib/format.ts';
 import { startRedis } from '../lib/redis.ts';
 import { Worker } from '../lib/rpc.ts';

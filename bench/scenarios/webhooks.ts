@@ -5,7 +5,7 @@
  * is raised to the process's concurrency (50); otherwise one endpoint gets 4 at a time by design.
  * The ceiling is raw BullMQ: add and process as many empty jobs, same concurrency, same Redis.
  */
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { fmtCount, fmtRate } from '../lib/format.ts';
 import { startRedis } from '../lib/redis.ts';
 import { Worker } from '../lib/rpc.ts';

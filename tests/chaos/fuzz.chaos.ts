@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { TEST_SECRET } from '@tenantcast/testkit';
 import fc from 'fast-check';
 import { history } from '../support/events.ts';

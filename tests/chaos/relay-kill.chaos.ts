@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mintToken, RelayClient } from '@tenantcast/sdk';
+import { RelayClient } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { freePort, sleep, startRedisServer, TEST_SECRET, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
 import { type AppProcess, spawnApp } from '../support/app-process.ts';
 import { history, tick } from '../support/events.ts';

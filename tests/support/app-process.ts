@@ -1,24 +1,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, sleep } from '@tenantcast/testkit';
+import { freePort, sleep, TSX_NODE_ARGS } from '@tenantcast/testkit';
 
 /** The repository's root. */
 export const root = join(import.meta.dirname, '..', '..');
 
-/** A spawned app process (`apps/<app>/src/main.ts`), for scenarios that kill the process itself. */
+/** A spawned app process, for scenarios that signal or kill the process itself. */
 export interface AppProcess {
   url: string;
   port: number;
   child: ChildProcess;
   output(): string;
+  /** Resolves when the process exits, with its code or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, string>, port?: number): Promise<AppProcess> {
+/**
+ * Spawns `apps/<app>/src/main.ts` under tsx, or with `built` (`apps/<app>/dist/main.js`) that file with
+ * plain node, as production runs it; resolves once it answers /readyz. Its environment is `env` alone
+ * (with PATH, a port of 127.0.0.1, and LOG_LEVEL warn unless given).
+ */
+export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, string>, port?: number, built?: string): Promise<AppProcess> {
   const chosen = port ?? (await freePort());
   const portVar =
     app === 'relay' ? { RELAY_PORT: String(chosen), RELAY_HOST: '127.0.0.1' } : { GATEWAY_PORT: String(chosen), GATEWAY_HOST: '127.0.0.1' };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps', app, 'src', 'main.ts')], {
+  const args = built === undefined ? [...TSX_NODE_ARGS, join(root, 'apps', app, 'src', 'main.ts')] : [built];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, ...portVar },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,6 +37,9 @@ export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, str
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = `http://127.0.0.1:${chosen}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -49,9 +60,9 @@ export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, str
     port: chosen,
     child,
     output: () => output,
+    exited,
     async kill(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill(signal);
       await exited;
     },

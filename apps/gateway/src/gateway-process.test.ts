@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mintToken } from '@tenantcast/sdk';
-import { connect, freePort, TEST_SECRET, until, useRedisServer } from '@tenantcast/testkit';
+import { mintToken } from '@tenantcast/sdk/tokens';
+import { connect, freePort, TEST_SECRET, TSX_NODE_ARGS, until, useRedisServer } from '@tenantcast/testkit';
 
 const mainPath = fileURLToPath(new URL('./main.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -16,11 +16,11 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `node --import tsx apps/gateway/src/main.ts` with `env` on top of a clean environment; killed after the test. */
+/** Runs `node --conditions=source --import tsx apps/gateway/src/main.ts` with `env` on top of a clean environment; killed after the test. */
 function run(t: { after(fn: () => unknown): void }, env: Record<string, string>): Running {
   const base = { ...process.env };
   for (const key of Object.keys(base)) if (/^(TENANTCAST_|GATEWAY_|REDIS_|LOG_LEVEL$|SHUTDOWN_)/.test(key)) delete base[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', mainPath], {
+  const child = spawn(process.execPath, [...TSX_NODE_ARGS, mainPath], {
     cwd: repoRoot,
     env: { ...base, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -24,5 +24,6 @@ for (const entry of ['index.ts', 'schemas/index.ts']) {
       'the bundle holds the SDK',
     );
     assert.ok(!inputs.some((i) => i.startsWith('node:')), `no node: imports, got ${inputs.filter((i) => i.startsWith('node:'))}`);
+    assert.ok(!inputs.some((i) => i.endsWith('tokens.ts')), 'token signing stays behind @tenantcast/sdk/tokens');
   });
 }

@@ -47,5 +47,6 @@ export {
 } from './schemas/web-integration.ts';
 export { type ReceivedEvent, type SubscribeOptions, type Subscription, type SubscriptionStatus, subscribe } from './subscribe/subscribe.ts';
 export { isTenantId, TENANT_ID_PATTERN } from './tenant-id.ts';
-export { isGranted, type MintTokenOptions, mintToken, type Scope, type TokenClaims, verifyToken } from './tokens.ts';
+// Token signing and verifying are for servers: `@tenantcast/sdk/tokens`. The claims' types stay here for code that reads them.
+export type { Scope, TokenClaims } from './tokens.ts';
 export { generateWebhookSecret, signWebhook, verifyWebhook, type WebhookHeaders } from './webhooks/signature.ts';

@@ -1,3 +1,5 @@
+// `@tenantcast/sdk/tokens`: for servers only. Whoever holds the secret can mint any token, so a browser
+// bundle never imports this entry point; the SDK's root does not export it.
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { TenantcastError } from './errors.ts';
 import { isTenantId } from './tenant-id.ts';
@@ -17,6 +19,7 @@ export interface TokenClaims {
   exp: number | undefined;
 }
 
+/** What `mintToken` puts in a token. */
 export interface MintTokenOptions {
   sub: string;
   scope: Scope | readonly Scope[] | string;

@@ -1,4 +1,4 @@
-import { type MintTokenOptions, mintToken } from '@tenantcast/sdk';
+import { type MintTokenOptions, mintToken } from '@tenantcast/sdk/tokens';
 
 /** The secret test relays and gateways sign and verify tokens with. */
 export const TEST_SECRET = 'test-secret-0123456789abcdef';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { assertRefusal, connect, makeEvent, plainUrl, refusal, TEST_SECRET, testToken, uniqueTenant, until } from '@tenantcast/testkit';
 import { useGateway } from '../testing/use-gateway.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { hs256Keys, TokenVerifier } from '@tenantcast/server';
 import { makeEvent, TEST_SECRET, uniqueTenant } from '@tenantcast/testkit';
 import { STRUCTURED } from '../testing/events-api.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { uniqueTenant, until } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 import { publishDrafts } from '../testing/publish-drafts.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { makeEvent, publish } from '@tenantcast/testkit';
 import { useRelay } from '../testing/use-relay.ts';
 

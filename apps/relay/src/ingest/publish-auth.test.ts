@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { makeEvent, uniqueTenant } from '@tenantcast/testkit';
 import { eventsApi, expectAccepted, expectError } from '../testing/events-api.ts';
 import { useRelay } from '../testing/use-relay.ts';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePort, startRedisServer, TEST_SECRET } from '@tenantcast/testkit';
+import { freePort, startRedisServer, TEST_SECRET, TSX_NODE_ARGS } from '@tenantcast/testkit';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 const event = (id: string) => JSON.stringify({ specversion: '1.0', id, source: 'ops-test', type: 'com.example.ping', tenantid: 'ops' });
@@ -98,7 +98,7 @@ describe('the relay process', () => {
   const main = join(import.meta.dirname, '..', 'main.ts');
   // Node itself with tsx's loader: one process, so that signals and exit codes are the relay's own.
   const run = (env: NodeJS.ProcessEnv, stdio: Array<'ignore' | 'pipe'>) =>
-    spawn(process.execPath, ['--import', 'tsx', main], { env, stdio });
+    spawn(process.execPath, [...TSX_NODE_ARGS, main], { env, stdio });
 
   test('refuses to start without TENANTCAST_SECRET, saying what to set', async () => {
     const child = run({ PATH: process.env.PATH }, ['ignore', 'ignore', 'pipe']);

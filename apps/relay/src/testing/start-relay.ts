@@ -1,4 +1,4 @@
-import type { MintTokenOptions } from '@tenantcast/sdk';
+import type { MintTokenOptions } from '@tenantcast/sdk/tokens';
 import { type RedisConnection, testAppOptions, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
 import { loadConfig, type RelayConfig } from '../config.ts';
 import { createRelay, type Relay } from '../create-relay.ts';

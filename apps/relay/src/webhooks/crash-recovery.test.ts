@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, sleep, startRedisServer, TEST_SECRET, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
+import { freePort, sleep, startRedisServer, TEST_SECRET, TSX_NODE_ARGS, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
 import { Webhook } from 'standardwebhooks';
 
 // A crash of the relay process in mid-dispatch loses no delivery: the dispatcher acknowledges stream
@@ -25,7 +25,7 @@ interface RelayProcess {
 /** Spawns the relay process and waits until it answers /healthz. */
 async function spawnRelay(env: Record<string, string>): Promise<RelayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...TSX_NODE_ARGS, main], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env, RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

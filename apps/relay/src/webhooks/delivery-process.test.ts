@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
-import { makeEvent, publishOne, sleep, TEST_SECRET, uniqueKeyPrefix, until } from '@tenantcast/testkit';
+import { makeEvent, publishOne, sleep, TEST_SECRET, TSX_NODE_ARGS, uniqueKeyPrefix, until } from '@tenantcast/testkit';
 import type { TestRelay } from '../testing/start-relay.ts';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 
@@ -69,7 +69,7 @@ async function setup(t: TestContext): Promise<Fixture> {
       return receiver;
     },
     async startDelivery() {
-      const child = spawn(process.execPath, ['--import', 'tsx', deliveryMain], {
+      const child = spawn(process.execPath, [...TSX_NODE_ARGS, deliveryMain], {
         cwd: root,
         env: {
           PATH: process.env.PATH ?? '',

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Scope, TenantcastError, type TokenClaims, verifyToken } from '@tenantcast/sdk';
+import { TenantcastError } from '@tenantcast/sdk';
+import { type Scope, type TokenClaims, verifyToken } from '@tenantcast/sdk/tokens';
 import { ServiceError } from '../errors.ts';
 
 /**
