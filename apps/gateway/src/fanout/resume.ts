@@ -97,7 +97,7 @@ export class CatchUp {
   async toHead(subscriber: Subscriber, head: string): Promise<number> {
     let sent = 0;
     while (!subscriber.closed && compareOffsets(subscriber.last, head) < 0) {
-      const page = await this.#store.read(this.#tenant, subscriber.last, this.#pageSize, head);
+      const page = await this.#store.read(this.#tenant, subscriber.last, this.#pageSize, { until: head });
       for (const entry of page.entries) if (offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
       if (!page.more) break;
     }

@@ -178,7 +178,7 @@ export class TenantHub {
   async #fill(until: string): Promise<number> {
     let sent = 0;
     while (true) {
-      const page = await this.#deps.store.read(this.tenant, this.#head === '0-0' ? '0' : this.#head, this.#deps.pageSize, until);
+      const page = await this.#deps.store.read(this.tenant, this.#head === '0-0' ? '0' : this.#head, this.#deps.pageSize, { until });
       for (const entry of page.entries) sent += this.#deliver(new Entry(entry.offset, entry.json));
       if (!page.more) return sent;
     }
