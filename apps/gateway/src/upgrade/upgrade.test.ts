@@ -261,6 +261,38 @@ describe('refused upgrades: 410', () => {
   });
 });
 
+describe('refused upgrades: 409', () => {
+  /** The offset just after `offset`, in the same millisecond. */
+  const nextOf = (offset: string) => offset.replace(/-(\d+)$/, (_, seq: string) => `-${Number(seq) + 1}`);
+
+  test('an after past the stream’s last offset; resuming exactly at the last offset is accepted and gets what follows', async (t) => {
+    const { tenant, history } = await stack.writer.tenantWithHistory('ahead');
+    for (const after of [nextOf(history.offset), '9999999999999-0', '18446744073709551615-18446744073709551615']) {
+      const refused = await refusal(plainUrl(stack.gateway.wsUrl, tenant, { after }), { token: stack.token });
+      assertRefusal(refused, 409, 'TC_ERR_OFFSET_AHEAD');
+      assert.match(refused.body.error.message, /after=0/, 'the message says how to start again');
+    }
+    const atLast = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: history.offset }), { token: stack.token });
+    const next = await stack.writer.publishOne(makeEvent(tenant, { id: 'next' }));
+    await atLast.receivedId('next');
+    assert.deepEqual(
+      atLast.events.map((e) => e.relayoffset),
+      [next.offset],
+    );
+  });
+
+  test('on a tenant with no stream (never written, or lost by Redis), every after but 0 and 0-0', async (t) => {
+    const tenant = uniqueTenant('no-stream');
+    assertRefusal(
+      await refusal(plainUrl(stack.gateway.wsUrl, tenant, { after: '1-0' }), { token: stack.token }),
+      409,
+      'TC_ERR_OFFSET_AHEAD',
+    );
+    await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0-0' }), { token: stack.token });
+    await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
+  });
+});
+
 describe('refused upgrades: 429', () => {
   test('over maxConnectionsPerTenant; another tenant is not affected; a closed connection frees its place', async (t) => {
     const limited = await stack.startGateway(t, { maxConnectionsPerTenant: 2 });
