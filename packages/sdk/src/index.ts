@@ -45,7 +45,14 @@ export {
   WebIntegrationUpdate,
   WebIntegrationUpdatedData,
 } from './schemas/web-integration.ts';
-export { type ReceivedEvent, type SubscribeOptions, type Subscription, type SubscriptionStatus, subscribe } from './subscribe/subscribe.ts';
+export {
+  type ReceivedEvent,
+  type StatusDetail,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStatus,
+  subscribe,
+} from './subscribe/subscribe.ts';
 export { isTenantId, TENANT_ID_PATTERN } from './tenant-id.ts';
 export { isGranted, type MintTokenOptions, mintToken, type Scope, type TokenClaims, verifyToken } from './tokens.ts';
 export { generateWebhookSecret, signWebhook, verifyWebhook, type WebhookHeaders } from './webhooks/signature.ts';
