@@ -88,6 +88,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       lifecycle,
       redisReady: () => redis.ready,
       registry: metrics.registry,
+      probe: (request, url) => handshake.probe(request, url),
       logger,
     }),
   );

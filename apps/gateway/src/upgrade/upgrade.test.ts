@@ -227,8 +227,12 @@ describe('refused upgrades: 404', () => {
     });
   }
 
-  test('a plain HTTP request gets JSON too: 426 on an endpoint, 404 elsewhere', async () => {
-    const endpoint = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`);
+  test('a plain HTTP request gets JSON too: the upgrade’s refusal or 426 on an endpoint, 404 elsewhere', async () => {
+    // The checks of the upgrade run first (probe.test.ts): without a token, its refusal.
+    const anonymous = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'TC_ERR_UNAUTHORIZED');
+    const endpoint = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`, { headers: { authorization: `Bearer ${stack.token}` } });
     assert.equal(endpoint.status, 426);
     assert.equal(endpoint.headers.get('upgrade'), 'websocket');
     assert.equal(((await endpoint.json()) as { error: { code: string } }).error.code, 'TC_ERR_BAD_REQUEST');
