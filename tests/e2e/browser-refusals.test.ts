@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
-import { uniqueTenant, useFixture, within } from '@tenantcast/testkit';
+import { useFixture, within } from '@tenantcast/testkit';
 import { launchChromium, needsChromium, openPage, servePage } from '../support/browser.ts';
-import { onEnd } from '../support/cleanup.ts';
 import { seededTenant } from '../support/events.ts';
+import { assertRetriedAfter, PROMPTLY_MS, RETRIED_REFUSALS, refusalCases } from '../support/refusals.ts';
 import { startRefusingFront } from '../support/refusing-front.ts';
 import { useStack } from '../support/stack.ts';
 
@@ -12,9 +11,6 @@ import { useStack } from '../support/stack.ts';
 // WebSocket, which shows a refused upgrade only as a close 1006: the client asks the gateway why
 // over plain HTTP (docs/protocol.md, "Refused upgrades") and ends with the gateway's own code. The
 // same in Node is in subscribe-refusals.test.ts.
-
-/** The issue's promise is "within a second"; asserted with a margin for a loaded machine. */
-const PROMPTLY_MS = 2000;
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tenantcast refusals</title></head>
@@ -81,53 +77,7 @@ describe('subscribe() refused by the gateway, in Chromium', needsChromium, () =>
     return { result, fetched };
   }
 
-  const cases: Array<{
-    name: string;
-    status?: number;
-    code: string;
-    message: RegExp;
-    options: () => Promise<Record<string, unknown>>;
-  }> = [
-    {
-      name: 'a token that does not verify',
-      status: 401,
-      code: 'TC_ERR_TOKEN_INVALID',
-      message: /signature|verif/i,
-      options: async () => ({ token: await mintToken({ sub: 'x', scope: 'subscribe', tenants: ['*'] }, 'another-secret-entirely') }),
-    },
-    {
-      name: 'an expired token',
-      status: 401,
-      code: 'TC_ERR_TOKEN_INVALID',
-      message: /expired/i,
-      options: async () => ({ token: await stack.relay.token({ scope: 'subscribe', tenants: ['*'], expiresIn: -60 }) }),
-    },
-    {
-      name: 'a token without the subscribe scope',
-      status: 403,
-      code: 'TC_ERR_FORBIDDEN_SCOPE',
-      message: /scope/i,
-      options: async () => ({ token: await stack.relay.token({ scope: 'publish', tenants: ['*'] }) }),
-    },
-    {
-      name: 'a token of another tenant',
-      code: 'TC_ERR_FORBIDDEN_TENANT',
-      message: /tenant/i,
-      options: async () => ({ token: await stack.relay.token({ scope: 'subscribe', tenants: [uniqueTenant('someone-else')] }) }),
-    },
-    {
-      name: 'a malformed offset',
-      code: 'TC_ERR_BAD_OFFSET',
-      message: /offset/i,
-      options: async () => ({ after: 'yesterday' }),
-    },
-    {
-      name: 'an offset past the stream’s end',
-      code: 'TC_ERR_OFFSET_AHEAD',
-      message: /after=0/,
-      options: async () => ({ after: '9999999999999-0' }),
-    },
-  ];
+  const cases = refusalCases((options) => stack.relay.token(options));
   for (const { name, status, code, message, options } of cases) {
     test(`${name}: ready rejects promptly with ${code} and the gateway's message`, async () => {
       const tenant = await seededTenant(stack.relay, 'browser-refused');
@@ -152,23 +102,17 @@ describe('subscribe() refused by the gateway, in Chromium', needsChromium, () =>
     });
   }
 
-  for (const [status, code] of [
-    [503, 'TC_ERR_SHUTTING_DOWN'],
-    [429, 'TC_ERR_TOO_MANY_CONNECTIONS'],
-  ] as const) {
+  for (const [status, code] of RETRIED_REFUSALS) {
     test(`an upgrade refused with ${status} and Retry-After is retried after it, then subscribes`, async (t) => {
-      const front = await startRefusingFront(Number(new URL(stack.gateway.url).port));
-      onEnd(t, () => front.close());
+      const front = await startRefusingFront(t, stack.gateway.url);
       front.refuse(1, status, code, 1);
       const tenant = await seededTenant(stack.relay, 'browser-retried');
       const token = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
       const { result } = await attempt({ url: `ws://127.0.0.1:${front.port}`, token, tenantid: tenant });
       assert.equal(result.ready, true, JSON.stringify(result));
       assert.equal(front.refused, 1);
-      const retried = result.statuses.find((s) => s.state === 'reconnecting');
-      assert.equal(retried?.code, 1006);
-      assert.equal(retried.httpStatus, status, 'the status read over plain HTTP');
-      assert.ok(retried.delayMs !== undefined && retried.delayMs >= 1000, `waited Retry-After: ${retried.delayMs} ms`);
+      // The status and Retry-After, read over plain HTTP.
+      assertRetriedAfter(result.statuses, status);
       assert.deepEqual(
         result.statuses.map((s) => s.state),
         ['reconnecting', 'open', 'closed'],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { STATUS_CODES } from 'node:http';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { onEnd } from './cleanup.ts';
 
 /**
  * A TCP front of a gateway, as a load balancer or the gateway itself under load would answer: the
@@ -17,7 +18,9 @@ export interface RefusingFront {
   close(): Promise<void>;
 }
 
-export async function startRefusingFront(target: number): Promise<RefusingFront> {
+/** Starts a front of the gateway at `gatewayUrl`, closed when test `t` ends. */
+export async function startRefusingFront(t: Parameters<typeof onEnd>[0], gatewayUrl: string): Promise<RefusingFront> {
+  const target = Number(new URL(gatewayUrl).port);
   const sockets = new Set<Socket>();
   let pending = 0;
   let answer = '';
@@ -69,7 +72,7 @@ export async function startRefusingFront(target: number): Promise<RefusingFront>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
   assert.ok(address !== null && typeof address === 'object');
-  return {
+  const front: RefusingFront = {
     port: address.port,
     refuse(count, status, code, retryAfter) {
       pending = count;
@@ -94,4 +97,6 @@ export async function startRefusingFront(target: number): Promise<RefusingFront>
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  onEnd(t, () => front.close());
+  return front;
 }
