@@ -1,38 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { startGateway } from '@tenantcast/gateway/testing';
 import { within } from '@tenantcast/testkit';
-import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { launchChromium, needsChromium, openPage, servePage } from '../support/browser.ts';
 import { onEnd } from '../support/cleanup.ts';
 import { publishOffsets, seededTenant, ticks } from '../support/events.ts';
 import { startStack } from '../support/stack.ts';
 
 // The SDK's subscribe client in a real browser (Debian's chromium, driven by playwright-core): it
 // must run on the browser's global WebSocket, with the token in the query, against a real gateway.
-
-const CHROMIUM = '/usr/bin/chromium';
-const sdkSrc = join(import.meta.dirname, '../../packages/sdk/src');
-
-/** The SDK bundled for browsers, as a bundler would do it for an app. */
-async function bundleSdk(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(sdkSrc, 'index.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  assert.equal(result.errors.length, 0);
-  const [output] = result.outputFiles;
-  assert.ok(output !== undefined);
-  return output.text;
-}
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tenantcast subscribe</title></head>
@@ -70,118 +46,85 @@ const PAGE = `<!doctype html>
   window.ready = true;
 </script></body></html>`;
 
-test('in chromium, subscribe() on the global WebSocket gets exactly the published events, across a gateway restart', {
-  skip: existsSync(CHROMIUM)
-    ? false
-    : `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser test`,
-}, async (t) => {
-  const stack = await startStack();
-  onEnd(t, () => stack.close());
-  const { redis, relay } = stack;
-  let { gateway } = stack;
+test(
+  'in chromium, subscribe() on the global WebSocket gets exactly the published events, across a gateway restart',
+  needsChromium,
+  async (t) => {
+    const stack = await startStack();
+    onEnd(t, () => stack.close());
+    const { redis, relay } = stack;
+    let { gateway } = stack;
 
-  const bundle = await bundleSdk();
-  const server = createServer((request, response) => {
-    if (request.url === '/sdk.js') response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
-    else if (request.url === '/') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
-    else response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  onEnd(
-    t,
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
+    const pageUrl = await servePage((close) => onEnd(t, close), PAGE);
+    const browser = await launchChromium((close) => onEnd(t, close));
+    const { page, pageErrors } = await openPage(browser, pageUrl);
+
+    const tenant = await seededTenant(relay, 'browser');
+    const token = await relay.token({ scope: 'subscribe', tenants: [tenant] });
+    const status = await within(
+      page.evaluate((options) => (window as unknown as { start(o: typeof options): Promise<string> }).start(options), {
+        url: gateway.wsUrl,
+        token,
+        tenantid: tenant,
       }),
-  );
-  const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      'the page to subscribe',
+    );
+    assert.equal(status, 'open');
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  onEnd(t, () => browser.close());
-  const page = await browser.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 10_000 });
+    type PageState = {
+      received: Array<{ relayoffset: string; type: string; tenantid: string; n: number }>;
+      statuses: Array<{ status: string; code?: number }>;
+      socketUrls: string[];
+      failure?: string;
+    };
+    const state = () =>
+      page.evaluate(() => {
+        const w = window as unknown as PageState;
+        return { received: w.received, statuses: w.statuses, socketUrls: w.socketUrls, failure: w.failure };
+      });
+    const waitFor = (count: number) =>
+      page.waitForFunction((n) => (window as unknown as PageState).received.length >= n, count, { timeout: 10_000 });
 
-  const tenant = await seededTenant(relay, 'browser');
-  const token = await relay.token({ scope: 'subscribe', tenants: [tenant] });
-  const status = await within(
-    page.evaluate((options) => (window as unknown as { start(o: typeof options): Promise<string> }).start(options), {
-      url: gateway.wsUrl,
-      token,
-      tenantid: tenant,
-    }),
-    'the page to subscribe',
-  );
-  assert.equal(status, 'open');
+    const stored = await publishOffsets(relay, tenant, ticks(5));
+    await waitFor(5);
 
-  type PageState = {
-    received: Array<{ relayoffset: string; type: string; tenantid: string; n: number }>;
-    statuses: Array<{ status: string; code?: number }>;
-    socketUrls: string[];
-    failure?: string;
-  };
-  const state = () =>
-    page.evaluate(() => {
-      const w = window as unknown as PageState;
-      return { received: w.received, statuses: w.statuses, socketUrls: w.socketUrls, failure: w.failure };
-    });
-  const waitFor = (count: number) =>
-    page.waitForFunction((n) => (window as unknown as PageState).received.length >= n, count, { timeout: 10_000 });
+    // A gateway restart on the same port: the page reconnects and resumes after its last offset.
+    const port = Number(new URL(gateway.url).port);
+    const closing = gateway.close();
+    stored.push(...(await publishOffsets(relay, tenant, ticks(3, 5))));
+    await closing;
+    stored.push(...(await publishOffsets(relay, tenant, ticks(3, 8))));
+    gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, port });
+    onEnd(t, () => gateway.close());
+    stored.push(...(await publishOffsets(relay, tenant, ticks(3, 11))));
+    await waitFor(14);
+    await new Promise((resolve) => setTimeout(resolve, 100));
 
-  const stored = await publishOffsets(relay, tenant, ticks(5));
-  await waitFor(5);
+    const { received, statuses, socketUrls, failure } = await state();
+    assert.equal(failure, undefined);
+    assert.deepEqual(
+      received.map((e) => e.relayoffset),
+      stored,
+    );
+    assert.deepEqual(
+      received.map((e) => e.n),
+      Array.from({ length: 14 }, (_, i) => i),
+    );
+    assert.ok(received.every((e) => e.type === 'com.example.tick' && e.tenantid === tenant));
+    assert.ok(
+      statuses.some((s) => s.status === 'reconnecting' && s.code === 1001),
+      JSON.stringify(statuses),
+    );
+    assert.equal(statuses.at(-1)?.status, 'open');
+    assert.ok(socketUrls.length >= 2);
+    for (const url of socketUrls) {
+      const parsed = new URL(url);
+      assert.equal(parsed.pathname, '/v1/connect');
+      assert.equal(parsed.searchParams.get('token'), token, 'the token goes in the query');
+    }
+    assert.deepEqual(pageErrors, []);
 
-  // A gateway restart on the same port: the page reconnects and resumes after its last offset.
-  const port = Number(new URL(gateway.url).port);
-  const closing = gateway.close();
-  stored.push(...(await publishOffsets(relay, tenant, ticks(3, 5))));
-  await closing;
-  stored.push(...(await publishOffsets(relay, tenant, ticks(3, 8))));
-  gateway = await startGateway(redis, { keyPrefix: relay.config.keyPrefix, port });
-  onEnd(t, () => gateway.close());
-  stored.push(...(await publishOffsets(relay, tenant, ticks(3, 11))));
-  await waitFor(14);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-
-  const { received, statuses, socketUrls, failure } = await state();
-  assert.equal(failure, undefined);
-  assert.deepEqual(
-    received.map((e) => e.relayoffset),
-    stored,
-  );
-  assert.deepEqual(
-    received.map((e) => e.n),
-    Array.from({ length: 14 }, (_, i) => i),
-  );
-  assert.ok(received.every((e) => e.type === 'com.example.tick' && e.tenantid === tenant));
-  assert.ok(
-    statuses.some((s) => s.status === 'reconnecting' && s.code === 1001),
-    JSON.stringify(statuses),
-  );
-  assert.equal(statuses.at(-1)?.status, 'open');
-  assert.ok(socketUrls.length >= 2);
-  for (const url of socketUrls) {
-    const parsed = new URL(url);
-    assert.equal(parsed.pathname, '/v1/connect');
-    assert.equal(parsed.searchParams.get('token'), token, 'the token goes in the query');
-  }
-  assert.deepEqual(pageErrors, []);
-
-  await page.evaluate(() => (window as unknown as { subscription: { close(): void } }).subscription.close());
-  assert.equal(await page.evaluate(() => (window as unknown as { subscription: { status: string } }).subscription.status), 'closed');
-});
+    await page.evaluate(() => (window as unknown as { subscription: { close(): void } }).subscription.close());
+    assert.equal(await page.evaluate(() => (window as unknown as { subscription: { status: string } }).subscription.status), 'closed');
+  },
+);

@@ -1,31 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { until } from '@tenantcast/testkit';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
+import { CHROMIUM, CHROMIUM_ARGS, needsChromium } from '../support/browser.ts';
 import { type RelayStack, startRelayStack } from '../support/stack.ts';
 
 // An operator in a real browser: headless Debian chromium, driven by playwright-core, signs in to the
 // dashboard with an admin token as the basic-auth password, finds the failed delivery and retries it.
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const QUEUE = 'webhook-deliveries';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
 
 /** The job card's button whose tooltip (its only visible label) reads `label`. */
 async function buttonWithTooltip(page: Page, card: Locator, label: string): Promise<Locator> {
@@ -47,7 +33,10 @@ async function buttonWithTooltip(page: Page, card: Locator, label: string): Prom
   throw new Error(`no button of the job card shows the tooltip "${label}"`);
 }
 
-test('an operator signs in, retries the failed delivery from the dashboard, and sees it complete', { skip, timeout: 90_000 }, async (t) => {
+test('an operator signs in, retries the failed delivery from the dashboard, and sees it complete', {
+  ...needsChromium,
+  timeout: 90_000,
+}, async (t) => {
   let broken = true;
   const hits: Array<{ headers: IncomingHttpHeaders; body: string; status: number }> = [];
   const server = createServer((req, res) => {
@@ -103,7 +92,7 @@ test('an operator signs in, retries the failed delivery from the dashboard, and 
   assert.equal(hits.length, 4);
   broken = false;
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 
   // Without credentials the browser is challenged and gets nothing (headless, Playwright cancels the
   // login prompt; a page that answered 401 would do as well).

@@ -293,7 +293,7 @@ describe('subscribe() end to end', () => {
     await until(async () => (await subscriptions(tenant)) === 0, 'the gateway to drop the subscription');
   });
 
-  test('a tenant not granted by the token ends it with TC_ERR_SUBSCRIBE_REFUSED', async (t) => {
+  test('a tenant not granted by the token ends it with TC_ERR_FORBIDDEN_TENANT', async (t) => {
     const { relay, gateway } = stack;
     const granted = uniqueTenant('granted');
     const other = uniqueTenant('other');
@@ -307,18 +307,17 @@ describe('subscribe() end to end', () => {
     });
     onEnd(t, () => sub.close());
     await publishOffsets(relay, other, ticks(1));
-    await assert.rejects(within(sub.ready, 'ready'), { name: 'TenantcastError', code: 'TC_ERR_SUBSCRIBE_REFUSED' });
+    await assert.rejects(within(sub.ready, 'ready'), { name: 'TenantcastError', code: 'TC_ERR_FORBIDDEN_TENANT' });
     const error = await ending(sub);
     assert.ok(error instanceof TenantcastError);
-    assert.equal(error.code, 'TC_ERR_SUBSCRIBE_REFUSED');
-    assert.match(error.message, /TC_ERR_FORBIDDEN_TENANT/);
+    assert.equal(error.code, 'TC_ERR_FORBIDDEN_TENANT');
+    assert.match(error.message, new RegExp(other));
     assert.equal(sub.status, 'closed');
     assert.deepEqual(statuses, ['closed']);
   });
 
-  test('an upgrade refused with 403 (no subscribe scope) is retried with backoff, and never becomes ready', async (t) => {
-    // Browsers do not expose an upgrade's HTTP status, so the client treats a refused upgrade like
-    // any failed connection (subscribe.ts); a token function could return a better token next time.
+  test('an upgrade refused with 403 (no subscribe scope) ends it at once with TC_ERR_FORBIDDEN_SCOPE: one attempt, one token', async (t) => {
+    // A refusal that needs a change from the caller is not retried (subscribe-refusals.test.ts has each code).
     const { relay, gateway } = stack;
     const tenant = uniqueTenant('scope');
     const statuses: Array<{ status: SubscriptionStatus; code: number | undefined }> = [];
@@ -335,19 +334,12 @@ describe('subscribe() end to end', () => {
       onStatus: (status, detail) => statuses.push({ status, code: detail?.code }),
     });
     onEnd(t, () => sub.close());
-    let settled = false;
-    sub.ready.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    await until(() => statuses.length >= 3, '3 reconnects');
-    assert.ok(statuses.every((s) => s.status === 'reconnecting' && s.code === 1006));
-    assert.ok(calls >= 3, 'asks for a token on every attempt');
-    assert.equal(settled, false);
-    assert.ok(
-      ((await scrapeMetric(gateway.url, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0) >= 3,
-    );
-    sub.close();
-    await assert.rejects(sub.ready, { code: 'TC_ERR_BAD_OPTIONS' });
+    const before = (await scrapeMetric(gateway.url, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0;
+    await assert.rejects(within(sub.ready, 'ready'), { name: 'TenantcastError', code: 'TC_ERR_FORBIDDEN_SCOPE', status: 403 });
+    assert.deepEqual(statuses, [{ status: 'closed', code: undefined }]);
+    assert.equal(calls, 1, 'asks for a token once: there is no second attempt');
+    await sleep(100);
+    const after = (await scrapeMetric(gateway.url, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0;
+    assert.ok(after - before <= 1, `one refused upgrade, counted ${after - before}`);
   });
 });

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
 import { Fanout } from './fanout/fanout.ts';
+import { startOffset } from './fanout/resume.ts';
 import { GatewayRedis } from './gateway-redis.ts';
 import { createGatewayMetrics } from './ops/metrics.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
@@ -71,7 +72,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     host: {
       admit: (tenant, origin) => admission.admit(tenant, origin),
       release: (tenant) => admission.release(tenant),
-      lastOffset: (tenant) => store.lastOffset(tenant),
+      start: (tenant, after) => startOffset(store, tenant, after),
       subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
       unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
       onError: (error) => logger.error({ err: error }, 'subscription failed'),
@@ -87,6 +88,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       lifecycle,
       redisReady: () => redis.ready,
       registry: metrics.registry,
+      probe: (request, url) => handshake.probe(request, url),
       logger,
     }),
   );

@@ -17,6 +17,12 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * HTTP statuses worth retrying: a timeout (408), too early (425), a rate or connection limit (429),
+ * and server or proxy failures (500, 502, 503, 504); any other 4xx needs a change from the caller.
+ */
+export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504]);
+
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 const CLOCK = '\\d{2}:\\d{2}:\\d{2}';

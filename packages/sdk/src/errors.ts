@@ -21,6 +21,8 @@ export const CloseCode = {
   SlowConsumer: 4008,
   /** The resume offset is older than retention: events were trimmed; restart from 0 or from live. */
   OffsetExpired: 4010,
+  /** The resume offset is past the stream's end (Redis lost events it had handed out); restart from 0 or from live, and reconcile. */
+  OffsetAhead: 4011,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -79,6 +81,14 @@ export const ERRORS = {
     status: 410,
     close: CloseCode.OffsetExpired,
     message: 'Events after this offset were trimmed by retention; restart from offset 0 (the oldest retained event) and reconcile.',
+  },
+  // 409 Conflict (RFC 9110 §15.5.10): the offset is well formed (else 400) but conflicts with the stream's
+  // current state, as 410 says of a trimmed one; 416 belongs to the Range header.
+  TC_ERR_OFFSET_AHEAD: {
+    status: 409,
+    close: CloseCode.OffsetAhead,
+    message:
+      "The offset is past the stream's last event (Redis lost events, or the offset is not one it handed out); subscribe again with after=0 or without after, and reconcile.",
   },
   TC_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is over the size limit; send smaller batches.' },
   TC_ERR_UNSUPPORTED_MEDIA_TYPE: {
@@ -147,7 +157,7 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 export class TenantcastError extends Error {
   override readonly name = 'TenantcastError';
   readonly code: SdkErrorCode;
-  /** HTTP status, where the error came from a relay response. */
+  /** HTTP status, where the error came from an HTTP answer of the relay or the gateway. */
   readonly status: number | undefined;
   readonly details: ValidationIssue[];
 

@@ -45,7 +45,14 @@ export {
   WebIntegrationUpdate,
   WebIntegrationUpdatedData,
 } from './schemas/web-integration.ts';
-export { type ReceivedEvent, type SubscribeOptions, type Subscription, type SubscriptionStatus, subscribe } from './subscribe/subscribe.ts';
+export {
+  type ReceivedEvent,
+  type StatusDetail,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStatus,
+  subscribe,
+} from './subscribe/subscribe.ts';
 export { isTenantId, TENANT_ID_PATTERN } from './tenant-id.ts';
 // Token signing and verifying are for servers: `@tenantcast/sdk/tokens`. The claims' types stay here for code that reads them.
 export type { Scope, TokenClaims } from './tokens.ts';

@@ -59,4 +59,4 @@ export { dedupeHash } from './storage/dedupe.ts';
 export { type TenantKeys, tenantKeys, webhookTenantsKey } from './storage/keys.ts';
 export { compareOffsets, isOffset, LAST_OFFSET } from './storage/offsets.ts';
 export { type AppendResult, type StoredEventInput, StreamAppender, type StreamAppenderOptions } from './storage/stream-appender.ts';
-export { type StreamEntry, StreamReader, type StreamReaderOptions } from './storage/stream-reader.ts';
+export { type ReadOptions, type StreamEntry, StreamReader, type StreamReaderOptions } from './storage/stream-reader.ts';

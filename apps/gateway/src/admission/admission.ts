@@ -26,6 +26,12 @@ export class Admission {
 
   /** Checks the per-tenant limit and the Origin policy, then counts one subscription in. */
   async admit(tenant: string, origin: string | undefined): Promise<void> {
+    await this.check(tenant, origin);
+    this.#perTenant.set(tenant, (this.#perTenant.get(tenant) ?? 0) + 1);
+  }
+
+  /** Checks the per-tenant limit and the Origin policy, without counting anything in. */
+  async check(tenant: string, origin: string | undefined): Promise<void> {
     const { maxPerTenant, originPolicy } = this.#options;
     if ((this.#perTenant.get(tenant) ?? 0) >= maxPerTenant) {
       throw new ServiceError(
@@ -43,7 +49,6 @@ export class Admission {
         );
       }
     }
-    this.#perTenant.set(tenant, (this.#perTenant.get(tenant) ?? 0) + 1);
   }
 
   /** Counts one subscription of the tenant out. */

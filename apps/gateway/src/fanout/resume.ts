@@ -4,8 +4,10 @@
  * - `after` is checked here (`parseAfter`): from the query of a plain upgrade
  *   (upgrade/parse-upgrade.ts) or from a multiplexed `subscribe` message
  *   (protocol/multiplexed-session.ts);
- * - a plain upgrade starts at `startOffset`: an offset trimmed by retention is refused there with
- *   410, before the 101; without `after`, at the stream's last offset (live only);
+ * - a subscription starts at `startOffset`: an offset trimmed by retention is refused there (410
+ *   before a plain upgrade's 101, an error message in multiplexed mode), and so is one past the
+ *   stream's last offset (409), whose events would be skipped; without `after`, it starts at the
+ *   stream's last offset (live only);
  * - `TenantHub.join` (fanout/tenant-hub.ts) catches the subscriber up with the hub's `CatchUp`:
  *   pages of the stream outside the hub's queue (`fromStream`), then the last stretch up to the
  *   hub's `head` inside a hub task (`toHead`), where the subscriber joins live delivery.
@@ -27,9 +29,10 @@ export function parseAfter(after: string | undefined): string | undefined {
 }
 
 /**
- * Where a plain subscription starts: after `after`, once a read shows it was not trimmed (else
- * TC_ERR_OFFSET_EXPIRED, a 410 before the 101 rather than a close after it); without `after`, at the
- * stream's last offset.
+ * Where a subscription starts: after `after`, once a read shows it was not trimmed (else
+ * TC_ERR_OFFSET_EXPIRED, a 410 before the 101 rather than a close after it) and is not past the
+ * stream's last offset (else TC_ERR_OFFSET_AHEAD, 409: events stored later with lower ids would be
+ * skipped); without `after`, at the stream's last offset.
  */
 export async function startOffset(store: StreamReader, tenant: string, after: string | undefined): Promise<string> {
   if (after === undefined) return store.lastOffset(tenant);
@@ -97,7 +100,7 @@ export class CatchUp {
   async toHead(subscriber: Subscriber, head: string): Promise<number> {
     let sent = 0;
     while (!subscriber.closed && compareOffsets(subscriber.last, head) < 0) {
-      const page = await this.#store.read(this.#tenant, subscriber.last, this.#pageSize, head);
+      const page = await this.#store.read(this.#tenant, subscriber.last, this.#pageSize, { until: head });
       for (const entry of page.entries) if (offer(subscriber, new Entry(entry.offset, entry.json))) sent++;
       if (!page.more) break;
     }

@@ -4,6 +4,26 @@ import { Entry } from './entry.ts';
 import { CatchUp } from './resume.ts';
 import type { Subscriber } from './subscriber.ts';
 
+/**
+ * Failures after which the hub's subscribers cannot go on: their close code, and a reason that says
+ * what to do (docs/protocol.md), within a close frame's 123 bytes.
+ */
+const ENDS_SUBSCRIBERS: Partial<Record<string, { code: number; reason: string }>> = {
+  TC_ERR_OFFSET_EXPIRED: {
+    code: CloseCode.OffsetExpired,
+    reason: 'events were trimmed before they could be delivered; resume with after=0 or without after',
+  },
+  TC_ERR_OFFSET_AHEAD: { code: CloseCode.OffsetAhead, reason: 'Redis lost events it had handed out; resume with after=0 or without after' },
+};
+
+/** TC_ERR_OFFSET_AHEAD: a notification shows that the stream lost `head`, since its new entries follow `prev`. */
+function lostHead(tenant: string, head: string, prev: string): ServiceError {
+  return new ServiceError(
+    'TC_ERR_OFFSET_AHEAD',
+    `Tenant "${tenant}"'s stream no longer holds offset ${head} (its new entries follow ${prev}): Redis lost events; subscribe again with after=0 or without after, and reconcile.`,
+  );
+}
+
 export interface HubDeps {
   store: StreamReader;
   /** Events per page when reading the stream. */
@@ -72,7 +92,7 @@ export class TenantHub {
     if (this.#queued === 0 && compareOffsets(prev, this.#head) <= 0) {
       // Nothing queued and no gap: this is the task that would run next; run it now.
       try {
-        this.#notified(payload, end, received, 0);
+        this.#notified(payload, prev, end, received, 0);
       } catch (error) {
         this.#recover(error);
       }
@@ -81,12 +101,17 @@ export class TenantHub {
     void this.#enqueue(async () => {
       let sent = 0;
       if (compareOffsets(prev, this.#head) > 0) sent += await this.#fill(prev);
-      this.#notified(payload, end, received, sent);
+      this.#notified(payload, prev, end, received, sent);
     });
   }
 
-  /** Delivers the `<offset> <json>` lines of a notification from `start` (its first newline) on. */
-  #notified(payload: string, start: number, received: number, sent: number): void {
+  /**
+   * Delivers the `<offset> <json>` lines of a notification from `start` (its first newline) on.
+   * Throws TC_ERR_OFFSET_AHEAD when the stream lost what the hub handed out: its first new entry
+   * follows `prev`, an offset before `head`, where a stream that kept `head` would name `head` or later.
+   */
+  #notified(payload: string, prev: string, start: number, received: number, sent: number): void {
+    let first = true;
     while (start >= 0) {
       const from = start + 1;
       start = payload.indexOf('\n', from);
@@ -94,7 +119,12 @@ export class TenantHub {
       const space = line.indexOf(' ');
       if (space < 0) continue;
       const offset = line.slice(0, space);
-      if (compareOffsets(offset, this.#head) <= 0) continue;
+      if (compareOffsets(offset, this.#head) <= 0) {
+        first = false;
+        continue;
+      }
+      if (first && compareOffsets(prev, this.#head) < 0) throw lostHead(this.tenant, this.#head, prev);
+      first = false;
       sent += this.#deliver(new Entry(offset, line.slice(space + 1)));
     }
     this.#deps.onFanout(performance.now() - received);
@@ -178,7 +208,8 @@ export class TenantHub {
   async #fill(until: string): Promise<number> {
     let sent = 0;
     while (true) {
-      const page = await this.#deps.store.read(this.tenant, this.#head === '0-0' ? '0' : this.#head, this.#deps.pageSize, until);
+      const after = this.#head === '0-0' ? '0' : this.#head;
+      const page = await this.#deps.store.read(this.tenant, after, this.#deps.pageSize, { until, handedOut: true });
       for (const entry of page.entries) sent += this.#deliver(new Entry(entry.offset, entry.json));
       if (!page.more) return sent;
     }
@@ -205,16 +236,19 @@ export class TenantHub {
 
   /**
    * After a failed task nothing was lost: `head` did not move past what was not delivered. A resync
-   * soon after reads the stream on from `head`. If retention trimmed events past `head` meanwhile,
-   * they cannot be delivered: every subscriber is closed with 4010, so that none skips them unaware.
+   * soon after reads the stream on from `head`. Two failures cannot be resynced, and every subscriber
+   * is closed, so that none skips events unaware, and the hub starts again at the stream's end:
+   * - retention trimmed events past `head` before they were delivered: 4010 (TC_ERR_OFFSET_EXPIRED);
+   * - the stream no longer holds `head` (Redis lost data: a restart without persistence, a failover
+   *   that lost writes), so events stored since may have ids at or before it: 4011 (TC_ERR_OFFSET_AHEAD).
    */
   #recover(error: unknown): void {
     // A task that fails after the hub was dropped (its gateway closed, say) has no one to recover for.
     if (this.#disposed) return;
     this.#deps.onError(error);
-    if (error instanceof ServiceError && error.code === 'TC_ERR_OFFSET_EXPIRED') {
-      for (const subscriber of this.#subscribers)
-        subscriber.close(CloseCode.OffsetExpired, 'events were trimmed before they could be delivered');
+    const ends = error instanceof ServiceError ? ENDS_SUBSCRIBERS[error.code] : undefined;
+    if (ends !== undefined) {
+      for (const subscriber of this.#subscribers) subscriber.close(ends.code, ends.reason);
       this.#subscribers.clear();
       this.#ahead.clear();
       void this.start().catch(() => {});

@@ -1,6 +1,6 @@
 import type { EventPredicate, TokenClaims } from '@tenantcast/sdk';
 import { CloseCode, isTenantId } from '@tenantcast/sdk';
-import { requireTenant, ServiceError, toServiceError } from '@tenantcast/server';
+import { requireTenant, type ServerErrorCode, ServiceError, toServiceError } from '@tenantcast/server';
 import type { Entry } from '../fanout/entry.ts';
 import { parseAfter } from '../fanout/resume.ts';
 import type { Subscriber } from '../fanout/subscriber.ts';
@@ -54,11 +54,18 @@ class MultiplexedSubscriber implements Subscriber {
   }
 
   close(code: number, reason: string): void {
-    // Trimmed events end this subscription alone; anything else ends the connection.
-    if (code === CloseCode.OffsetExpired) this.#session.expired(this.#id, this, reason);
+    // An offset the stream cannot serve on from ends this subscription alone; anything else ends the connection.
+    const ends = SUBSCRIPTION_ENDS[code];
+    if (ends !== undefined) this.#session.ended(this.#id, this, ends, reason);
     else this.#connection.close(code, reason);
   }
 }
+
+/** The close codes a hub ends a single subscription with, and the error message's code for each (docs/protocol.md). */
+const SUBSCRIPTION_ENDS: Readonly<Partial<Record<number, ServerErrorCode>>> = {
+  [CloseCode.OffsetExpired]: 'TC_ERR_OFFSET_EXPIRED',
+  [CloseCode.OffsetAhead]: 'TC_ERR_OFFSET_AHEAD',
+};
 
 const SUBSCRIPTION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -111,10 +118,13 @@ export class MultiplexedSession {
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id, false);
   }
 
-  /** A subscription's hub lost events to retention before delivering them: the subscription ends with an error message. */
-  expired(id: string, subscriber: Subscriber, reason: string): void {
+  /**
+   * A subscription's hub cannot serve it on (retention trimmed events before they were delivered, or
+   * Redis lost events it had handed out): the subscription ends with an error message.
+   */
+  ended(id: string, subscriber: Subscriber, code: ServerErrorCode, reason: string): void {
     if (this.#subscriptions.get(id)?.subscriber !== subscriber) return;
-    this.#fail(id, new ServiceError('TC_ERR_OFFSET_EXPIRED', `Subscription "${id}": ${reason}; resubscribe from 0 or live.`));
+    this.#fail(id, new ServiceError(code, `Subscription "${id}": ${reason}.`));
     this.#unsubscribe(id, false);
   }
 
@@ -165,7 +175,8 @@ export class MultiplexedSession {
       const after = parseAfter(message.after as string | undefined);
       await this.#host.admit(tenant, this.#origin);
       admitted = tenant;
-      const start = after ?? (await this.#host.lastOffset(tenant));
+      // The offset is checked before the reply, so that one the stream cannot serve is refused instead.
+      const start = await this.#host.start(tenant, after);
       // The connection may have closed, or the client unsubscribed, while we waited.
       if (this.#connection.closed || !this.#pending.has(id)) {
         this.#host.release(tenant);

@@ -312,4 +312,26 @@ describe('multiplexed mode', () => {
     assert.equal(fresh.op, 'subscribed');
     assert.equal(client.closeInfo, undefined);
   });
+
+  test('an after past the stream’s last offset gets TC_ERR_OFFSET_AHEAD instead of subscribed; at the last offset it is subscribed', async (t) => {
+    const { tenant, history } = await stack.writer.tenantWithHistory('mux-ahead');
+    const client = await openMux(t);
+    const ahead = await request(client, { op: 'subscribe', id: 'ahead', tenantid: tenant, after: '9999999999999-0' });
+    assert.equal(ahead.op, 'error');
+    assert.equal(ahead.code, 'TC_ERR_OFFSET_AHEAD');
+    assert.match(String(ahead.message), /after=0/);
+    const nobody = await request(client, { op: 'subscribe', id: 'nobody', tenantid: uniqueTenant('mux-no-stream'), after: '1-0' });
+    assert.equal(nobody.code, 'TC_ERR_OFFSET_AHEAD', 'a tenant with no stream ends at 0-0');
+    assert.deepEqual(
+      messagesOf(client).map((m) => m.op),
+      ['error', 'error'],
+      'no subscribed before the error',
+    );
+
+    const atLast = await request(client, { op: 'subscribe', id: 'last', tenantid: tenant, after: history.offset });
+    assert.deepEqual(atLast, { op: 'subscribed', id: 'last', tenantid: tenant, after: history.offset });
+    await stack.writer.publishOne(makeEvent(tenant, { id: 'after-last' }));
+    await receivedFor(client, 'last', 'after-last');
+    assert.equal(client.closeInfo, undefined);
+  });
 });

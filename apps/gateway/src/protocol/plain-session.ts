@@ -45,6 +45,7 @@ class PlainSubscriber implements Subscriber {
 /** The reason a plain connection is closed with when its subscription fails, by close code (docs/protocol.md). */
 const FAILED_REASONS: Readonly<Partial<Record<number, string>>> = {
   [CloseCode.OffsetExpired]: 'resume offset expired: events were trimmed; reconnect without after, or with after=0',
+  [CloseCode.OffsetAhead]: 'resume offset past the stream (Redis lost events); reconnect without after, or with after=0',
   [CloseCode.TryAgainLater]: 'Redis unavailable: reconnect after a backoff and resume',
   [CloseCode.GoingAway]: 'gateway shutting down: reconnect and resume',
   [CloseCode.InternalError]: 'internal error: reconnect and resume',

@@ -6,8 +6,11 @@ export interface SessionHost {
   admit(tenant: string, origin: string | undefined): Promise<void>;
   /** Counts a subscription out. */
   release(tenant: string): void;
-  /** The stream's last offset: where a live-only subscription starts. */
-  lastOffset(tenant: string): Promise<string>;
+  /**
+   * Where a subscription starts (fanout/resume.ts `startOffset`): after `after`, once checked
+   * (TC_ERR_OFFSET_EXPIRED, TC_ERR_OFFSET_AHEAD), or at the stream's last offset without one.
+   */
+  start(tenant: string, after: string | undefined): Promise<string>;
   subscribe(tenant: string, subscriber: Subscriber): Promise<void>;
   unsubscribe(tenant: string, subscriber: Subscriber): void;
   /** An unexpected failure of a subscription, to log. */

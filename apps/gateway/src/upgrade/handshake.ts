@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Admission } from '../admission/admission.ts';
 import { startOffset } from '../fanout/resume.ts';
-import { parseUpgrade, type UpgradeTarget } from './parse-upgrade.ts';
+import { MULTIPLEXED_SUBPROTOCOL, offeredSubprotocols, PLAIN_SUBPROTOCOL, parseUpgrade, type UpgradeTarget } from './parse-upgrade.ts';
 import { refuseUpgrade } from './refuse.ts';
 
 /** An upgrade that passed every check before the 101: what its connection is served with. */
@@ -33,7 +33,7 @@ export interface HandshakeOptions {
   /** Upgrades are refused with 503 unless the gateway is running. */
   lifecycle: { readonly running: boolean };
   tokens: Pick<TokenVerifier, 'authenticateUpgrade'>;
-  admission: Pick<Admission, 'admit' | 'release'>;
+  admission: Pick<Admission, 'admit' | 'check' | 'release'>;
   store: StreamReader;
   /** Counts a refused upgrade. */
   onRefused(error: ServiceError): void;
@@ -120,16 +120,24 @@ export class Handshake {
     refuseUpgrade(socket, error);
   }
 
+  /**
+   * A plain GET on a WebSocket endpoint: the checks of an upgrade there, and nothing counted in.
+   * Browsers do not expose why an upgrade was refused; a client asks this way (docs/protocol.md,
+   * "Refused upgrades"). Throws the refusal the upgrade would get, or resolves when it would be accepted.
+   */
+  async probe(request: IncomingMessage, url: URL): Promise<void> {
+    // A browser's fetch cannot send Sec-WebSocket-Protocol (a forbidden header): checked as offering the endpoint's own.
+    const { target } = await this.#authorize(request, url, [PLAIN_SUBPROTOCOL, MULTIPLEXED_SUBPROTOCOL]);
+    if (target.mode === 'multiplexed') return;
+    await this.#options.admission.check(target.tenant, request.headers.origin);
+    await startOffset(this.#options.store, target.tenant, target.after);
+  }
+
   /** Everything checked before the 101. */
   async #prepare(request: IncomingMessage, url: URL): Promise<Accepted> {
-    const { lifecycle, tokens, admission, store } = this.#options;
-    if (!lifecycle.running)
-      throw new ServiceError('TC_ERR_SHUTTING_DOWN', 'The gateway is shutting down; connect to another instance.', { retryAfter: 1 });
-    const target = parseUpgrade(request, url);
-    const claims = await tokens.authenticateUpgrade(request.headers, url.searchParams);
-    requireScope(claims, 'subscribe', 'Subscribing');
+    const { admission, store } = this.#options;
+    const { target, claims } = await this.#authorize(request, url, offeredSubprotocols(request));
     if (target.mode === 'multiplexed') return { mode: 'multiplexed', target, claims, origin: request.headers.origin };
-    requireTenant(claims, target.tenant);
     await admission.admit(target.tenant, request.headers.origin);
     try {
       return { mode: 'plain', target, claims, start: await startOffset(store, target.tenant, target.after) };
@@ -137,6 +145,25 @@ export class Handshake {
       admission.release(target.tenant);
       throw error;
     }
+  }
+
+  /**
+   * The checks that need no Redis, in the order that keeps a request without a valid token cheap:
+   * running, path and query, token, scope, and the tenant of a plain subscription.
+   */
+  async #authorize(
+    request: IncomingMessage,
+    url: URL,
+    offered: readonly string[],
+  ): Promise<{ target: UpgradeTarget; claims: TokenClaims }> {
+    const { lifecycle, tokens } = this.#options;
+    if (!lifecycle.running)
+      throw new ServiceError('TC_ERR_SHUTTING_DOWN', 'The gateway is shutting down; connect to another instance.', { retryAfter: 1 });
+    const target = parseUpgrade(offered, url);
+    const claims = await tokens.authenticateUpgrade(request.headers, url.searchParams);
+    requireScope(claims, 'subscribe', 'Subscribing');
+    if (target.mode === 'plain') requireTenant(claims, target.tenant);
+    return { target, claims };
   }
 
   /** Sends the 101 (ws checks the handshake itself, and may still refuse it) and hands the socket on. */

@@ -59,11 +59,11 @@ export function compileFilter(value: unknown): EventPredicate {
 }
 
 /**
- * Reads an upgrade's path and query. `/v1/tenants/{tenantid}/events` is plain mode (subprotocol
- * `cloudevents.json`, or none); `/v1/connect` is multiplexed mode (subprotocol `tenantcast.v1`).
+ * Reads an upgrade's path and query, and the subprotocols it offers (`offeredSubprotocols`).
+ * `/v1/tenants/{tenantid}/events` is plain mode (subprotocol `cloudevents.json`, or none);
+ * `/v1/connect` is multiplexed mode (subprotocol `tenantcast.v1`).
  */
-export function parseUpgrade(request: IncomingMessage, url: URL): UpgradeTarget {
-  const offered = offeredSubprotocols(request);
+export function parseUpgrade(offered: readonly string[], url: URL): UpgradeTarget {
   if (url.pathname === '/v1/connect') {
     if (!offered.includes(MULTIPLEXED_SUBPROTOCOL)) {
       throw new ServiceError(

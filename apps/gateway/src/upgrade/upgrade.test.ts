@@ -227,8 +227,12 @@ describe('refused upgrades: 404', () => {
     });
   }
 
-  test('a plain HTTP request gets JSON too: 426 on an endpoint, 404 elsewhere', async () => {
-    const endpoint = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`);
+  test('a plain HTTP request gets JSON too: the upgrade’s refusal or 426 on an endpoint, 404 elsewhere', async () => {
+    // The checks of the upgrade run first (probe.test.ts): without a token, its refusal.
+    const anonymous = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'TC_ERR_UNAUTHORIZED');
+    const endpoint = await fetch(`${stack.gateway.url}/v1/tenants/acme/events`, { headers: { authorization: `Bearer ${stack.token}` } });
     assert.equal(endpoint.status, 426);
     assert.equal(endpoint.headers.get('upgrade'), 'websocket');
     assert.equal(((await endpoint.json()) as { error: { code: string } }).error.code, 'TC_ERR_BAD_REQUEST');
@@ -258,6 +262,38 @@ describe('refused upgrades: 410', () => {
     await fromZero.until(() => fromZero.events.some((e) => e.relayoffset === last), 'the last event');
     assert.ok(fromZero.events.length >= 10 && fromZero.events.length < accepted.length, `${fromZero.events.length} retained events`);
     await connect(t, plainUrl(gw.wsUrl, tenant, { after: last }), { token: stack.token });
+  });
+});
+
+describe('refused upgrades: 409', () => {
+  /** The offset just after `offset`, in the same millisecond. */
+  const nextOf = (offset: string) => offset.replace(/-(\d+)$/, (_, seq: string) => `-${Number(seq) + 1}`);
+
+  test('an after past the stream’s last offset; resuming exactly at the last offset is accepted and gets what follows', async (t) => {
+    const { tenant, history } = await stack.writer.tenantWithHistory('ahead');
+    for (const after of [nextOf(history.offset), '9999999999999-0', '18446744073709551615-18446744073709551615']) {
+      const refused = await refusal(plainUrl(stack.gateway.wsUrl, tenant, { after }), { token: stack.token });
+      assertRefusal(refused, 409, 'TC_ERR_OFFSET_AHEAD');
+      assert.match(refused.body.error.message, /after=0/, 'the message says how to start again');
+    }
+    const atLast = await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: history.offset }), { token: stack.token });
+    const next = await stack.writer.publishOne(makeEvent(tenant, { id: 'next' }));
+    await atLast.receivedId('next');
+    assert.deepEqual(
+      atLast.events.map((e) => e.relayoffset),
+      [next.offset],
+    );
+  });
+
+  test('on a tenant with no stream (never written, or lost by Redis), every after but 0 and 0-0', async (t) => {
+    const tenant = uniqueTenant('no-stream');
+    assertRefusal(
+      await refusal(plainUrl(stack.gateway.wsUrl, tenant, { after: '1-0' }), { token: stack.token }),
+      409,
+      'TC_ERR_OFFSET_AHEAD',
+    );
+    await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0-0' }), { token: stack.token });
+    await connect(t, plainUrl(stack.gateway.wsUrl, tenant, { after: '0' }), { token: stack.token });
   });
 });
 

@@ -87,9 +87,25 @@ describe('GET /v1/tenants/{tenantid}/events', () => {
     });
   }
 
-  test('the largest possible offset reads as the end', async () => {
-    const res = await get('/v1/tenants/hist/events?after=18446744073709551615-18446744073709551615');
-    assert.deepEqual(await res.json(), { events: [], next: null });
+  test('an after past the last offset gets 409 TC_ERR_OFFSET_AHEAD, the largest possible one too; the last offset itself reads as the end', async () => {
+    const [last] = await post('hist', ['h-last']);
+    const [ms, seq] = last!.split('-');
+    for (const after of [`${ms}-${Number(seq) + 1}`, '9999999999999-0', '18446744073709551615-18446744073709551615']) {
+      const res = await get(`/v1/tenants/hist/events?after=${after}`);
+      assert.equal(res.status, 409, after);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'TC_ERR_OFFSET_AHEAD');
+      assert.match(body.error.message, /after=0/, 'the message says how to start again');
+    }
+    assert.deepEqual(await (await get(`/v1/tenants/hist/events?after=${last}`)).json(), { events: [], next: null });
+  });
+
+  test('on a tenant with no stream (never written, or lost by Redis), any after but 0 and 0-0 is ahead', async () => {
+    const token = await stack.relay.token({ scope: 'subscribe', tenants: ['*'] });
+    assert.deepEqual(await (await get('/v1/tenants/never-written/events?after=0-0', token)).json(), { events: [], next: null });
+    const res = await get('/v1/tenants/never-written/events?after=1-0', token);
+    assert.equal(res.status, 409);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'TC_ERR_OFFSET_AHEAD');
   });
 
   test('needs the subscribe scope', async () => {

@@ -28,7 +28,8 @@ export function registerReplayRoute(app: FastifyInstance, ctx: RelayContext): vo
     const matches = compileFilters(endpoint.filters);
     let enqueued = 0;
     while (enqueued < MAX_REPLAY) {
-      const page = await ctx.reader.read(tenant, cursor, 500, end);
+      // A bound past the last event (a `since` time, say) reads as the end: nothing to replay.
+      const page = await ctx.reader.read(tenant, cursor, 500, { until: end, pastEnd: 'empty' });
       const jobs: DeliveryJob[] = [];
       for (const entry of page.entries) {
         if (compareOffsets(entry.offset, cursor) <= 0) continue;

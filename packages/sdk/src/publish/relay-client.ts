@@ -1,4 +1,4 @@
-import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from '../backoff.ts';
+import { type BackoffOptions, backoffDelay, parseRetryAfter, RETRYABLE_STATUS, sleep } from '../backoff.ts';
 import { describeIssues, TenantcastError, type ValidationIssue } from '../errors.ts';
 import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
@@ -61,8 +61,6 @@ interface Lane {
 interface Accepted {
   accepted: PublishResult[];
 }
-
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /**
  * Publishes CloudEvents to a tenantcast relay. Calls made close together are batched per tenant,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { TenantcastError } from '../errors.ts';
@@ -68,6 +68,18 @@ class Peer {
   }
 }
 
+/** How the scripted server refuses an upgrade: the HTTP status, the body, and headers. */
+interface Refusal {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** A refusal as the gateway answers one: `{"error":{"code","message"}}` in JSON. */
+function gatewayRefusal(status: number, code: string, message: string, headers: Record<string, string> = {}): Refusal {
+  return { status, body: JSON.stringify({ error: { code, message } }), headers: { 'Content-Type': 'application/json', ...headers } };
+}
+
 /** A scripted tenantcast.v1 server on a free port. */
 class FakeGateway implements AsyncDisposable {
   readonly wss: WebSocketServer;
@@ -91,12 +103,22 @@ class FakeGateway implements AsyncDisposable {
     });
   }
 
-  static async start(options: { refuse?: number } = {}): Promise<FakeGateway> {
+  /** `refuse` answers an upgrade attempt (numbered from 0) with a refusal, or lets it through with undefined. */
+  static async start(options: { refuse?: (attempt: number) => Refusal | undefined } = {}): Promise<FakeGateway> {
+    let attempts = 0;
+    const { refuse } = options;
     const wss = new WebSocketServer({
       port: 0,
       host: '127.0.0.1',
       handleProtocols: (offered) => (offered.has('tenantcast.v1') ? 'tenantcast.v1' : false),
-      verifyClient: options.refuse === undefined ? undefined : (_info, callback) => callback(false, options.refuse),
+      verifyClient:
+        refuse === undefined
+          ? undefined
+          : (_info, callback) => {
+              const refusal = refuse(attempts++);
+              if (refusal === undefined) callback(true);
+              else callback(false, refusal.status, refusal.body, refusal.headers);
+            },
     });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
     return new FakeGateway(wss);
@@ -126,6 +148,15 @@ function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A port of 127.0.0.1 that nothing listens on: one the kernel handed out, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /** A subscription with small backoff that records its statuses and is closed when the test ends. */
 function open(
   t: { after(fn: () => void): void },
@@ -133,14 +164,14 @@ function open(
 ): {
   sub: ReturnType<typeof subscribe<Events>>;
   next: () => Promise<ReceivedEvent<Events>>;
-  statuses: Array<{ status: SubscriptionStatus; code?: number; delayMs?: number }>;
+  statuses: Array<{ status: SubscriptionStatus; code?: number; httpStatus?: number; delayMs?: number }>;
 } {
-  const statuses: Array<{ status: SubscriptionStatus; code?: number; delayMs?: number }> = [];
+  const statuses: Array<{ status: SubscriptionStatus; code?: number; httpStatus?: number; delayMs?: number }> = [];
   const sub = subscribe<Events>({
     token: 'tok',
     tenantid: 'acme',
     backoff: { baseMs: 10, maxMs: 50 },
-    onStatus: (status, detail) => statuses.push({ status, code: detail?.code, delayMs: detail?.delayMs }),
+    onStatus: (status, detail) => statuses.push({ status, code: detail?.code, httpStatus: detail?.httpStatus, delayMs: detail?.delayMs }),
     ...options,
   });
   t.after(() => sub.close());
@@ -279,7 +310,7 @@ describe('subscribe() against a scripted tenantcast.v1 server', () => {
     assert.equal((await second.closed).code, 1000);
   });
 
-  for (const code of [1002, 1003, 1007, 1008, 4000]) {
+  for (const code of [1002, 1003, 1007, 1008, 1009, 4000]) {
     test(`a close with ${code} ends the iteration with TC_ERR_SUBSCRIBE_REFUSED and no reconnect`, async (t) => {
       await using gateway = await FakeGateway.start();
       const { sub, next } = open(t, { url: gateway.url });
@@ -323,6 +354,24 @@ describe('subscribe() against a scripted tenantcast.v1 server', () => {
     assert.equal(sub.status, 'closed');
   });
 
+  test('a close with 4011 ends the iteration with TC_ERR_OFFSET_AHEAD, after the events already received', async (t) => {
+    await using gateway = await FakeGateway.start();
+    const { sub, next } = open(t, { url: gateway.url, after: '3-0' });
+    const peer = await gateway.peer();
+    await peer.acceptSubscribe('3-0');
+    peer.event('4-0');
+    assert.equal((await next()).relayoffset, '4-0');
+    peer.ws.close(4011, 'Redis lost events it had handed out; resume with after=0 or without after');
+    const error = await within(ending(sub), 'the end');
+    assert.ok(error instanceof TenantcastError);
+    assert.equal(error.code, 'TC_ERR_OFFSET_AHEAD');
+    assert.match(error.message, /4-0/, 'names the offset it had');
+    assert.match(error.message, /after=0/, "carries the gateway's reason");
+    assert.equal(sub.status, 'closed');
+    await sleep(100);
+    assert.equal(gateway.connections, 1, 'no reconnect');
+  });
+
   test('an error reply TC_ERR_OFFSET_EXPIRED ends it with TC_ERR_OFFSET_EXPIRED, and rejects ready', async (t) => {
     await using gateway = await FakeGateway.start();
     const { sub } = open(t, { url: gateway.url, after: '3-0' });
@@ -336,17 +385,26 @@ describe('subscribe() against a scripted tenantcast.v1 server', () => {
     assert.equal((await peer.closed).code, 1000);
   });
 
-  for (const code of ['TC_ERR_FORBIDDEN_TENANT', 'TC_ERR_BAD_FILTER', 'TC_ERR_FORBIDDEN_ORIGIN', 'TC_ERR_SOMETHING_NEW']) {
-    test(`an error reply ${code} ends it with TC_ERR_SUBSCRIBE_REFUSED naming the code`, async (t) => {
+  for (const [code, expected] of [
+    ['TC_ERR_FORBIDDEN_TENANT', 'TC_ERR_FORBIDDEN_TENANT'],
+    ['TC_ERR_BAD_FILTER', 'TC_ERR_BAD_FILTER'],
+    ['TC_ERR_FORBIDDEN_ORIGIN', 'TC_ERR_FORBIDDEN_ORIGIN'],
+    ['TC_ERR_BAD_OFFSET', 'TC_ERR_BAD_OFFSET'],
+    ['TC_ERR_OFFSET_AHEAD', 'TC_ERR_OFFSET_AHEAD'],
+    ['TC_ERR_SOMETHING_NEW', 'TC_ERR_SUBSCRIBE_REFUSED'],
+  ] as const) {
+    test(`an error reply ${code} ends it with ${expected} and the server's message, without a reconnect`, async (t) => {
       await using gateway = await FakeGateway.start();
       const { sub, statuses } = open(t, { url: gateway.url });
       const peer = await gateway.peer();
       await peer.message();
-      peer.send({ op: 'error', id: 's', code, message: 'refused' });
+      peer.send({ op: 'error', id: 's', code, message: 'the reason the server gives' });
       await assert.rejects(within(sub.ready, 'ready'), (error: unknown) => {
         assert.ok(error instanceof TenantcastError);
-        assert.equal(error.code, 'TC_ERR_SUBSCRIBE_REFUSED');
-        assert.match(error.message, new RegExp(code));
+        assert.equal(error.code, expected);
+        assert.match(error.message, /the reason the server gives/);
+        // A code this SDK does not know is named in the message.
+        if (expected === 'TC_ERR_SUBSCRIBE_REFUSED') assert.match(error.message, new RegExp(code));
         return true;
       });
       assert.ok((await within(ending(sub), 'the end')) instanceof TenantcastError);
@@ -451,16 +509,92 @@ describe('subscribe() against a scripted tenantcast.v1 server', () => {
     await within(sub.ready, 'ready');
   });
 
-  test('a refused upgrade is retried with backoff until close(), which rejects ready', async (t) => {
-    await using gateway = await FakeGateway.start({ refuse: 401 });
+  for (const [status, code] of [
+    [401, 'TC_ERR_TOKEN_INVALID'],
+    [401, 'TC_ERR_UNAUTHORIZED'],
+    [403, 'TC_ERR_FORBIDDEN_SCOPE'],
+    [400, 'TC_ERR_BAD_REQUEST'],
+    [404, 'TC_ERR_NOT_FOUND'],
+    [409, 'TC_ERR_OFFSET_AHEAD'],
+  ] as const) {
+    test(`an upgrade refused with ${status} ${code} ends it at once with that code, status and message; ready rejects`, async (t) => {
+      await using gateway = await FakeGateway.start({ refuse: () => gatewayRefusal(status, code, 'what the gateway says to change') });
+      const { sub, statuses } = open(t, { url: gateway.url });
+      await assert.rejects(within(sub.ready, 'ready'), (error: unknown) => {
+        assert.ok(error instanceof TenantcastError);
+        assert.equal(error.code, code);
+        assert.equal(error.status, status);
+        assert.equal(error.message, 'what the gateway says to change');
+        return true;
+      });
+      const end = await within(ending(sub), 'the end');
+      assert.ok(end instanceof TenantcastError && end.code === code);
+      assert.deepEqual(
+        statuses.map((s) => s.status),
+        ['closed'],
+      );
+      await sleep(100);
+      assert.equal(gateway.connections, 0);
+    });
+  }
+
+  test('a refusal that is not JSON of tenantcast (a proxy’s page) ends it with TC_ERR_SUBSCRIBE_REFUSED and its status', async (t) => {
+    await using gateway = await FakeGateway.start({ refuse: () => ({ status: 403, body: '<h1>Forbidden</h1>' }) });
+    const { sub } = open(t, { url: gateway.url });
+    await assert.rejects(within(sub.ready, 'ready'), (error: unknown) => {
+      assert.ok(error instanceof TenantcastError);
+      assert.equal(error.code, 'TC_ERR_SUBSCRIBE_REFUSED');
+      assert.equal(error.status, 403);
+      assert.match(error.message, /403/);
+      return true;
+    });
+  });
+
+  test('an upgrade refused with 503 and Retry-After is retried no sooner than it says, then subscribes', async (t) => {
+    const busy = gatewayRefusal(503, 'TC_ERR_SHUTTING_DOWN', 'stopping', { 'Retry-After': '1' });
+    await using gateway = await FakeGateway.start({ refuse: (attempt) => (attempt === 0 ? busy : undefined) });
     const { sub, statuses } = open(t, { url: gateway.url });
+    const peer = await gateway.peer();
+    await peer.acceptSubscribe('1-0');
+    await within(sub.ready, 'ready');
+    const retried = statuses.find((s) => s.status === 'reconnecting');
+    assert.equal(retried?.status, 'reconnecting');
+    assert.equal(retried.code, 1006);
+    assert.equal(retried.httpStatus, 503);
+    assert.ok(
+      retried.delayMs !== undefined && retried.delayMs >= 1000 && retried.delayMs < 1050,
+      `waits Retry-After plus backoff: ${retried.delayMs}`,
+    );
+  });
+
+  for (const [status, code] of [
+    [429, 'TC_ERR_TOO_MANY_CONNECTIONS'],
+    [500, 'TC_ERR_INTERNAL'],
+    [502, undefined],
+    [503, 'TC_ERR_REDIS_UNAVAILABLE'],
+  ] as const) {
+    test(`an upgrade refused with ${status} is retried with backoff`, async (t) => {
+      const refusal = code === undefined ? { status, body: 'Bad Gateway' } : gatewayRefusal(status, code, 'later');
+      await using gateway = await FakeGateway.start({ refuse: (attempt) => (attempt < 2 ? refusal : undefined) });
+      const { sub, statuses } = open(t, { url: gateway.url });
+      const peer = await gateway.peer();
+      await peer.acceptSubscribe('1-0');
+      await within(sub.ready, 'ready');
+      const retries = statuses.filter((s) => s.status === 'reconnecting');
+      assert.equal(retries.length, 2);
+      assert.ok(retries.every((s) => s.httpStatus === status && s.delayMs !== undefined && s.delayMs < 50));
+    });
+  }
+
+  test('a gateway that cannot be reached is retried with backoff until close(), which rejects ready', async (t) => {
+    const { sub, statuses } = open(t, { url: `ws://127.0.0.1:${await closedPort()}` });
     while (statuses.length < 3) await within(sleep(10), 'retries');
-    assert.ok(statuses.every((s) => s.status === 'reconnecting'));
+    assert.ok(statuses.every((s) => s.status === 'reconnecting' && s.code === 1006));
     sub.close();
     await assert.rejects(sub.ready, { code: 'TC_ERR_BAD_OPTIONS' });
     const count = statuses.length;
     await sleep(100);
-    assert.equal(statuses.length, count + 0, 'no retry after close()');
+    assert.equal(statuses.length, count, 'no retry after close()');
     assert.equal(statuses.at(-1)?.status, 'closed');
   });
 

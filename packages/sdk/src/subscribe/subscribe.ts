@@ -1,5 +1,5 @@
-import { type BackoffOptions, backoffDelay } from '../backoff.ts';
-import { CloseCode, TenantcastError } from '../errors.ts';
+import { type BackoffOptions, backoffDelay, parseRetryAfter, RETRYABLE_STATUS } from '../backoff.ts';
+import { CloseCode, type ErrorCode, isErrorCode, TenantcastError } from '../errors.ts';
 import type { Filter } from '../filters/filter.ts';
 import { compareOffsets } from '../offsets.ts';
 import type { EventOf, QlikEventMap } from '../schemas/qlik-events.ts';
@@ -17,6 +17,17 @@ interface SocketLike {
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
   onerror: ((event: unknown) => void) | null;
+  /** The `ws` package's events, which hand over a refused upgrade's answer; browsers have none. */
+  on?(event: 'unexpected-response', listener: (request: unknown, response: UpgradeResponse) => void): unknown;
+}
+
+/** The answer to a refused upgrade, as `ws` hands it over (a Node `IncomingMessage`). */
+interface UpgradeResponse {
+  readonly statusCode?: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  setEncoding(encoding: 'utf8'): unknown;
+  on(event: 'data', listener: (chunk: string) => void): unknown;
+  on(event: 'end' | 'close' | 'error', listener: () => void): unknown;
 }
 
 type SocketConstructor = new (url: string, protocols: string | string[], options?: { headers: Record<string, string> }) => SocketLike;
@@ -36,7 +47,7 @@ export interface SubscribeOptions<TMap extends object = QlikEventMap> {
   /** Called when `onEvent` throws; delivery goes on. Default: the error is logged to the console. */
   onError?: (error: unknown, event: ReceivedEvent<TMap>) => void;
   /** Called when the connection state changes, e.g. to show "reconnecting". */
-  onStatus?: (status: SubscriptionStatus, detail?: { code?: number; reason?: string; delayMs?: number }) => void;
+  onStatus?: (status: SubscriptionStatus, detail?: StatusDetail) => void;
   /** Backoff between reconnects (exponential with full jitter). Default base 250 ms, max 30 s. */
   backoff?: BackoffOptions;
   /** A WebSocket implementation. Default: the global one (browsers, Node 22+), else the `ws` package. */
@@ -44,6 +55,16 @@ export interface SubscribeOptions<TMap extends object = QlikEventMap> {
 }
 
 export type SubscriptionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Why the status changed: the close code and reason, a refused upgrade's HTTP status, the delay before the next attempt. */
+export interface StatusDetail {
+  /** The WebSocket close code; 1006 when the connection failed or was refused before it opened. */
+  code?: number;
+  reason?: string;
+  /** The HTTP status of a refused upgrade that is retried (429, 503, …). */
+  httpStatus?: number;
+  delayMs?: number;
+}
 
 /** A live subscription: an async iterator of events that reconnects and resumes by itself. */
 export interface Subscription<TMap extends object = QlikEventMap> extends AsyncIterable<ReceivedEvent<TMap>> {
@@ -57,7 +78,78 @@ export interface Subscription<TMap extends object = QlikEventMap> extends AsyncI
 }
 
 /** Close codes after which reconnecting cannot help (docs/protocol.md). */
-const FATAL_CLOSE = new Set<number>([1002, 1003, 1007, 1008, CloseCode.BadMessage]);
+const FATAL_CLOSE = new Set<number>([1002, 1003, 1007, 1008, CloseCode.MessageTooBig, CloseCode.BadMessage]);
+
+/** Close codes that end the subscription with an error code of their own: the resume offset cannot be served (docs/protocol.md). */
+const ENDING_CLOSE: Readonly<Partial<Record<number, ErrorCode>>> = {
+  [CloseCode.OffsetExpired]: 'TC_ERR_OFFSET_EXPIRED',
+  [CloseCode.OffsetAhead]: 'TC_ERR_OFFSET_AHEAD',
+};
+
+/** The longest wait a Retry-After may impose between two attempts. */
+const MAX_RETRY_AFTER_MS = 60_000;
+/** How long asking the gateway why it refused an upgrade may take. */
+const ASK_TIMEOUT_MS = 10_000;
+
+/** A refused upgrade: its HTTP status, the code and message of its JSON body, and its Retry-After. */
+interface Refusal {
+  status: number;
+  code: string | undefined;
+  message: string | undefined;
+  retryAfterMs: number | undefined;
+}
+
+/** Reads a refusal; a body that is not tenantcast's `{"error":{"code","message"}}` (a proxy's page, say) leaves both undefined. */
+function refusalOf(status: number, retryAfter: string | null | undefined, body: string): Refusal {
+  let error: { code?: unknown; message?: unknown } | undefined;
+  try {
+    error = (JSON.parse(body) as { error?: typeof error } | null)?.error;
+  } catch {
+    error = undefined;
+  }
+  return {
+    status,
+    code: typeof error?.code === 'string' ? error.code : undefined,
+    message: typeof error?.message === 'string' ? error.message : undefined,
+    retryAfterMs: parseRetryAfter(retryAfter),
+  };
+}
+
+/** Reads the answer `ws` hands over for a refused upgrade. */
+function readRefusal(response: UpgradeResponse): Promise<Refusal> {
+  return new Promise((resolve) => {
+    let body = '';
+    const done = () => {
+      const retryAfter = response.headers['retry-after'];
+      resolve(refusalOf(response.statusCode ?? 0, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, body));
+    };
+    response.setEncoding('utf8');
+    response.on('data', (chunk) => {
+      // A refusal is a small JSON document; the rest of a larger answer says nothing more.
+      if (body.length < 65_536) body += chunk;
+    });
+    response.on('end', done);
+    response.on('close', done);
+    response.on('error', done);
+  });
+}
+
+/**
+ * Asks the gateway why it refused an upgrade, where the WebSocket API does not tell (browsers): a
+ * plain GET of the same URL, token in the query, runs the upgrade's checks and answers the refusal
+ * in JSON, readable across origins, or 426 when an upgrade would be accepted now (docs/protocol.md,
+ * "Refused upgrades"). Undefined when the gateway cannot be reached.
+ */
+async function askWhyRefused(url: string): Promise<Refusal | undefined> {
+  const target = new URL(url);
+  target.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+  try {
+    const response = await fetch(target.href, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
+    return refusalOf(response.status, response.headers.get('retry-after'), await response.text());
+  } catch {
+    return undefined;
+  }
+}
 
 async function defaultSocket(): Promise<{ ctor: SocketConstructor; headers: boolean }> {
   const global = (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
@@ -76,15 +168,20 @@ interface ServerMessage<TMap extends object> {
   message?: string;
 }
 
-/** Server error codes after which the client reconnects rather than fails (docs/protocol.md). */
+/** Server error codes after which the client reconnects rather than fails; any other ends the subscription with it (docs/protocol.md). */
 const RETRIED_CODES = new Set(['TC_ERR_REDIS_UNAVAILABLE', 'TC_ERR_INTERNAL', 'TC_ERR_TOO_MANY_CONNECTIONS']);
 
 /**
  * Subscribes to a tenant's events through the gateway (multiplexed mode, `tenantcast.v1`). It
  * reconnects by itself with exponential backoff and full jitter, resumes after the last offset it
- * saw, and drops anything at or before it: no gap, no duplicate. When the resume offset has been
- * trimmed by retention, the iteration ends with a `TenantcastError` whose code is
- * `TC_ERR_OFFSET_EXPIRED`, so that the caller can reconcile and subscribe again.
+ * saw, and drops anything at or before it: no gap, no duplicate. It retries only what may pass:
+ * network errors, 429 and 5xx (after their Retry-After), and the gateway's going-away closes. A
+ * refusal that needs a change from the caller (a token that does not verify, a tenant it does not
+ * grant, a bad offset) ends the iteration at once, and rejects `ready`, with a `TenantcastError`
+ * carrying the gateway's own code and message. When the resume offset cannot be served (trimmed by
+ * retention: `TC_ERR_OFFSET_EXPIRED`; ahead of the stream, Redis having lost events:
+ * `TC_ERR_OFFSET_AHEAD`), the iteration ends with that code, so that the caller can reconcile and
+ * subscribe again with `after: '0'` or without `after`.
  * @example
  * const subscription = subscribe({ url: 'ws://127.0.0.1:8081', token, tenantid: 'acme' });
  * for await (const event of subscription) {
@@ -180,12 +277,28 @@ class SubscriptionClient<TMap extends object> {
       ? new impl.ctor(target.href, 'tenantcast.v1', { headers: { authorization: `Bearer ${token}` } })
       : new impl.ctor(target.href, 'tenantcast.v1');
     this.#socket = ws;
-    ws.onopen = () => ws.send(JSON.stringify(this.#subscribeMessage()));
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      ws.send(JSON.stringify(this.#subscribeMessage()));
+    };
     ws.onmessage = ({ data }) => this.#onMessage(ws, data);
     ws.onerror = () => {
       // The close event follows and decides.
     };
-    ws.onclose = ({ code, reason }) => this.#onClose(ws, code, reason);
+    // `ws` hands over a refused upgrade's answer, and then a close before an open is a network
+    // error; a browser shows a refusal as that same close, so the client asks the gateway why.
+    const answered = typeof ws.on === 'function';
+    let refused = false;
+    ws.on?.('unexpected-response', (_request, response) => {
+      refused = true;
+      void readRefusal(response).then((refusal) => this.#onRefused(ws, refusal));
+    });
+    ws.onclose = ({ code, reason }) => {
+      if (refused) return;
+      if (opened || answered) this.#onClose(ws, code, reason);
+      else void askWhyRefused(target.href).then((refusal) => this.#onRefused(ws, refusal));
+    };
   }
 
   #subscribeMessage(): Record<string, unknown> {
@@ -211,10 +324,10 @@ class SubscriptionClient<TMap extends object> {
       this.#resolveReady();
     } else if (message.op === 'error') {
       const code = message.code ?? 'TC_ERR_INTERNAL';
-      const text = `${code}: ${message.message ?? 'subscription refused'}`;
-      if (code === 'TC_ERR_OFFSET_EXPIRED') this.#fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', text));
-      else if (RETRIED_CODES.has(code)) ws.close(1000, 'retrying');
-      else this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', text));
+      if (RETRIED_CODES.has(code)) ws.close(1000, 'retrying');
+      else if (isErrorCode(code)) this.#fail(new TenantcastError(code, message.message));
+      // A code of a newer gateway: refused all the same, and named.
+      else this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', `${code}: ${message.message ?? 'subscription refused'}`));
     }
   }
 
@@ -236,20 +349,46 @@ class SubscriptionClient<TMap extends object> {
 
   #onClose(ws: SocketLike, code: number, reason: string): void {
     if (this.#closed || this.#socket !== ws) return;
-    if (code === CloseCode.OffsetExpired) {
-      this.#fail(new TenantcastError('TC_ERR_OFFSET_EXPIRED', `The resume offset ${this.#offset} was trimmed by retention: ${reason}`));
+    const ending = ENDING_CLOSE[code];
+    if (ending !== undefined) {
+      this.#fail(new TenantcastError(ending, `The gateway ended the subscription at offset ${this.#offset} (${code}): ${reason}`));
     } else if (FATAL_CLOSE.has(code)) {
       this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', `The gateway closed the connection (${code}): ${reason}`));
     } else {
-      // A refused upgrade (bad token, tenant not granted) closes before anything was subscribed;
-      // browsers do not expose the status, so repeated refusals back off like any other failure.
+      // Going away (1001), Redis unavailable (1013), internal error (1011), slow consumer (4008),
+      // token expired (4001: the next attempt asks a token function for a fresh one), a network error (1006).
       this.#reconnect({ code, reason });
     }
   }
 
-  #reconnect(detail: { code?: number; reason?: string }): void {
+  /**
+   * An upgrade refused before it opened, as `refusal` says (undefined: the gateway could not be
+   * reached). What a later attempt may pass is retried: no answer, 426 (the gateway would take the
+   * upgrade now), 429 and 5xx, after their Retry-After. Anything else needs a change from the caller
+   * and ends the subscription with the gateway's code and message.
+   */
+  #onRefused(ws: SocketLike, refusal: Refusal | undefined): void {
+    if (this.#closed || this.#socket !== ws) return;
+    this.#socket = undefined;
+    // `ws` keeps a refused socket until it is closed; a browser's is closed already.
+    ws.close();
+    if (refusal === undefined || refusal.status === 426 || RETRYABLE_STATUS.has(refusal.status)) {
+      this.#reconnect({ code: 1006, httpStatus: refusal?.status, reason: refusal?.message }, refusal?.retryAfterMs);
+      return;
+    }
+    const { status, code, message } = refusal;
+    if (isErrorCode(code)) this.#fail(new TenantcastError(code, message, { status }));
+    else {
+      const text = `The gateway refused the connection with ${status}${code === undefined ? '' : ` ${code}`}: ${message ?? 'no reason given'}`;
+      this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', text, { status }));
+    }
+  }
+
+  /** Connects again after a backoff, or after `retryAfterMs` (a refusal's Retry-After) plus that backoff, so that clients spread out. */
+  #reconnect(detail: StatusDetail, retryAfterMs?: number): void {
     if (this.#closed) return;
-    const delayMs = backoffDelay(this.#attempt++, { baseMs: 250, maxMs: 30_000, ...this.#options.backoff });
+    const backoff = backoffDelay(this.#attempt++, { baseMs: 250, maxMs: 30_000, ...this.#options.backoff });
+    const delayMs = Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS) + backoff;
     this.#setStatus('reconnecting', { ...detail, delayMs });
     this.#timer = setTimeout(() => void this.connect(), delayMs);
   }
@@ -264,7 +403,7 @@ class SubscriptionClient<TMap extends object> {
     this.#socket?.close(1000, 'subscription failed');
   }
 
-  #setStatus(next: SubscriptionStatus, detail?: { code?: number; reason?: string; delayMs?: number }): void {
+  #setStatus(next: SubscriptionStatus, detail?: StatusDetail): void {
     this.#status = next;
     this.#options.onStatus?.(next, detail);
   }

@@ -60,17 +60,21 @@ export class StreamReader {
   }
 
   /**
-   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry),
-   * up to `until` (inclusive) when given.
-   * Throws TC_ERR_OFFSET_EXPIRED when entries after `after` have been trimmed, so that a reader
-   * never skips events in silence.
+   * Reads up to `limit` entries after `after` (exclusive; `0` reads from the oldest retained entry).
+   * Never skips events in silence: throws TC_ERR_OFFSET_EXPIRED when entries after `after` have been
+   * trimmed, and TC_ERR_OFFSET_AHEAD when `after` is past the stream's last offset (see `ReadOptions`).
    */
-  async read(tenant: string, after: string, limit: number, until = '+'): Promise<{ entries: StreamEntry[]; more: boolean }> {
+  async read(tenant: string, after: string, limit: number, options: ReadOptions = {}): Promise<{ entries: StreamEntry[]; more: boolean }> {
+    const { until = '+', pastEnd = 'refuse', handedOut = false } = options;
     const { stream } = this.keys(tenant);
     // Nothing can follow the largest id, and XRANGE refuses it as an exclusive start.
-    if (after === LAST_OFFSET) return { entries: [], more: false };
+    if (after === LAST_OFFSET) {
+      const last = pastEnd === 'refuse' ? await this.lastOffset(tenant) : LAST_OFFSET;
+      if (last !== LAST_OFFSET) throw pastTheEnd(tenant, after, last);
+      return { entries: [], more: false };
+    }
     const start = after === '0' ? '-' : `(${after}`;
-    // One transaction, so that the retention check sees the stream as the range read does.
+    // One transaction, so that the retention and end checks see the stream as the range read does.
     const [oldest, range, info] = (await this.#redis
       .multi()
       .xrange(stream, '-', '+', 'COUNT', 1)
@@ -79,12 +83,55 @@ export class StreamReader {
       .exec()) as [[Error | null, Array<[string, string[]]>], [Error | null, Array<[string, string[]]>], [Error | null, string[]]];
     if (oldest[0] !== null) throw oldest[0];
     if (range[0] !== null) throw range[0];
-    if (after !== '0') assertNotTrimmed(tenant, after, oldest[1][0], info[0] === null ? info[1] : undefined);
     const rows = range[1];
+    if (after !== '0') {
+      // XINFO fails on a stream that does not exist: one Redis lost, or never written.
+      const infoFields = info[0] === null ? info[1] : undefined;
+      const last = (infoFields === undefined ? undefined : fieldOf(infoFields, 'last-generated-id')) ?? '0-0';
+      if (pastEnd === 'refuse' && compareOffsets(after, last) > 0) throw pastTheEnd(tenant, after, last);
+      assertNotTrimmed(tenant, after, oldest[1][0], infoFields);
+      // The entry after one that the stream held names it as its predecessor ('p', see the append script).
+      const predecessor = handedOut && rows[0] !== undefined ? fieldOf(rows[0][1], 'p') : undefined;
+      if (predecessor !== undefined && compareOffsets(predecessor, after) < 0) {
+        throw offsetAhead(
+          `Tenant "${tenant}"'s stream no longer holds offset ${after} (its next entry follows ${predecessor}): Redis lost events`,
+        );
+      }
+    }
     const entries: StreamEntry[] = [];
     for (const [offset, fields] of rows.slice(0, limit)) entries.push({ offset, json: fieldOf(fields, 'e') ?? 'null' });
     return { entries, more: rows.length > limit };
   }
+}
+
+/** How `StreamReader.read` reads, and what it refuses. */
+export interface ReadOptions {
+  /** The last offset to read, inclusive. Default `+`, the end of the stream. */
+  until?: string;
+  /**
+   * What an `after` past the stream's last offset means: `refuse` (the default) throws
+   * TC_ERR_OFFSET_AHEAD, since events stored later with lower ids would be skipped in silence;
+   * `empty` reads nothing, for bounds that are times rather than offsets a client was handed.
+   */
+  pastEnd?: 'refuse' | 'empty';
+  /**
+   * `after` is an offset the stream itself handed out (a fan-out hub's head): throw
+   * TC_ERR_OFFSET_AHEAD too when the stream no longer holds it, that is when the entry after it
+   * names an earlier predecessor (Redis lost data and was written again).
+   */
+  handedOut?: boolean;
+}
+
+/** TC_ERR_OFFSET_AHEAD, saying `why` and what to do. */
+function offsetAhead(why: string): ServiceError {
+  return new ServiceError('TC_ERR_OFFSET_AHEAD', `${why}; subscribe again with after=0 or without after, and reconcile.`);
+}
+
+/** TC_ERR_OFFSET_AHEAD: `after` is past the stream's last offset, `last`. */
+function pastTheEnd(tenant: string, after: string, last: string): ServiceError {
+  return offsetAhead(
+    `Offset ${after} is past the last offset of tenant "${tenant}"'s stream, ${last} (Redis lost events, or the offset is not one it handed out)`,
+  );
 }
 
 /**

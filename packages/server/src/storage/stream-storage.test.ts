@@ -240,6 +240,66 @@ describe('stream storage: retention checks', () => {
   });
 });
 
+describe('stream storage: offsets past the end', () => {
+  const ahead = (error: ServiceError) => error.code === 'TC_ERR_OFFSET_AHEAD' && error.status === 409;
+
+  test('an offset past the last one is refused; the last one itself, and any before it, are read', async () => {
+    const s = store();
+    const written = await s.append('acme', [ev('a1'), ev('a2')]);
+    const last = written[1]!.offset;
+    assert.deepEqual(await s.read('acme', last, 10), { entries: [], more: false });
+    assert.equal((await s.read('acme', written[0]!.offset, 10)).entries[0]!.offset, last);
+    const [ms, seq] = last.split('-');
+    for (const past of [
+      `${ms}-${Number(seq) + 1}`,
+      `${Number(ms) + 1}-0`,
+      '9999999999999-0',
+      '18446744073709551615-18446744073709551615',
+    ]) {
+      await assert.rejects(s.read('acme', past, 10), ahead, past);
+    }
+  });
+
+  test('a stream emptied by retention is ahead of nothing up to its last id', async () => {
+    const s = store();
+    const [w] = await s.append('acme', [ev('e1')]);
+    await fixture.redis.xtrim(s.keys('acme').stream, 'MAXLEN', 0);
+    assert.deepEqual(await s.read('acme', w!.offset, 10), { entries: [], more: false });
+    await assert.rejects(s.read('acme', `${w!.offset.split('-')[0]}-${Number(w!.offset.split('-')[1]) + 1}`, 10), ahead);
+  });
+
+  test('a stream that does not exist (never written, or lost by Redis) ends at 0-0', async () => {
+    const s = store();
+    assert.deepEqual(await s.read('gone', '0', 10), { entries: [], more: false });
+    assert.deepEqual(await s.read('gone', '0-0', 10), { entries: [], more: false });
+    await assert.rejects(s.read('gone', '0-1', 10), ahead);
+    await assert.rejects(s.read('gone', '1700000000000-0', 10), ahead);
+  });
+
+  test("pastEnd: 'empty' reads an offset past the end as the end", async () => {
+    const s = store();
+    await s.append('acme', [ev('x1')]);
+    assert.deepEqual(await s.read('acme', '9999999999999-0', 10, { pastEnd: 'empty' }), { entries: [], more: false });
+    assert.deepEqual(await s.read('nobody', '9999999999999-0', 10, { pastEnd: 'empty' }), { entries: [], more: false });
+  });
+
+  test('handedOut: a stream that no longer holds the offset (written again after Redis lost it) is refused', async () => {
+    const s = store();
+    const [old] = await s.append('acme', [ev('before')]);
+    await fixture.redis.del(s.keys('acme').stream);
+    // Written again after the loss, a few ms later: ids go on from the clock, past the lost one, but the new entry follows 0-0.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const [fresh] = await s.append('acme', [ev('after')]);
+    assert.ok(compareOffsets(fresh!.offset, old!.offset) > 0);
+    await assert.rejects(s.read('acme', old!.offset, 10, { handedOut: true }), ahead);
+    // Without the flag, an offset the reader did not get from the stream (a client's) reads what follows it.
+    assert.equal((await s.read('acme', old!.offset, 10)).entries[0]!.offset, fresh!.offset);
+    // An offset the stream still holds passes.
+    const [next] = await s.append('acme', [ev('next')]);
+    assert.equal((await s.read('acme', fresh!.offset, 10, { handedOut: true })).entries[0]!.offset, next!.offset);
+  });
+});
+
 describe('stream storage: last offset and origins', () => {
   test('lastOffset is 0-0 for a tenant never written, then the last entry, even after retention empties the stream', async () => {
     const s = store();
