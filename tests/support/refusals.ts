@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { type MintTokenOptions, mintToken, type StatusDetail } from '@tenantcast/sdk';
+import type { StatusDetail } from '@tenantcast/sdk';
+import { type MintTokenOptions, mintToken } from '@tenantcast/sdk/tokens';
 import { uniqueTenant } from '@tenantcast/testkit';
 
 // The refusals the SDK's subscribe() must report with the gateway's own code, promptly, in Node

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mintToken } from '@tenantcast/sdk';
+import { mintToken } from '@tenantcast/sdk/tokens';
 import { assertRefusal, connect, plainUrl, refusal, testToken, uniqueTenant } from '@tenantcast/testkit';
 import { startGatewayWithRedis, useGateway } from '../testing/use-gateway.ts';
 
