@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { compileFilters, type Filter, isTenantId, TenantcastError } from '@tenantcast/sdk';
 import { isOffset, requireScope, requireTenant, ServiceError } from '@tenantcast/server';
 import type { FastifyRequest } from 'fastify';
+import { IsDateTime } from 'typebox/format';
 import type { RelayContext } from '../context.ts';
 import type { WebhookEndpoint } from './endpoint-store.ts';
 import { isPrivateAddress } from './ssrf-guard.ts';
@@ -95,10 +96,20 @@ export function bound(value: unknown, name: string): string | undefined {
     if (!isOffset(value)) throw new ServiceError('TC_ERR_BAD_OFFSET', `"after" is "${value.slice(0, 64)}"; pass a stream offset, or 0.`);
     return value;
   }
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
-    throw new ServiceError('TC_ERR_VALIDATION', `"${name}" must be an RFC 3339 time such as 2026-01-01T00:00:00Z.`, {
-      details: [{ path: `/${name}`, message: 'must be RFC 3339 date-time' }],
+  // RFC 3339 with real calendar dates (TypeBox's date-time format refuses 2026-02-30), without
+  // RFC 9557's [zone] suffix, which Date.parse does not read; a leap second parses to NaN.
+  const ms = IsDateTime(value) && !value.includes('[') ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new ServiceError(
+      'TC_ERR_VALIDATION',
+      `"${name}" must be an RFC 3339 time on a real calendar date, such as 2026-01-01T00:00:00Z; got "${value.slice(0, 64)}".`,
+      { details: [{ path: `/${name}`, message: 'must be RFC 3339 date-time' }] },
+    );
+  }
+  // Stream offsets count milliseconds from the epoch: nothing was stored before it.
+  if (ms < 0) {
+    throw new ServiceError('TC_ERR_VALIDATION', `"${name}" is before 1970-01-01T00:00:00Z; events are stored after it.`, {
+      details: [{ path: `/${name}`, message: 'must not be before 1970-01-01T00:00:00Z' }],
     });
   }
   return String(ms);

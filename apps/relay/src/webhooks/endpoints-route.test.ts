@@ -478,6 +478,30 @@ describe('replay', () => {
     );
     await expectError(await replay(relay, tenant, `wh_${'1'.repeat(32)}`, {}), 404, 'TC_ERR_NOT_FOUND');
   });
+
+  test('times off the calendar, or before 1970, get 400 naming the bound, not a 500', async (t) => {
+    const relay = await setup(t, { webhookAllowPrivate: true });
+    const tenant = uniqueTenant('replay-times');
+    const endpoint = (await (await createEndpoint(relay, tenant, { url: 'http://127.0.0.1:9/' })).json()) as Endpoint;
+    const cases: Array<[unknown, RegExp]> = [
+      // Redis answered "ERR Invalid stream ID" to a negative time, and the relay a 500.
+      [{ until: '1969-12-31T23:59:59Z' }, /"until" is before 1970-01-01/],
+      [{ since: '1900-01-01T00:00:00Z' }, /"since" is before 1970-01-01/],
+      [{ until: '1970-01-01T00:00:00+01:00' }, /"until" is before 1970-01-01/],
+      // Date.parse rolls these over to a later day; they are not dates.
+      [{ since: '2026-02-30T00:00:00Z' }, /"since" must be an RFC 3339 time on a real calendar date.*2026-02-30/],
+      [{ until: '2023-02-29T12:00:00Z' }, /"until" must be an RFC 3339 time on a real calendar date/],
+      [{ since: '2026-01-01T24:00:00Z' }, /"since" must be an RFC 3339 time/],
+      [{ since: '2026-04-31T00:00:00+02:00' }, /"since" must be an RFC 3339 time/],
+    ];
+    for (const [body, message] of cases)
+      await expectError(await replay(relay, tenant, endpoint.id, body), 400, 'TC_ERR_VALIDATION', message);
+    // A leap day that exists, and the epoch itself, are fine.
+    for (const body of [{ since: '2024-02-29T00:00:00Z' }, { since: '1970-01-01T00:00:00Z', until: '2024-02-29T23:59:59.999+00:00' }]) {
+      const res = await replay(relay, tenant, endpoint.id, body);
+      assert.equal(res.status, 202, `${JSON.stringify(body)}: ${await res.text()}`);
+    }
+  });
 });
 
 describe('endpoints changed concurrently', () => {
