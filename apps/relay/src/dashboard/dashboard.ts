@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { requireOperator } from './dashboard-auth.ts';
+import { requireSameOrigin } from './same-origin.ts';
 
 /** Where the operator dashboard is served. */
 export const DASHBOARD_PATH = '/admin/queues';
@@ -11,6 +12,7 @@ export const DASHBOARD_PATH = '/admin/queues';
 /**
  * bull-board at /admin/queues, where operators see failed deliveries and retry them. Guarded: a
  * token with `admin` scope over every tenant (`tenants: ["*"]`), as Bearer or as the basic-auth password.
+ * Writes from other sites are refused.
  */
 export async function registerDashboard(app: FastifyInstance, ctx: RelayContext): Promise<void> {
   const serverAdapter = new FastifyAdapter();
@@ -24,6 +26,7 @@ export async function registerDashboard(app: FastifyInstance, ctx: RelayContext)
     // bull-board's routes answer errors with a handler of their own, so refusals are sent from here.
     scope.addHook('onRequest', async (request, reply) => {
       try {
+        requireSameOrigin(request);
         await requireOperator(request, ctx.tokens);
       } catch (error) {
         return ctx.refuse(error, request, reply);
