@@ -335,4 +335,26 @@ describe('dashboard against other sites', () => {
     assert.equal(all.status, 200, await all.clone().text());
     assert.deepEqual(await all.json(), { retried: 0, skipped: 0 });
   });
+
+  test("every answer of the dashboard (the page, the API, a 401, a 403) forbids framing: X-Frame-Options DENY and CSP frame-ancestors 'none'", async (t) => {
+    const { relay } = await setup(t);
+    const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
+    for (const [path, init, status] of [
+      ['/admin/queues', { headers: { authorization: auth } }, 200],
+      [`/admin/queues/queue/${QUEUE}`, { headers: { authorization: auth } }, 200],
+      ['/admin/queues/api/queues', { headers: { authorization: auth } }, 200],
+      ['/admin/queues', {}, 401],
+      ['/admin/queues/api/queues', { headers: { authorization: basic('x', 'not-a-token') } }, 401],
+      [
+        `/admin/queues/api/queues/${QUEUE}/retry/failed`,
+        { method: 'PUT', headers: { authorization: auth, origin: 'https://evil.example' } },
+        403,
+      ],
+    ] as const) {
+      const res = await fetch(`${relay.url}${path}`, init);
+      assert.equal(res.status, status, path);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /(^|;)\s*frame-ancestors 'none'/, path);
+    }
+  });
 });

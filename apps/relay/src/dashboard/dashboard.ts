@@ -9,10 +9,13 @@ import { requireSameOrigin } from './same-origin.ts';
 /** Where the operator dashboard is served. */
 export const DASHBOARD_PATH = '/admin/queues';
 
+/** The dashboard's pages must not be framed by another site (clickjacking): both the old header and CSP's. */
+const NO_FRAMING = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
+
 /**
  * bull-board at /admin/queues, where operators see failed deliveries and retry them. Guarded: a
  * token with `admin` scope over every tenant (`tenants: ["*"]`), as Bearer or as the basic-auth password.
- * Writes from other sites are refused.
+ * Writes from other sites are refused and no page of it may be framed.
  */
 export async function registerDashboard(app: FastifyInstance, ctx: RelayContext): Promise<void> {
   const serverAdapter = new FastifyAdapter();
@@ -31,6 +34,10 @@ export async function registerDashboard(app: FastifyInstance, ctx: RelayContext)
       } catch (error) {
         return ctx.refuse(error, request, reply);
       }
+    });
+    // On every answer of the scope, refusals included.
+    scope.addHook('onSend', async (_request, reply) => {
+      reply.headers(NO_FRAMING);
     });
     await scope.register(serverAdapter.registerPlugin() as never, { prefix: DASHBOARD_PATH });
   });
