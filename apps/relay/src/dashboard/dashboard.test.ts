@@ -357,4 +357,36 @@ describe('dashboard against other sites', () => {
       assert.match(res.headers.get('content-security-policy') ?? '', /(^|;)\s*frame-ancestors 'none'/, path);
     }
   });
+
+  test('adding a job and editing a job (data, delay, priority) are off: 405 TC_ERR_METHOD_NOT_ALLOWED with an empty Allow, and nothing changes', async (t) => {
+    const { relay, receiver } = await setup(t, () => ({ status: 500, body: 'down' }));
+    const tenant = uniqueTenant('dash-edit');
+    await register(relay, tenant, receiver.url);
+    await publish(relay, tenant, 1);
+    const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
+    await until(async () => (await boardJobs(relay, auth, 'failed')).length === 1, 'the failed job');
+    const [job] = await boardJobs(relay, auth, 'failed');
+    const jobs = await jobCount(relay, auth);
+    const id = encodeURIComponent(job!.id);
+    for (const [method, path, body] of [
+      ['POST', `/admin/queues/api/queues/${QUEUE}/add`, NEW_JOB],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/update-data`, JSON.stringify({ data: { ...job!.data, webhookId: 'msg_forged' } })],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/priority`, JSON.stringify({ priority: 1 })],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/delay`, JSON.stringify({ delay: 1000 })],
+    ] as const) {
+      const res = await fetch(`${relay.url}${path}`, {
+        method,
+        headers: { authorization: auth, 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+        body,
+      });
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.equal(res.headers.get('allow'), '', 'an empty Allow: turned off by configuration (RFC 9110 §10.2.1)');
+      const answer = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(answer.error.code, 'TC_ERR_METHOD_NOT_ALLOWED');
+      assert.match(answer.error.message, /replay/);
+    }
+    assert.equal(await jobCount(relay, auth), jobs, 'no job was added');
+    const [after] = await boardJobs(relay, auth, 'failed');
+    assert.deepEqual(after!.data, job!.data, 'the job data is unchanged');
+  });
 });
