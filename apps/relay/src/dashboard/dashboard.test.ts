@@ -254,18 +254,23 @@ async function jobCount(relay: TestRelay, authorization: string): Promise<number
   return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }
 
+/** A relay whose receiver always fails, with one failed job; an operator's credentials, and how many jobs the queue holds. */
+async function oneFailedJob(t: TestContext, name: string): Promise<{ relay: TestRelay; auth: string; job: BoardJob; jobs: number }> {
+  const { relay, receiver } = await setup(t, () => ({ status: 500, body: 'down' }));
+  const tenant = uniqueTenant(name);
+  await register(relay, tenant, receiver.url);
+  await publish(relay, tenant, 1);
+  const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
+  await until(async () => (await boardJobs(relay, auth, 'failed')).length === 1, 'the failed job');
+  const [job] = await boardJobs(relay, auth, 'failed');
+  return { relay, auth, job: job!, jobs: await jobCount(relay, auth) };
+}
+
 const NEW_JOB = JSON.stringify({ name: 'delivery', data: { tenantid: 't', endpointId: 'wh_x', offset: '1-0', webhookId: 'msg_x' } });
 
 describe('dashboard against other sites', () => {
   test('a write from another site (its Origin, or Sec-Fetch-Site: cross-site or same-site) is refused 403 TC_ERR_CROSS_SITE and changes nothing', async (t) => {
-    const { relay, receiver } = await setup(t, () => ({ status: 500, body: 'down' }));
-    const tenant = uniqueTenant('dash-csrf');
-    await register(relay, tenant, receiver.url);
-    await publish(relay, tenant, 1);
-    const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
-    await until(async () => (await boardJobs(relay, auth, 'failed')).length === 1, 'the failed job');
-    const [job] = await boardJobs(relay, auth, 'failed');
-    const jobs = await jobCount(relay, auth);
+    const { relay, auth, job, jobs } = await oneFailedJob(t, 'dash-csrf');
 
     const foreigners: Array<Record<string, string>> = [
       { origin: 'https://evil.example' },
@@ -279,7 +284,7 @@ describe('dashboard against other sites', () => {
     for (const foreign of foreigners) {
       for (const [method, path, body] of [
         ['POST', `/admin/queues/api/queues/${QUEUE}/add`, NEW_JOB],
-        ['PUT', `/admin/queues/api/queues/${QUEUE}/${encodeURIComponent(job!.id)}/retry`, undefined],
+        ['PUT', `/admin/queues/api/queues/${QUEUE}/${encodeURIComponent(job.id)}/retry`, undefined],
         ['PUT', `/admin/queues/api/queues/${QUEUE}/retry/failed`, undefined],
       ] as const) {
         const what = `${method} ${path} ${JSON.stringify(foreign)}`;
@@ -297,7 +302,7 @@ describe('dashboard against other sites', () => {
     assert.equal(await jobCount(relay, auth), jobs, 'no job was added');
     assert.deepEqual(
       (await boardJobs(relay, auth, 'failed')).map((j) => j.id),
-      [job!.id],
+      [job.id],
       'the failed job was not retried',
     );
     // Reads from anywhere are answered: they change nothing, and a page of another site cannot read the answer.
@@ -359,18 +364,11 @@ describe('dashboard against other sites', () => {
   });
 
   test('adding a job and editing a job (data, delay, priority) are off: 405 TC_ERR_METHOD_NOT_ALLOWED with an empty Allow, and nothing changes', async (t) => {
-    const { relay, receiver } = await setup(t, () => ({ status: 500, body: 'down' }));
-    const tenant = uniqueTenant('dash-edit');
-    await register(relay, tenant, receiver.url);
-    await publish(relay, tenant, 1);
-    const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
-    await until(async () => (await boardJobs(relay, auth, 'failed')).length === 1, 'the failed job');
-    const [job] = await boardJobs(relay, auth, 'failed');
-    const jobs = await jobCount(relay, auth);
-    const id = encodeURIComponent(job!.id);
+    const { relay, auth, job, jobs } = await oneFailedJob(t, 'dash-edit');
+    const id = encodeURIComponent(job.id);
     for (const [method, path, body] of [
       ['POST', `/admin/queues/api/queues/${QUEUE}/add`, NEW_JOB],
-      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/update-data`, JSON.stringify({ data: { ...job!.data, webhookId: 'msg_forged' } })],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/update-data`, JSON.stringify({ data: { ...job.data, webhookId: 'msg_forged' } })],
       ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/priority`, JSON.stringify({ priority: 1 })],
       ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/delay`, JSON.stringify({ delay: 1000 })],
     ] as const) {
@@ -387,6 +385,6 @@ describe('dashboard against other sites', () => {
     }
     assert.equal(await jobCount(relay, auth), jobs, 'no job was added');
     const [after] = await boardJobs(relay, auth, 'failed');
-    assert.deepEqual(after!.data, job!.data, 'the job data is unchanged');
+    assert.deepEqual(after!.data, job.data, 'the job data is unchanged');
   });
 });
