@@ -53,6 +53,11 @@ export const ERRORS = {
     status: 403,
     message: "The page's Origin is not in the tenant's web integrations' validOrigins; add it to a web integration.",
   },
+  TC_ERR_CROSS_SITE: {
+    status: 403,
+    message:
+      'The dashboard refuses changes sent from another site (Origin or Sec-Fetch-Site); open the dashboard itself, or send the request without those headers, as curl does.',
+  },
 
   // Malformed requests (400).
   TC_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.' },

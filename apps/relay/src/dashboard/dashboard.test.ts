@@ -244,3 +244,147 @@ describe('failed deliveries on the dashboard', () => {
     await until(async () => (await boardJobs(relay, auth, 'failed')).length === 0, 'no failed jobs left');
   });
 });
+
+/** Every job of the delivery queue, whatever its state, through bull-board's API. */
+async function jobCount(relay: TestRelay, authorization: string): Promise<number> {
+  const res = await fetch(`${relay.url}/admin/queues/api/queues?activeQueue=${QUEUE}`, { headers: { authorization } });
+  assert.equal(res.status, 200, await res.clone().text());
+  const body = (await res.json()) as { queues: Array<{ name: string; counts: Record<string, number> }> };
+  const counts = body.queues.find((q) => q.name === QUEUE)?.counts ?? {};
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
+/** A relay whose receiver always fails, with one failed job; an operator's credentials, and how many jobs the queue holds. */
+async function oneFailedJob(t: TestContext, name: string): Promise<{ relay: TestRelay; auth: string; job: BoardJob; jobs: number }> {
+  const { relay, receiver } = await setup(t, () => ({ status: 500, body: 'down' }));
+  const tenant = uniqueTenant(name);
+  await register(relay, tenant, receiver.url);
+  await publish(relay, tenant, 1);
+  const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
+  await until(async () => (await boardJobs(relay, auth, 'failed')).length === 1, 'the failed job');
+  const [job] = await boardJobs(relay, auth, 'failed');
+  return { relay, auth, job: job!, jobs: await jobCount(relay, auth) };
+}
+
+const NEW_JOB = JSON.stringify({ name: 'delivery', data: { tenantid: 't', endpointId: 'wh_x', offset: '1-0', webhookId: 'msg_x' } });
+
+describe('dashboard against other sites', () => {
+  test('a write from another site (its Origin, or Sec-Fetch-Site: cross-site or same-site) is refused 403 TC_ERR_CROSS_SITE and changes nothing', async (t) => {
+    const { relay, auth, job, jobs } = await oneFailedJob(t, 'dash-csrf');
+
+    const foreigners: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { origin: relay.url.replace('127.0.0.1', 'localhost') },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      // Sec-Fetch-Site decides when a browser sends it, whatever the Origin.
+      { 'sec-fetch-site': 'cross-site', origin: new URL(relay.url).origin },
+    ];
+    for (const foreign of foreigners) {
+      for (const [method, path, body] of [
+        ['POST', `/admin/queues/api/queues/${QUEUE}/add`, NEW_JOB],
+        ['PUT', `/admin/queues/api/queues/${QUEUE}/${encodeURIComponent(job.id)}/retry`, undefined],
+        ['PUT', `/admin/queues/api/queues/${QUEUE}/retry/failed`, undefined],
+      ] as const) {
+        const what = `${method} ${path} ${JSON.stringify(foreign)}`;
+        const res = await fetch(`${relay.url}${path}`, {
+          method,
+          headers: { authorization: auth, 'content-type': 'text/plain', ...foreign },
+          body,
+        });
+        assert.equal(res.status, 403, what);
+        const answer = (await res.json()) as { error: { code: string; message: string } };
+        assert.equal(answer.error.code, 'TC_ERR_CROSS_SITE', what);
+        assert.match(answer.error.message, /another site/);
+      }
+    }
+    assert.equal(await jobCount(relay, auth), jobs, 'no job was added');
+    assert.deepEqual(
+      (await boardJobs(relay, auth, 'failed')).map((j) => j.id),
+      [job.id],
+      'the failed job was not retried',
+    );
+    // Reads from anywhere are answered: they change nothing, and a page of another site cannot read the answer.
+    const read = await fetch(`${relay.url}/admin/queues/api/queues`, { headers: { authorization: auth, origin: 'https://evil.example' } });
+    assert.equal(read.status, 200);
+  });
+
+  test("retries from the dashboard's own page (its Origin, Sec-Fetch-Site: same-origin or none) and without either header still work", async (t) => {
+    let broken = true;
+    const { relay, receiver } = await setup(t, () => (broken ? { status: 500, body: 'down' } : { status: 204 }));
+    const tenant = uniqueTenant('dash-own');
+    await register(relay, tenant, receiver.url);
+    await publish(relay, tenant, 3);
+    const auth = `Bearer ${await relay.token({ scope: 'admin', tenants: ['*'] })}`;
+    await until(async () => (await boardJobs(relay, auth, 'failed')).length === 3, 'three failed jobs');
+    broken = false;
+    const [a, b, c] = await boardJobs(relay, auth, 'failed');
+    for (const [job, own] of [
+      [a!, { origin: new URL(relay.url).origin }],
+      [b!, { 'sec-fetch-site': 'same-origin', origin: new URL(relay.url).origin }],
+      [c!, { 'sec-fetch-site': 'none' }],
+    ] as const) {
+      const res = await fetch(`${relay.url}/admin/queues/api/queues/${QUEUE}/${encodeURIComponent(job.id)}/retry`, {
+        method: 'PUT',
+        headers: { authorization: auth, ...own },
+      });
+      assert.ok(res.status >= 200 && res.status < 300, `${JSON.stringify(own)}: ${res.status} ${await res.text()}`);
+    }
+    await until(() => receiver.hits.filter((h) => h.status === 204).length === 3, 'the three retried deliveries');
+    // Without Origin or Sec-Fetch-Site (curl, scripts): the token is sent on purpose.
+    const all = await fetch(`${relay.url}/admin/queues/api/queues/${QUEUE}/retry/failed`, {
+      method: 'PUT',
+      headers: { authorization: auth },
+    });
+    assert.equal(all.status, 200, await all.clone().text());
+    assert.deepEqual(await all.json(), { retried: 0, skipped: 0 });
+  });
+
+  test("every answer of the dashboard (the page, the API, a 401, a 403) forbids framing: X-Frame-Options DENY and CSP frame-ancestors 'none'", async (t) => {
+    const { relay } = await setup(t);
+    const auth = basic('operator', await relay.token({ scope: 'admin', tenants: ['*'] }));
+    for (const [path, init, status] of [
+      ['/admin/queues', { headers: { authorization: auth } }, 200],
+      [`/admin/queues/queue/${QUEUE}`, { headers: { authorization: auth } }, 200],
+      ['/admin/queues/api/queues', { headers: { authorization: auth } }, 200],
+      ['/admin/queues', {}, 401],
+      ['/admin/queues/api/queues', { headers: { authorization: basic('x', 'not-a-token') } }, 401],
+      [
+        `/admin/queues/api/queues/${QUEUE}/retry/failed`,
+        { method: 'PUT', headers: { authorization: auth, origin: 'https://evil.example' } },
+        403,
+      ],
+    ] as const) {
+      const res = await fetch(`${relay.url}${path}`, init);
+      assert.equal(res.status, status, path);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /(^|;)\s*frame-ancestors 'none'/, path);
+    }
+  });
+
+  test('adding a job and editing a job (data, delay, priority) are off: 405 TC_ERR_METHOD_NOT_ALLOWED with an empty Allow, and nothing changes', async (t) => {
+    const { relay, auth, job, jobs } = await oneFailedJob(t, 'dash-edit');
+    const id = encodeURIComponent(job.id);
+    for (const [method, path, body] of [
+      ['POST', `/admin/queues/api/queues/${QUEUE}/add`, NEW_JOB],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/update-data`, JSON.stringify({ data: { ...job.data, webhookId: 'msg_forged' } })],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/priority`, JSON.stringify({ priority: 1 })],
+      ['PATCH', `/admin/queues/api/queues/${QUEUE}/${id}/delay`, JSON.stringify({ delay: 1000 })],
+    ] as const) {
+      const res = await fetch(`${relay.url}${path}`, {
+        method,
+        headers: { authorization: auth, 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+        body,
+      });
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.equal(res.headers.get('allow'), '', 'an empty Allow: turned off by configuration (RFC 9110 §10.2.1)');
+      const answer = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(answer.error.code, 'TC_ERR_METHOD_NOT_ALLOWED');
+      assert.match(answer.error.message, /replay/);
+    }
+    assert.equal(await jobCount(relay, auth), jobs, 'no job was added');
+    const [after] = await boardJobs(relay, auth, 'failed');
+    assert.deepEqual(after!.data, job.data, 'the job data is unchanged');
+  });
+});
