@@ -81,9 +81,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         timeout: 30_000,
       },
     );
-    await until(() => everyNodeOk(nodes), 'the cluster to agree on its slots', 30_000, 100);
+    // A minute, not half: on a loaded 2-core machine (CI runs the e2e suite two files at a time, each
+    // with a cluster of six) replicas took longer than 30 s to sync.
+    await until(() => everyNodeOk(nodes), 'the cluster to agree on its slots', 60_000, 100);
     // Until a replica has synced, a failover would promote an empty node.
-    await until(() => replicasInSync(nodes, masters * replicas), 'every replica to sync with its master', 30_000, 100);
+    await until(() => replicasInSync(nodes, masters * replicas), 'every replica to sync with its master', 60_000, 100);
   } catch (error) {
     await stop();
     throw error;
@@ -147,6 +149,9 @@ function nodeArgs(port: number, dir: string, nodeTimeoutMs: number): string[] {
     String(nodeTimeoutMs),
     // A replica takes over however long it was apart from its master: the test kills masters on purpose.
     '--cluster-replica-validity-factor',
+    '0',
+    // A replica's first sync starts at once, not after Redis's default 5 s wait for more replicas.
+    '--repl-diskless-sync-delay',
     '0',
     '--daemonize',
     'no',
