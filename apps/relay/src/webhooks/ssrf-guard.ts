@@ -84,7 +84,10 @@ export function createAddressGuard(ownAddresses: Iterable<string> = interfaceAdd
     }
     // Local-use NAT64 (RFC 8215): the operator picks where the IPv4 address sits (RFC 6052 §2.2),
     // so it cannot be decoded with certainty; refused.
-    if (address.match(nat64LocalUse)) return `local-use NAT64 (RFC 8215), of ${low32(address).toString()} if a /96`;
+    if (address.match(nat64LocalUse)) {
+      const v4 = low32(address);
+      return `local-use NAT64 (RFC 8215), of ${v4.toString()} if a /96, ${classifyV4(v4)}`;
+    }
     // 6to4 (RFC 3056, deprecated by RFC 7526) goes through relays to the embedded IPv4 address, and
     // IPv4-compatible (::a.b.c.d, deprecated by RFC 4291 §2.5.5.1) through an automatic tunnel: no
     // receiver needs either, so both are refused whatever they embed; the reason names it.
