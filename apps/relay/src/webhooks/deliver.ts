@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { signWebhook } from '@tenantcast/sdk';
-import { isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf-guard.ts';
+import { addressClass, isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf-guard.ts';
 
 /** What one delivery attempt got back. */
 export interface DeliveryResult {
@@ -57,7 +57,7 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
   if (isIP(host) && isPrivateAddress(host) && !request.allowPrivate) {
     return done({
       status: 0,
-      snippet: `${host} is a private address; webhooks may not reach it`,
+      snippet: `${host} is a private address (${addressClass(host)}); webhooks may not reach it`,
       retryAfterMs: undefined,
       permanent: true,
     });

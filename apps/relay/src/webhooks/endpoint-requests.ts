@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { IsDateTime } from 'typebox/format';
 import type { RelayContext } from '../context.ts';
 import type { WebhookEndpoint } from './endpoint-store.ts';
-import { isPrivateAddress } from './ssrf-guard.ts';
+import { addressClass, isPrivateAddress } from './ssrf-guard.ts';
 
 /** What the webhook API reads from a request: the tenant it may act on, the endpoint it names, its JSON body, each field checked. */
 
@@ -61,7 +61,7 @@ export function checkUrl(value: unknown, allowPrivate: boolean): string {
   if (!allowPrivate && (host === 'localhost' || (isIP(host) && isPrivateAddress(host)))) {
     throw new ServiceError(
       'TC_ERR_VALIDATION',
-      `"url" points at a private address (${host}); webhooks may not reach it unless WEBHOOK_ALLOW_PRIVATE=true.`,
+      `"url" points at a private address (${host}): ${host === 'localhost' ? 'loopback' : addressClass(host)}; webhooks may not reach it unless WEBHOOK_ALLOW_PRIVATE=true.`,
       {
         details: [{ path: '/url', message: 'must be a public address' }],
       },
