@@ -46,6 +46,19 @@ export const RelayConfigSchema = Type.Object(
     webhookConcurrency: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per endpoint per process. Default 4. */
     webhookEndpointConcurrency: Type.Integer({ minimum: 1, default: 4 }),
+    /**
+     * Deliveries in flight per tenant per process. Default 10: a fifth of the default 50 slots, so
+     * that it takes five tenants whose endpoints all hang to fill a process, not one.
+     */
+    webhookTenantConcurrency: Type.Integer({ minimum: 1, default: 10 }),
+    /**
+     * Webhook deliveries a tenant may have outstanding (waiting, running or waiting for a retry).
+     * At the cap, its new events wait in its stream and replays answer 429. Default 10,000: a few
+     * MiB of Redis per tenant (jobs hold references, about 500 bytes each).
+     */
+    webhookMaxOutstandingPerTenant: Type.Integer({ minimum: 1, default: 10_000 }),
+    /** Most deliveries one replay call queues; a larger range answers `complete: false` and where to go on. Default 1,000. */
+    webhookReplayMaxEvents: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
     /** How long a delivery's lock lasts, in ms: a dead worker's jobs run again after at most about twice this. Default 30,000. */
     webhookLockMs: Type.Integer({ minimum: 500, default: 30_000 }),
     /** Idle time, in ms, after which a dead dispatcher's unacknowledged entries are taken over. Default 30,000. */
@@ -106,6 +119,9 @@ const relayConfig = defineConfig({
     webhookAllowPrivate: 'WEBHOOK_ALLOW_PRIVATE',
     webhookConcurrency: 'WEBHOOK_CONCURRENCY',
     webhookEndpointConcurrency: 'WEBHOOK_ENDPOINT_CONCURRENCY',
+    webhookTenantConcurrency: 'WEBHOOK_TENANT_CONCURRENCY',
+    webhookMaxOutstandingPerTenant: 'WEBHOOK_MAX_OUTSTANDING_PER_TENANT',
+    webhookReplayMaxEvents: 'WEBHOOK_REPLAY_MAX_EVENTS',
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
     webhookLockMs: 'WEBHOOK_LOCK_MS',
   },

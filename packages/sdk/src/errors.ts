@@ -104,6 +104,10 @@ export const ERRORS = {
 
   // Limits (429) and availability (5xx).
   TC_ERR_RATE_LIMITED: { status: 429, message: 'The tenant is over its rate limit; retry after the time in Retry-After.' },
+  TC_ERR_TOO_MANY_DELIVERIES: {
+    status: 429,
+    message: 'The tenant has as many webhook deliveries outstanding as it may; retry after the time in Retry-After.',
+  },
   TC_ERR_TOO_MANY_CONNECTIONS: {
     status: 429,
     message: 'The tenant has as many connections on this gateway as it may (GATEWAY_MAX_CONNECTIONS_PER_TENANT); retry later or elsewhere.',

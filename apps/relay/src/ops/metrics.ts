@@ -20,7 +20,7 @@ export function createRelayMetrics(): RelayMetrics {
   const queueDepth: RelayMetrics['queueDepth'] = {};
   new Gauge({
     name: 'tenantcast_relay_delivery_queue_depth',
-    help: 'Delivery jobs by state: waiting, active, delayed (retrying), failed (kept for the dashboard).',
+    help: 'Delivery jobs by state: waiting and prioritized (queued), active, delayed (retrying, or parked until a slot of their tenant frees), failed (kept for the dashboard).',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
@@ -56,7 +56,7 @@ export function createRelayMetrics(): RelayMetrics {
     redisUp: new Gauge({ name: 'tenantcast_relay_redis_up', help: '1 when Redis answers, 0 when not.', registers: [registry] }),
     deliveries: new Counter({
       name: 'tenantcast_relay_deliveries_total',
-      help: 'Webhook delivery attempts by result: succeeded, retrying (will be retried), failed (for good).',
+      help: 'Webhook delivery attempts by result: succeeded, retrying (will be retried), failed (for good), expired (its event was trimmed before it could be delivered).',
       labelNames: ['result'],
       registers: [registry],
     }),

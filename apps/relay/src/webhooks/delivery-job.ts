@@ -1,18 +1,25 @@
 /** The BullMQ queue of webhook deliveries. */
 export const DELIVERY_QUEUE = 'webhook-deliveries';
 
-/** One delivery job: an event for an endpoint. */
+/**
+ * One delivery job: a reference to an event (the tenant's stream and its offset) for an endpoint.
+ * The worker reads the event when it delivers, so a job costs a few hundred bytes of Redis whatever
+ * the event's size, and an event trimmed by retention before its delivery fails as such.
+ */
 export interface DeliveryJobData {
   tenantid: string;
   endpointId: string;
   offset: string;
   /** Standard Webhooks message id, stable across attempts, manual retries and replays. */
   webhookId: string;
-  /** The event, structured-mode JSON, as stored. */
-  event: string;
   /** Set on a replay: its id, so that the job id differs from the first delivery's. */
   replay?: string;
+  /** The event's JSON, in jobs queued by a relay older than references; read from the stream otherwise. */
+  event?: string;
 }
+
+/** BullMQ's lowest priority (its largest number). */
+const LOWEST_PRIORITY = 2_097_151;
 
 /**
  * The job id: derived from the endpoint and the event, so that dispatching the same entry twice
@@ -31,15 +38,20 @@ export function webhookId(tenant: string, offset: string): string {
 export interface DeliveryJob {
   name: 'deliver';
   data: DeliveryJobData;
-  opts: { jobId: string };
+  opts: { jobId: string; priority: number };
 }
 
 /**
  * The one builder of a delivery job, used by the dispatcher (each new matching event) and by a
  * replay (`replay` set, so that its job ids differ from the first delivery's while the webhook-id
  * stays the event's).
+ *
+ * `backlog` is how many of the tenant's deliveries are ahead of this one (outstanding, or before it
+ * in the same batch). It is the job's priority, lower first: the queue takes the first job of a
+ * tenant with one delivery before the thousandth of a tenant with a thousand, so that a tenant's
+ * backlog never stands in front of another tenant's new events (fair queueing across tenants).
  */
-export function deliveryJob(tenant: string, endpointId: string, offset: string, event: string, replay?: string): DeliveryJob {
+export function deliveryJob(tenant: string, endpointId: string, offset: string, backlog: number, replay?: string): DeliveryJob {
   return {
     name: 'deliver',
     data: {
@@ -47,10 +59,9 @@ export function deliveryJob(tenant: string, endpointId: string, offset: string, 
       endpointId,
       offset,
       webhookId: webhookId(tenant, offset),
-      event,
       ...(replay === undefined ? {} : { replay }),
     },
-    opts: { jobId: deliveryJobId(endpointId, offset, replay) },
+    opts: { jobId: deliveryJobId(endpointId, offset, replay), priority: Math.min(LOWEST_PRIORITY, Math.max(1, backlog + 1)) },
   };
 }
 

@@ -1,17 +1,20 @@
-import { bounded, closeRedis, createRedis, isCluster, type RedisClient, redisTarget, runSteps } from '@tenantcast/server';
-import { Queue, type Worker } from 'bullmq';
+import { bounded, closeRedis, createRedis, isCluster, type RedisClient, redisTarget, runSteps, StreamReader } from '@tenantcast/server';
+import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../ops/metrics.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
-import { createDeliveryWorker } from './delivery-worker.ts';
+import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { WebhookStore } from './endpoint-store.ts';
+import { OutstandingDeliveries } from './outstanding.ts';
 
 /** The delivery queue and, where this process runs them, the dispatcher and the workers. */
 export interface DeliveryServices {
   queue: Queue<DeliveryJobData>;
   webhooks: WebhookStore;
+  /** Each tenant's deliveries not yet finished (the cap of WEBHOOK_MAX_OUTSTANDING_PER_TENANT). */
+  outstanding: OutstandingDeliveries;
   /** Starts the dispatcher and the workers in this process. */
   startWorkers(): void;
   /** Stops the dispatcher, lets deliveries in flight finish, closes the workers and the queue, quits Redis. */
@@ -37,10 +40,18 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
     },
   });
   queue.on('error', (error) => logger.warn({ err: error }, 'delivery queue error'));
-  metrics.queueDepth.source = () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+  metrics.queueDepth.source = () => queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
   const webhooks = new WebhookStore(redis, config.keyPrefix);
+  // A delivery lasts at most its retry schedule, an attempt's timeout per attempt, and margin for
+  // waits the schedule does not show (Retry-After, a parked job, a worker down): past that, a
+  // count whose removal was lost (a worker killed at the wrong moment) stops counting by itself.
+  const lifetimeMs =
+    config.webhookRetrySchedule.reduce((sum, ms) => sum + ms, 0) * 1.1 +
+    (config.webhookRetrySchedule.length + 1) * config.webhookTimeoutMs +
+    3_600_000;
+  const outstanding = new OutstandingDeliveries(redis, config.keyPrefix, lifetimeMs);
 
-  let worker: Worker<DeliveryJobData> | undefined;
+  let worker: DeliveryWorker | undefined;
   let dispatcher: Dispatcher | undefined;
   let workerRedis: ReturnType<typeof createRedis> | undefined;
   let dispatchRedis: ReturnType<typeof createRedis> | undefined;
@@ -49,6 +60,7 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
   return {
     queue,
     webhooks,
+    outstanding,
     startWorkers() {
       if (worker !== undefined) return;
       // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
@@ -70,10 +82,13 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
         // Endpoint lookups wait on the worker's connection while Redis is away, instead of failing
         // fast like a request's: an outage must not use up the attempts meant for the endpoint.
         webhooks: new WebhookStore(workerRedis, config.keyPrefix),
+        events: new StreamReader(workerRedis, { keyPrefix: config.keyPrefix }),
+        outstanding: new OutstandingDeliveries(workerRedis, config.keyPrefix, lifetimeMs),
         metrics,
         logger,
         concurrency: config.webhookConcurrency,
         endpointConcurrency: config.webhookEndpointConcurrency,
+        tenantConcurrency: config.webhookTenantConcurrency,
         retrySchedule: config.webhookRetrySchedule,
         retry4xx: config.webhookRetry4xx,
         timeoutMs: config.webhookTimeoutMs,
@@ -84,6 +99,8 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
         redis: dispatchRedis,
         queue,
         webhooks,
+        outstanding,
+        maxOutstanding: config.webhookMaxOutstandingPerTenant,
         logger,
         batch: 100,
         claimIdleMs: config.dispatchClaimIdleMs,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { StreamReader } from '@tenantcast/server';
 import { startRedisServer, uniqueKeyPrefix, until } from '@tenantcast/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -10,6 +11,7 @@ import { createRelayMetrics } from '../ops/metrics.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
 import { WebhookStore } from './endpoint-store.ts';
+import { OutstandingDeliveries } from './outstanding.ts';
 
 /** A real store whose first lookups fail the way a lost Redis connection fails them. */
 class FlakyLookups extends WebhookStore {
@@ -53,10 +55,13 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
     connection,
     prefix,
     webhooks,
+    events: new StreamReader(connection, { keyPrefix }),
+    outstanding: new OutstandingDeliveries(connection, keyPrefix, 60_000),
     metrics: createRelayMetrics(),
     logger: pino({ level: 'silent' }),
     concurrency: 1,
     endpointConcurrency: 1,
+    tenantConcurrency: 1,
     retrySchedule: [60_000],
     retry4xx: true,
     timeoutMs: 2000,

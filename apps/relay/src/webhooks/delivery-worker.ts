@@ -1,21 +1,35 @@
-import type { RedisClient } from '@tenantcast/server';
+import type { RedisClient, StreamReader } from '@tenantcast/server';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayMetrics } from '../ops/metrics.ts';
 import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
 import type { WebhookStore } from './endpoint-store.ts';
+import { FairSlots, type Parked } from './fair-slots.ts';
+import { OutstandingDeliveries } from './outstanding.ts';
 
 export interface DeliveryWorkerOptions {
   connection: RedisClient;
   prefix: string;
   webhooks: WebhookStore;
+  /** Reads each job's event from its tenant's stream (jobs hold references, not events). */
+  events: StreamReader;
+  /** Where a job's delivery stops counting against its tenant once it finished for good. */
+  outstanding: OutstandingDeliveries;
   metrics: RelayMetrics;
   logger: Logger;
   /** Deliveries in flight in this process. */
   concurrency: number;
-  /** Deliveries in flight per endpoint in this process; more wait, so one slow endpoint cannot hold every slot. */
+  /** Deliveries in flight per endpoint in this process; more are parked, so one slow endpoint cannot hold its tenant's slots. */
   endpointConcurrency: number;
+  /** Deliveries in flight per tenant in this process; more are parked, so one tenant's slow endpoints cannot hold every slot. */
+  tenantConcurrency: number;
+  /**
+   * How long a parked job waits at most before it goes back to the queue by itself, in ms: how soon
+   * the jobs parked by a process that died run again. Default twice `lockMs`, as for a dead
+   * process's jobs in flight.
+   */
+  parkMs?: number;
   /** Delay before each retry, in ms; attempts = its length + 1. */
   retrySchedule: number[];
   /** Retry 4xx answers other than 408, 410 and 429. */
@@ -36,6 +50,11 @@ class DeliveryFailed extends Error {
   }
 }
 
+/** The event of a job is no longer stored: the delivery fails for good, and is counted as `expired`. */
+class EventTrimmed extends UnrecoverableError {
+  override name = 'EventTrimmed';
+}
+
 /** ±10% jitter, so that retries of one outage do not arrive together. */
 function jitter(ms: number): number {
   return Math.round(ms * (0.9 + Math.random() * 0.2));
@@ -47,14 +66,29 @@ function describe(status: number, snippet: string): string {
   return status === 0 ? `no answer: ${text}` : `HTTP ${status}${text ? `: ${text}` : ''}`;
 }
 
+/** A job's delivery counted against its tenant: the member in OutstandingDeliveries. */
+function outstandingMember(data: DeliveryJobData): string {
+  return OutstandingDeliveries.member(data.endpointId, data.offset, data.replay !== undefined);
+}
+
+/** A delivery worker, and how to stop it with its parked jobs put back in the queue. */
+export interface DeliveryWorker {
+  readonly worker: Worker<DeliveryJobData>;
+  /** Puts the parked jobs back in the queue, then closes the worker (`force`: without waiting for deliveries in flight). */
+  close(force?: boolean): Promise<void>;
+}
+
 /**
  * Runs deliveries: one signed POST per job. 2xx is done; 410 disables the endpoint; 429 and 503
  * wait for their Retry-After; other failures retry on the schedule, with jitter, until the last
  * attempt, after which the job stays failed (with the last status and body) for the dashboard.
+ * Slots are shared fairly across tenants and their endpoints (fair-slots.ts); a job reads its event
+ * from the stream when it runs, and one trimmed meanwhile fails for good, saying so.
  */
-export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker<DeliveryJobData> {
-  const inFlight = new Map<string, number>();
+export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const attempts = options.retrySchedule.length + 1;
+  const slots = new FairSlots({ perTenant: options.tenantConcurrency, perEndpoint: options.endpointConcurrency });
+  const parkMs = options.parkMs ?? 2 * options.lockMs;
 
   /** Runs the job again in `ms` without counting an attempt: the endpoint was not tried. */
   async function later(job: Job<DeliveryJobData>, token: string, ms: number): Promise<never> {
@@ -62,47 +96,73 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker<Del
     throw new DelayedError();
   }
 
+  /** Puts a parked job back in the queue; one that left the delayed set by itself meanwhile is left alone. */
+  const wake = (parked: Parked | undefined) => void parked?.wake().catch(() => {});
+
+  /** Waits out of the queue until a slot of its tenant frees (or `parkMs`), without counting an attempt. */
+  async function park(job: Job<DeliveryJobData>, token: string): Promise<never> {
+    await job.moveToDelayed(Date.now() + parkMs, token);
+    wake(slots.park(job.data.tenantid, job.data.endpointId, { wake: () => job.promote() }));
+    throw new DelayedError();
+  }
+
+  /** The event a job delivers: read from the stream (or carried, by jobs queued before references). */
+  async function eventOf(job: Job<DeliveryJobData>): Promise<string> {
+    const { tenantid, offset } = job.data;
+    const json = job.data.event ?? (await options.events.entry(tenantid, offset));
+    if (json === undefined) {
+      throw new EventTrimmed(
+        `Event ${offset} is no longer in tenant "${tenantid}"'s stream: retention (STREAM_MAX_LEN, STREAM_MAX_AGE_SECONDS) trimmed it before it could be delivered.`,
+      );
+    }
+    return json;
+  }
+
   async function process(job: Job<DeliveryJobData>, token?: string): Promise<{ status: number }> {
     const { tenantid, endpointId } = job.data;
     let endpoint: Awaited<ReturnType<WebhookStore['get']>>;
+    let body: string;
     try {
       endpoint = await options.webhooks.get(tenantid, endpointId);
+      body = endpoint === undefined || endpoint.disabled ? '' : await eventOf(job);
     } catch (error) {
+      if (error instanceof UnrecoverableError || token === undefined) throw error;
       // Redis, not the endpoint, failed (a failover, an outage past the command timeout): the
       // attempts are the endpoint's, so try again soon without spending one.
-      if (token === undefined) throw error;
-      options.logger.warn({ err: error, job: job.id }, 'endpoint lookup failed; delivery postponed');
+      options.logger.warn({ err: error, job: job.id }, 'endpoint or event lookup failed; delivery postponed');
       return later(job, token, 1000);
     }
     if (endpoint === undefined) throw new UnrecoverableError(`Endpoint ${endpointId} was deleted.`);
     if (endpoint.disabled) throw new UnrecoverableError(`Endpoint ${endpointId} is disabled: ${endpoint.disabledReason ?? ''}`);
 
-    const busy = inFlight.get(endpointId) ?? 0;
-    if (busy >= options.endpointConcurrency && token !== undefined) return later(job, token, 25 + Math.floor(Math.random() * 75));
-    inFlight.set(endpointId, busy + 1);
+    const took = slots.take(tenantid, endpointId);
+    if (!took && token !== undefined) return park(job, token);
     let result: Awaited<ReturnType<typeof deliver>>;
     try {
       result = await deliver({
         url: endpoint.url,
         secret: endpoint.secret,
         webhookId: job.data.webhookId,
-        body: job.data.event,
+        body,
         timeoutMs: options.timeoutMs,
         allowPrivate: options.allowPrivate,
       });
     } finally {
-      const left = (inFlight.get(endpointId) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(endpointId);
-      else inFlight.set(endpointId, left);
+      if (took) wake(slots.release(tenantid, endpointId));
     }
     options.metrics.deliverySeconds.observe(result.durationMs / 1000);
+    return outcome(job, result);
+  }
+
+  /** What an answer means for the job: done, failed for good, or retried. */
+  async function outcome(job: Job<DeliveryJobData>, result: Awaited<ReturnType<typeof deliver>>): Promise<{ status: number }> {
     const { status } = result;
     if (status >= 200 && status < 300) return { status };
     const message = describe(status, result.snippet);
     await job.log(`attempt ${job.attemptsMade + 1}: ${message}`).catch(() => {});
     if (result.permanent) throw new UnrecoverableError(message);
     if (status === 410) {
-      await options.webhooks.disable(tenantid, endpointId, `answered 410 Gone at ${new Date().toISOString()}`);
+      await options.webhooks.disable(job.data.tenantid, job.data.endpointId, `answered 410 Gone at ${new Date().toISOString()}`);
       throw new UnrecoverableError(`${message} (the endpoint is now disabled)`);
     }
     const retryable = status === 0 || status >= 500 || status === 408 || status === 429 || options.retry4xx;
@@ -126,14 +186,30 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): Worker<Del
       },
     },
   });
-  worker.on('completed', () => options.metrics.deliveries.inc({ result: 'succeeded' }));
+  /** The job finished for good: it no longer counts against its tenant. */
+  const finished = (data: DeliveryJobData) =>
+    void options.outstanding.remove(data.tenantid, [outstandingMember(data)]).catch((error) => {
+      // Not fatal: the member stops counting at its deadline.
+      options.logger.warn({ err: error }, 'could not uncount a finished delivery');
+    });
+  worker.on('completed', (job) => {
+    options.metrics.deliveries.inc({ result: 'succeeded' });
+    finished(job.data);
+  });
   worker.on('failed', (job, error) => {
     if (job === undefined || error instanceof DelayedError) return;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? attempts);
-    options.metrics.deliveries.inc({ result: final ? 'failed' : 'retrying' });
-    if (final)
-      options.logger.warn({ job: job.id, endpoint: job.data.endpointId, reason: error.message }, 'webhook delivery failed for good');
+    options.metrics.deliveries.inc({ result: error instanceof EventTrimmed ? 'expired' : final ? 'failed' : 'retrying' });
+    if (!final) return;
+    finished(job.data);
+    options.logger.warn({ job: job.id, endpoint: job.data.endpointId, reason: error.message }, 'webhook delivery failed for good');
   });
   worker.on('error', (error) => options.logger.warn({ err: error }, 'delivery worker error'));
-  return worker;
+  return {
+    worker,
+    async close(force = false) {
+      await Promise.all(slots.drain().map((parked) => parked.wake().catch(() => {})));
+      await worker.close(force);
+    },
+  };
 }

@@ -4,12 +4,20 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { type DeliveryJob, type DeliveryJobData, deliveryJob } from './delivery-job.ts';
 import { DISPATCH_GROUP, type WebhookStore } from './endpoint-store.ts';
+import { OutstandingDeliveries } from './outstanding.ts';
 
 export interface DispatcherOptions {
   /** A connection of its own: XREADGROUP blocks it. */
   redis: RedisClient;
   queue: Queue<DeliveryJobData>;
   webhooks: WebhookStore;
+  /** Each tenant's deliveries not yet finished. */
+  outstanding: OutstandingDeliveries;
+  /**
+   * A tenant with this many deliveries outstanding is not read until some finish: its new events
+   * wait in its stream (subject to its retention), not as jobs in the Redis every tenant shares.
+   */
+  maxOutstanding: number;
   logger: Logger;
   /** Entries per read. */
   batch: number;
@@ -35,6 +43,10 @@ type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
  * derived from both, and acknowledges the entries only once the jobs exist. A dispatcher that dies
  * in between leaves its entries pending; a live one claims them after `claimIdleMs` and dispatches
  * them again, and the job ids make that add nothing twice.
+ *
+ * It is fair to tenants in two ways: a tenant with `maxOutstanding` deliveries not yet finished is
+ * skipped until some finish (its backlog stays in its stream), and each job's priority is its
+ * tenant's backlog (delivery-job.ts), so that the queue serves tenants in turn, not in arrival order.
  */
 export class Dispatcher {
   readonly #options: DispatcherOptions;
@@ -96,18 +108,24 @@ export class Dispatcher {
       await webhooks.ensureGroup(tenant, this.#regroupFrom);
       this.#grouped.add(tenant);
     }
+    const backlogs = await this.#options.outstanding.counts(tenants);
+    const open = tenants.filter((_, i) => backlogs[i]! < this.#options.maxOutstanding);
+    if (open.length === 0) {
+      await this.#pause(250);
+      return;
+    }
     if (Date.now() - this.#lastClaim > Math.min(5000, this.#options.claimIdleMs)) {
       this.#lastClaim = Date.now();
-      for (const tenant of tenants) await this.#claim(tenant);
+      for (const tenant of open) await this.#claim(tenant);
     }
-    const streams = tenants.map((t) => webhooks.keys(t).stream);
+    const streams = open.map((t) => webhooks.keys(t).stream);
     // After a failure, this consumer's own unacknowledged entries ('0') come first: they would
     // otherwise wait claimIdleMs for XAUTOCLAIM. Then new entries ('>').
     const from = this.#ownPending ? '0' : '>';
     const reply = this.#options.cluster ? await this.#readEach(streams, from) : await this.#readAll(streams, from);
     if (from === '0' && reply.every(([, entries]) => entries.length === 0)) this.#ownPending = false;
     for (const [stream, entries] of reply) {
-      const tenant = tenants[streams.indexOf(stream)];
+      const tenant = open[streams.indexOf(stream)];
       if (tenant !== undefined && entries.length > 0) await this.#dispatch(tenant, stream, entries);
     }
   }
@@ -179,8 +197,9 @@ export class Dispatcher {
   }
 
   async #dispatch(tenant: string, stream: string, entries: Array<[string, string[]]>): Promise<void> {
-    const { redis, queue, webhooks } = this.#options;
+    const { redis, queue, webhooks, outstanding } = this.#options;
     const endpoints = await webhooks.compiled(tenant);
+    const backlog = await outstanding.count(tenant);
     const jobs: DeliveryJob[] = [];
     for (const [offset, fields] of entries) {
       const at = fields.indexOf('e');
@@ -193,10 +212,17 @@ export class Dispatcher {
         if (storedAt < endpoint.createdAtMs) continue;
         event ??= JSON.parse(json) as Record<string, unknown>;
         if (!endpoint.matches(event)) continue;
-        jobs.push(deliveryJob(tenant, endpoint.id, offset, json));
+        jobs.push(deliveryJob(tenant, endpoint.id, offset, backlog + jobs.length));
       }
     }
-    if (jobs.length > 0) await queue.addBulk(jobs);
+    if (jobs.length > 0) {
+      // Counted first: a crash in between leaves a count that expires, never a job that is not counted.
+      await outstanding.add(
+        tenant,
+        jobs.map((job) => OutstandingDeliveries.member(job.data.endpointId, job.data.offset, false)),
+      );
+      await queue.addBulk(jobs);
+    }
     // Acknowledged only now that the jobs exist: a crash before this leaves the entries pending.
     await redis.xack(stream, DISPATCH_GROUP, ...entries.map(([offset]) => offset));
   }

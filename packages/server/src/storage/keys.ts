@@ -16,6 +16,8 @@ export interface TenantKeys {
   origins: string;
   /** Hash of the tenant's webhook endpoints: id → JSON. */
   webhooks: string;
+  /** Sorted set of the tenant's webhook deliveries not yet finished (member → deadline in ms). */
+  deliveries: string;
 }
 
 /** The set of tenants that have webhook endpoints, which the dispatcher reads. Not tenant data. */
@@ -33,5 +35,6 @@ export function tenantKeys(prefix: string, tenant: string): TenantKeys {
     live: `${base}live`,
     origins: `${base}origins`,
     webhooks: `${base}webhooks`,
+    deliveries: `${base}deliveries`,
   };
 }

@@ -32,6 +32,12 @@ export class StreamReader {
     return tenantKeys(this.#keyPrefix, tenant);
   }
 
+  /** The event stored at `offset`, as JSON text; undefined when the stream no longer holds it (trimmed, or lost). */
+  async entry(tenant: string, offset: string): Promise<string | undefined> {
+    const rows = (await this.#redis.xrange(this.keys(tenant).stream, offset, offset)) as Array<[string, string[]]>;
+    return rows[0] === undefined ? undefined : fieldOf(rows[0][1], 'e');
+  }
+
   /** The offset of the tenant's last entry, even when retention emptied the stream; `0-0` for none. */
   async lastOffset(tenant: string): Promise<string> {
     const { stream } = this.keys(tenant);
