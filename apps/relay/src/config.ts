@@ -42,6 +42,10 @@ export const RelayConfigSchema = Type.Object(
     webhookTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
     /** Deliver to loopback, private and link-local addresses (local development, tests). Default false. */
     webhookAllowPrivate: Type.Boolean({ default: false }),
+    /** DNS servers for webhook host names (`ip` or `ip:port`, comma-separated); default the system's. */
+    webhookDnsServers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** How long a DNS query for a webhook host may take, in ms; past it the attempt fails and is retried. Default 5,000. */
+    webhookDnsTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
     /** Deliveries in flight per process. Default 50. */
     webhookConcurrency: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per endpoint per process. Default 4. */
@@ -117,6 +121,8 @@ const relayConfig = defineConfig({
     webhookRetry4xx: 'WEBHOOK_RETRY_4XX',
     webhookTimeoutMs: 'WEBHOOK_TIMEOUT_MS',
     webhookAllowPrivate: 'WEBHOOK_ALLOW_PRIVATE',
+    webhookDnsServers: 'WEBHOOK_DNS_SERVERS',
+    webhookDnsTimeoutMs: 'WEBHOOK_DNS_TIMEOUT_MS',
     webhookConcurrency: 'WEBHOOK_CONCURRENCY',
     webhookEndpointConcurrency: 'WEBHOOK_ENDPOINT_CONCURRENCY',
     webhookTenantConcurrency: 'WEBHOOK_TENANT_CONCURRENCY',
@@ -125,7 +131,16 @@ const relayConfig = defineConfig({
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
     webhookLockMs: 'WEBHOOK_LOCK_MS',
   },
-  parse: { rateLimitTenants: parseTenantLimits, webhookRetrySchedule: parseSchedule, ...serverOptionsParse },
+  parse: {
+    rateLimitTenants: parseTenantLimits,
+    webhookRetrySchedule: parseSchedule,
+    webhookDnsServers: (value: string) =>
+      value
+        .split(',')
+        .map((server) => server.trim())
+        .filter(Boolean),
+    ...serverOptionsParse,
+  },
 });
 
 /** Reads the relay's options from environment variables (the only place that knows their names). */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { type DeliveryRequest, deliver } from './deliver.ts';
+import { HostResolver } from './host-resolver.ts';
 
 // One delivery attempt (deliver.ts) against real receivers on loopback.
 
@@ -33,6 +34,7 @@ const request = (url: string, overrides: Partial<DeliveryRequest> = {}): Deliver
   webhookId: 'msg_acme_1700000000000-0',
   body: JSON.stringify({ specversion: '1.0', id: 'e1', source: 'deliver-test', type: 'com.example.x', tenantid: 'acme', data: { é: '✓' } }),
   timeoutMs: 2000,
+  resolver: new HostResolver({ timeoutMs: 1000 }),
   allowPrivate: true,
   ...overrides,
 });

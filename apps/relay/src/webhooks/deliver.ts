@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { signWebhook } from '@tenantcast/sdk';
+import type { HostResolver } from './host-resolver.ts';
 import { addressClass, isPrivateAddress, PrivateAddressError, safeLookup } from './ssrf-guard.ts';
 
 /** What one delivery attempt got back. */
@@ -26,6 +27,8 @@ export interface DeliveryRequest {
   body: string;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** Resolves the URL's host name (not used for a literal IP). */
+  resolver: HostResolver;
 }
 
 const SNIPPET_BYTES = 1024;
@@ -78,7 +81,7 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
           'webhook-timestamp': String(timestamp),
           'webhook-signature': signature,
         },
-        lookup: safeLookup(request.allowPrivate) as never,
+        lookup: safeLookup(request.allowPrivate, request.resolver) as never,
       },
       (res) => {
         const chunks: Buffer[] = [];

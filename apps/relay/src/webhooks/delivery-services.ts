@@ -7,6 +7,7 @@ import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-jo
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { WebhookStore } from './endpoint-store.ts';
+import { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
 
 /** The delivery queue and, where this process runs them, the dispatcher and the workers. */
@@ -93,6 +94,7 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
         retry4xx: config.webhookRetry4xx,
         timeoutMs: config.webhookTimeoutMs,
         allowPrivate: config.webhookAllowPrivate,
+        resolver: new HostResolver({ servers: config.webhookDnsServers, timeoutMs: config.webhookDnsTimeoutMs }),
         lockMs: config.webhookLockMs,
       });
       dispatcher = new Dispatcher({

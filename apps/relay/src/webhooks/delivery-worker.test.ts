@@ -11,6 +11,7 @@ import { createRelayMetrics } from '../ops/metrics.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
 import { WebhookStore } from './endpoint-store.ts';
+import { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
 
 /** A real store whose first lookups fail the way a lost Redis connection fails them. */
@@ -66,6 +67,7 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
     retry4xx: true,
     timeoutMs: 2000,
     allowPrivate: true,
+    resolver: new HostResolver({ timeoutMs: 1000 }),
     lockMs: 5000,
   });
   t.after(() => worker.close(true));

@@ -6,6 +6,7 @@ import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
 import type { WebhookStore } from './endpoint-store.ts';
 import { FairSlots, type Parked } from './fair-slots.ts';
+import type { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
 
 export interface DeliveryWorkerOptions {
@@ -36,6 +37,8 @@ export interface DeliveryWorkerOptions {
   retry4xx: boolean;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** Resolves endpoints' host names. */
+  resolver: HostResolver;
   /** BullMQ lockDuration and stalledInterval: how soon a dead worker's jobs are run again. */
   lockMs: number;
 }
@@ -146,6 +149,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         body,
         timeoutMs: options.timeoutMs,
         allowPrivate: options.allowPrivate,
+        resolver: options.resolver,
       });
     } finally {
       if (took) wake(slots.release(tenantid, endpointId));

@@ -1,7 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import ipaddr from 'ipaddr.js';
+import type { HostResolver } from './host-resolver.ts';
 
 /**
  * What a webhook may reach: global unicast addresses only. An address is classified by ipaddr.js,
@@ -138,23 +139,29 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 /**
  * A `lookup` for http.request that refuses private addresses after DNS resolution, at connect time,
  * so that a name cannot resolve to a public address when checked and a private one when used.
+ * Names are resolved by `resolver` (DNS queries with a timeout, off libuv's thread pool); every
+ * address is checked, not only the one connected to.
  */
-export function safeLookup(allowPrivate: boolean) {
+export function safeLookup(allowPrivate: boolean, resolver: HostResolver) {
   return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void => {
-    dnsLookup(hostname, { family: options.family ?? 0, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
-      const list = addresses as LookupAddress[];
-      const bad = list.find((a) => isPrivateAddress(a.address));
-      if (bad !== undefined && !allowPrivate) {
-        return callback(
-          new PrivateAddressError(
-            `${hostname} resolves to ${bad.address}, a private address (${addressClass(bad.address)}); webhooks may not reach it (set WEBHOOK_ALLOW_PRIVATE=true for local development).`,
-          ),
-          [],
-        );
-      }
-      if (options.all) callback(null, list);
-      else callback(null, list[0]!.address, list[0]!.family);
-    });
+    resolver.resolve(hostname).then(
+      (addresses) => {
+        const list = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
+        const bad = list.find((a) => isPrivateAddress(a.address));
+        if (bad !== undefined && !allowPrivate) {
+          return callback(
+            new PrivateAddressError(
+              `${hostname} resolves to ${bad.address}, a private address (${addressClass(bad.address)}); webhooks may not reach it (set WEBHOOK_ALLOW_PRIVATE=true for local development).`,
+            ),
+            [],
+          );
+        }
+        if (list.length === 0)
+          return callback(Object.assign(new Error(`${hostname} has no IPv${options.family} address`), { code: 'ENOTFOUND' }), []);
+        if (options.all) callback(null, list);
+        else callback(null, list[0]!.address, list[0]!.family);
+      },
+      (error: Error) => callback(error, []),
+    );
   };
 }
