@@ -32,5 +32,7 @@ WORKDIR /app
 COPY --from=build /out/relay relay
 COPY --from=build /out/gateway gateway
 USER node
-EXPOSE 8080 8081
+# 8080 relay, 8081 gateway (public); 9080 and 9081 their metrics listeners (GET /metrics), which bind
+# 127.0.0.1 unless RELAY_METRICS_HOST / GATEWAY_METRICS_HOST say otherwise: never publish them with the public ports.
+EXPOSE 8080 8081 9080 9081
 CMD ["node", "relay/dist/main.js"]

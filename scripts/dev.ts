@@ -4,8 +4,10 @@
  *   (data in .tenantcast-dev/redis, AOF on), stopped again on exit.
  * - TENANTCAST_SECRET: when unset, a random one kept in .tenantcast-dev/secret (TENANTCAST_DEV_DIR), so tokens survive restarts.
  * - The relay and the gateway listen on 127.0.0.1 (RELAY_HOST, GATEWAY_HOST to change it): the dev stack delivers webhooks to
- *   private addresses and prints tokens for every tenant, so it is not for other machines to reach.
- * - Prints ready-to-use dev tokens and a first request to try.
+ *   private addresses and prints tokens for every tenant, so it is not for other machines to reach. Their metrics are on
+ *   listeners of their own, 127.0.0.1:9080 and :9081 (RELAY_METRICS_PORT, GATEWAY_METRICS_PORT).
+ * - Prints ready-to-use dev tokens, valid as long as the servers allow (AUTH_MAX_TOKEN_LIFETIME_SECONDS, 24 h by default),
+ *   and a first request to try.
  * - SIGINT or SIGTERM (Ctrl-C, or a signal to `npm start`) stops the relay, the gateway and the redis-server it started, then
  *   exits; so does the parent going away.
  */
@@ -136,6 +138,10 @@ const relayPort = process.env.RELAY_PORT ?? '8080';
 const gatewayPort = process.env.GATEWAY_PORT ?? '8081';
 const relayHost = process.env.RELAY_HOST ?? '127.0.0.1';
 const gatewayHost = process.env.GATEWAY_HOST ?? '127.0.0.1';
+const relayMetricsPort = process.env.RELAY_METRICS_PORT ?? '9080';
+const gatewayMetricsPort = process.env.GATEWAY_METRICS_PORT ?? '9081';
+// The dev tokens live as long as the servers accept (their default, unless set).
+const tokenLifetime = Number(process.env.AUTH_MAX_TOKEN_LIFETIME_SECONDS || 24 * 3600);
 // Local development delivers webhooks to endpoints on this machine too.
 const env = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -146,6 +152,8 @@ const env = {
   GATEWAY_PORT: gatewayPort,
   RELAY_HOST: relayHost,
   GATEWAY_HOST: gatewayHost,
+  RELAY_METRICS_PORT: relayMetricsPort,
+  GATEWAY_METRICS_PORT: gatewayMetricsPort,
 };
 
 /** Runs an app with Node and tsx's loader: one process per app, so that signals reach it directly. */
@@ -167,24 +175,27 @@ const gateway = startApp('gateway');
 const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
 const relayUrl = `http://${local(relayHost)}:${relayPort}`;
 const gatewayUrl = `http://${local(gatewayHost)}:${gatewayPort}`;
+const relayMetricsUrl = `http://${local(process.env.RELAY_METRICS_HOST ?? '127.0.0.1')}:${relayMetricsPort}/metrics`;
+const gatewayMetricsUrl = `http://${local(process.env.GATEWAY_METRICS_HOST ?? '127.0.0.1')}:${gatewayMetricsPort}/metrics`;
 await waitReady(relayUrl, relay, 'relay');
 await waitReady(gatewayUrl, gateway, 'gateway');
 
-const week = 7 * 24 * 3600;
 const tokens = {
-  publish: await mintToken({ sub: 'dev-publisher', scope: 'publish', tenants: ['*'], expiresIn: week }, secret),
-  subscribe: await mintToken({ sub: 'dev-subscriber', scope: 'subscribe', tenants: ['*'], expiresIn: week }, secret),
-  admin: await mintToken({ sub: 'dev-admin', scope: 'publish subscribe admin', tenants: ['*'], expiresIn: week }, secret),
+  publish: await mintToken({ sub: 'dev-publisher', scope: 'publish', tenants: ['*'], expiresIn: tokenLifetime }, secret),
+  subscribe: await mintToken({ sub: 'dev-subscriber', scope: 'subscribe', tenants: ['*'], expiresIn: tokenLifetime }, secret),
+  admin: await mintToken({ sub: 'dev-admin', scope: 'publish subscribe admin', tenants: ['*'], expiresIn: tokenLifetime }, secret),
 };
+const validFor = tokenLifetime % 3600 === 0 ? `${tokenLifetime / 3600} h` : `${tokenLifetime} s`;
 
 process.stdout.write(`
 tenantcast is running.
-  relay     ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, /healthz, /readyz, /metrics)
+  relay     ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, /healthz, /readyz)
   dashboard ${relayUrl}/admin/queues   (user: any, password: the admin token below)
-  gateway   ${gatewayUrl.replace('http', 'ws')}   (/v1/tenants/{tenantid}/events, /v1/connect; /healthz, /readyz, /metrics)
+  gateway   ${gatewayUrl.replace('http', 'ws')}   (/v1/tenants/{tenantid}/events, /v1/connect; /healthz, /readyz)
+  metrics   ${relayMetricsUrl} (relay)   ${gatewayMetricsUrl} (gateway)
   redis     ${redisUrl}
 
-Dev tokens (every tenant, valid 7 days):
+Dev tokens (every tenant, valid ${validFor}):
   TC_PUBLISH_TOKEN=${tokens.publish}
   TC_SUBSCRIBE_TOKEN=${tokens.subscribe}
   TC_ADMIN_TOKEN=${tokens.admin}

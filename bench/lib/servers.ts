@@ -90,9 +90,10 @@ export async function startServer(app: 'relay' | 'gateway', redisUrl: string, op
     REDIS_KEY_PREFIX: KEY_PREFIX,
     LOG_LEVEL: 'warn',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    // Metrics on a free port of their own (the bench reads none), so that servers side by side do not collide.
     ...(app === 'relay'
-      ? { RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1' }
-      : { GATEWAY_PORT: String(port), GATEWAY_HOST: '127.0.0.1' }),
+      ? { RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1', RELAY_METRICS_PORT: '0' }
+      : { GATEWAY_PORT: String(port), GATEWAY_HOST: '127.0.0.1', GATEWAY_METRICS_PORT: '0' }),
     ...options.env,
   };
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {

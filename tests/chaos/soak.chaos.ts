@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import { type CloudEvent, compareOffsets, RelayClient } from '@tenantcast/sdk';
 import { mintToken } from '@tenantcast/sdk/tokens';
-import { metricValue, sleep, startRedisServer, TEST_SECRET, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
+import { metricValue, scrapeMetrics, sleep, startRedisServer, TEST_SECRET, uniqueKeyPrefix, uniqueTenant } from '@tenantcast/testkit';
 import { WebSocket } from 'ws';
 import { type AppProcess, spawnApp } from '../support/app-process.ts';
 import { history } from '../support/events.ts';
@@ -128,11 +128,11 @@ async function inspectorOf(app: AppProcess): Promise<{ settledMemory(): Promise<
   };
 }
 
-/** The gateway's /metrics, the figures this test reads. */
+/** The gateway's /metrics (on its metrics listener), the figures this test reads. */
 async function gatewayMetrics(
-  url: string,
+  metricsUrl: string,
 ): Promise<{ connections: number; subscriptions: Map<string, number>; heap: number; rss: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await scrapeMetrics(metricsUrl);
   // Every tenant's series: the one metric read whole rather than by its labels.
   const subscriptions = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -212,7 +212,7 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
     `the gateway's open files limit is ${gatewayLimit}; raise it to ${needed}`,
   );
   const wsUrl = gw.url.replace(/^http/, 'ws');
-  const readRss = async () => rssBytes(gatewayPid) ?? (await gatewayMetrics(gw.url)).rss;
+  const readRss = async () => rssBytes(gatewayPid) ?? (await gatewayMetrics(gw.metricsUrl)).rss;
   const inspector = await inspectorOf(gw);
   t.after(() => inspector.close());
 
@@ -505,7 +505,7 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
         const raw = await readRss();
         const settled = await inspector.settledMemory();
         const rss = (await readRss()) ?? settled.rss;
-        const { connections } = await gatewayMetrics(gw.url);
+        const { connections } = await gatewayMetrics(gw.metricsUrl);
         samples.push({ phase, raw, rss, heap: settled.heapUsed, connections });
       } catch {
         // The gateway died: asserted below.
@@ -568,10 +568,10 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
       for (const sub of client.subs.values()) if (sub.active) perTenant.set(sub.tenant, (perTenant.get(sub.tenant) ?? 0) + 1);
     return perTenant;
   };
-  let counted = await gatewayMetrics(gw.url);
+  let counted = await gatewayMetrics(gw.metricsUrl);
   await until(
     async () => {
-      counted = await gatewayMetrics(gw.url);
+      counted = await gatewayMetrics(gw.metricsUrl);
       return (
         counted.connections === clients.size && JSON.stringify([...counted.subscriptions].sort()) === JSON.stringify([...held()].sort())
       );
@@ -650,7 +650,7 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
   await until(() => clients.size === 0 && stray.size === 0, 'every client closed', 40_000);
   await until(
     async () => {
-      counted = await gatewayMetrics(gw.url);
+      counted = await gatewayMetrics(gw.metricsUrl);
       return counted.connections === 0 && counted.subscriptions.size === 0;
     },
     'the gateway to count no connection and no tenant',
@@ -705,7 +705,7 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
   await until(() => stray.size === 0, 'the admission clients closed', 20_000);
   await until(
     async () => {
-      counted = await gatewayMetrics(gw.url);
+      counted = await gatewayMetrics(gw.metricsUrl);
       return counted.connections === 0 && [...counted.subscriptions.values()].every((v) => v === 0);
     },
     'the gateway to count no connection and no subscription again',
@@ -827,18 +827,18 @@ test('a tenant whose only subscriber leaves during catch-up keeps no hub', async
     `GET /v1/tenants/${tenant}/events?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
       `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nAuthorization: Bearer ${stack.token}\r\n\r\n`,
   );
-  let counted = await gatewayMetrics(stack.gateway.url);
+  let counted = await gatewayMetrics(stack.gateway.metricsUrl);
   await until(async () => {
-    counted = await gatewayMetrics(stack.gateway.url);
+    counted = await gatewayMetrics(stack.gateway.metricsUrl);
     return counted.subscriptions.get(tenant) === 1;
   }, 'the subscription to be counted');
   await sleep(300);
   socket.resetAndDestroy();
   await until(async () => {
-    counted = await gatewayMetrics(stack.gateway.url);
+    counted = await gatewayMetrics(stack.gateway.metricsUrl);
     return counted.connections === 0 && (counted.subscriptions.get(tenant) ?? 0) === 0;
   }, 'the subscription to be counted out');
   await sleep(300);
-  counted = await gatewayMetrics(stack.gateway.url);
+  counted = await gatewayMetrics(stack.gateway.metricsUrl);
   assert.equal(counted.subscriptions.has(tenant), false, 'the tenant has no hub left');
 });

@@ -74,21 +74,38 @@ function outsideAddress(): string | undefined {
 interface Started {
   npm: ChildProcess;
   output: () => string;
-  ports: { relay: number; gateway: number; redis: number };
+  ports: { relay: number; gateway: number; redis: number; relayMetrics: number; gatewayMetrics: number };
   dir: string;
 }
 
 async function startNpm(): Promise<Started> {
-  const ports = { relay: await freePort(), gateway: await freePort(), redis: await freePort() };
+  const ports = {
+    relay: await freePort(),
+    gateway: await freePort(),
+    redis: await freePort(),
+    relayMetrics: await freePort(),
+    gatewayMetrics: await freePort(),
+  };
   const dir = mkdtempSync(join(tmpdir(), 'tc-dev-'));
   const env: NodeJS.ProcessEnv = { ...process.env };
   // A Redis of its own on a free port: never the machine's, and never a test runner's context.
-  for (const name of ['REDIS_URL', 'TENANTCAST_SECRET', 'RELAY_HOST', 'GATEWAY_HOST', 'NODE_TEST_CONTEXT']) delete env[name];
+  for (const name of [
+    'REDIS_URL',
+    'TENANTCAST_SECRET',
+    'RELAY_HOST',
+    'GATEWAY_HOST',
+    'RELAY_METRICS_HOST',
+    'GATEWAY_METRICS_HOST',
+    'NODE_TEST_CONTEXT',
+  ])
+    delete env[name];
   Object.assign(env, {
     TENANTCAST_DEV_DIR: dir,
     TENANTCAST_DEV_REDIS_PORT: String(ports.redis),
     RELAY_PORT: String(ports.relay),
     GATEWAY_PORT: String(ports.gateway),
+    RELAY_METRICS_PORT: String(ports.relayMetrics),
+    GATEWAY_METRICS_PORT: String(ports.gatewayMetrics),
     LOG_LEVEL: 'warn',
   });
   const npm = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -124,7 +141,10 @@ describe('npm start', { skip: linux ? false : 'reads the process tree from /proc
       if (outside !== undefined) {
         assert.equal(await accepts(outside, started.ports.relay), false, `the relay is not reachable on ${outside}`);
         assert.equal(await accepts(outside, started.ports.gateway), false, `the gateway is not reachable on ${outside}`);
+        assert.equal(await accepts(outside, started.ports.gatewayMetrics), false, `the gateway's metrics are not reachable on ${outside}`);
       }
+      assert.ok(started.output().includes(`http://127.0.0.1:${started.ports.gatewayMetrics}/metrics`), 'prints the metrics URLs');
+      assert.equal((await fetch(`http://127.0.0.1:${started.ports.gatewayMetrics}/metrics`)).status, 200);
 
       started.npm.kill(signal);
       await until(() => tree.every((pid) => !alive(pid)), `every process npm start started to exit after ${signal}`, 15_000, 100);

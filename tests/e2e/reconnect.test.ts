@@ -117,7 +117,7 @@ describe('subscribe() reconnects and resumes', () => {
     await closing;
     stored.push(...(await publishOffsets(relay, tenant, ticks(3, 6))));
     await until(
-      async () => ((await scrapeMetric(b.url, 'tenantcast_gateway_subscriptions', { tenant: tenant })) ?? 0) === 1,
+      async () => ((await scrapeMetric(b.metricsUrl, 'tenantcast_gateway_subscriptions', { tenant: tenant })) ?? 0) === 1,
       'b to serve it',
     );
     stored.push(...(await publishOffsets(relay, tenant, ticks(3, 9))));
@@ -143,7 +143,7 @@ describe('subscribe() reconnects and resumes', () => {
     const pad = 'x'.repeat(48 * 1024);
     let n = 2;
     const started = Date.now();
-    while (((await scrapeMetric(gateway.url, 'tenantcast_gateway_slow_consumers_total')) ?? 0) === 0) {
+    while (((await scrapeMetric(gateway.metricsUrl, 'tenantcast_gateway_slow_consumers_total')) ?? 0) === 0) {
       assert.ok(Date.now() - started < 20_000, 'the gateway closes the slow consumer');
       stored.push(
         ...(await publishOffsets(

@@ -42,7 +42,7 @@ async function open<TMap extends object = QlikEventMap>(
 }
 
 const subscriptions = async (tenant: string) =>
-  (await scrapeMetric(stack.gateway.url, 'tenantcast_gateway_subscriptions', { tenant })) ?? 0;
+  (await scrapeMetric(stack.gateway.metricsUrl, 'tenantcast_gateway_subscriptions', { tenant })) ?? 0;
 
 describe('subscribe() end to end', () => {
   test('the iterator yields Qlik events narrowed by type', async (t) => {
@@ -334,12 +334,14 @@ describe('subscribe() end to end', () => {
       onStatus: (status, detail) => statuses.push({ status, code: detail?.code }),
     });
     onEnd(t, () => sub.close());
-    const before = (await scrapeMetric(gateway.url, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0;
+    const before =
+      (await scrapeMetric(gateway.metricsUrl, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0;
     await assert.rejects(within(sub.ready, 'ready'), { name: 'TenantcastError', code: 'TC_ERR_FORBIDDEN_SCOPE', status: 403 });
     assert.deepEqual(statuses, [{ status: 'closed', code: undefined }]);
     assert.equal(calls, 1, 'asks for a token once: there is no second attempt');
     await sleep(100);
-    const after = (await scrapeMetric(gateway.url, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0;
+    const after =
+      (await scrapeMetric(gateway.metricsUrl, 'tenantcast_gateway_upgrades_refused_total', { code: 'TC_ERR_FORBIDDEN_SCOPE' })) ?? 0;
     assert.ok(after - before <= 1, `one refused upgrade, counted ${after - before}`);
   });
 });

@@ -9,6 +9,8 @@ export const root = join(import.meta.dirname, '..', '..');
 export interface AppProcess {
   url: string;
   port: number;
+  /** Base URL of its metrics listener (GET /metrics), on a free port of 127.0.0.1. */
+  metricsUrl: string;
   child: ChildProcess;
   output(): string;
   /** Resolves when the process exits, with its code or the signal that ended it. */
@@ -19,12 +21,18 @@ export interface AppProcess {
 /**
  * Spawns `apps/<app>/src/main.ts` under tsx, or with `built` (`apps/<app>/dist/main.js`) that file with
  * plain node, as production runs it; resolves once it answers /readyz. Its environment is `env` alone
- * (with PATH, a port of 127.0.0.1, and LOG_LEVEL warn unless given).
+ * (with PATH, a port of 127.0.0.1 and a metrics port, and LOG_LEVEL warn unless given).
  */
 export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, string>, port?: number, built?: string): Promise<AppProcess> {
   const chosen = port ?? (await freePort());
-  const portVar =
-    app === 'relay' ? { RELAY_PORT: String(chosen), RELAY_HOST: '127.0.0.1' } : { GATEWAY_PORT: String(chosen), GATEWAY_HOST: '127.0.0.1' };
+  const metricsPort = await freePort();
+  const prefix = app === 'relay' ? 'RELAY' : 'GATEWAY';
+  const portVar = {
+    [`${prefix}_PORT`]: String(chosen),
+    [`${prefix}_HOST`]: '127.0.0.1',
+    [`${prefix}_METRICS_PORT`]: String(metricsPort),
+    [`${prefix}_METRICS_HOST`]: '127.0.0.1',
+  };
   const args = built === undefined ? [...TSX_NODE_ARGS, join(root, 'apps', app, 'src', 'main.ts')] : [built];
   const child = spawn(process.execPath, args, {
     cwd: root,
@@ -58,6 +66,7 @@ export async function spawnApp(app: 'relay' | 'gateway', env: Record<string, str
   return {
     url,
     port: chosen,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     child,
     output: () => output,
     exited,

@@ -19,6 +19,13 @@ describe('gateway configuration', () => {
     assert.equal(config.catchUpPageSize, 1000);
     assert.equal(config.maxSubscriptionsPerConnection, 100);
     assert.equal(config.shutdownTimeoutMs, 10_000);
+    assert.equal(config.metricsPort, 9081);
+    assert.equal(config.metricsHost, '127.0.0.1', 'metrics are on loopback unless set');
+    assert.equal(config.metricsMaxTenants, 100);
+    assert.equal(config.authIssuer, undefined);
+    assert.equal(config.authAudience, undefined);
+    assert.equal(config.authMaxTokenLifetimeSeconds, 24 * 3600);
+    assert.equal(config.authAllowNoExp, false);
   });
 
   test('the default limits let 10,000 clients of one tenant connect and a healthy client have 1 MiB in flight', () => {
@@ -45,6 +52,13 @@ describe('gateway configuration', () => {
         GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
         LOG_LEVEL: 'warn',
         SHUTDOWN_TIMEOUT_MS: '0',
+        GATEWAY_METRICS_PORT: '9002',
+        GATEWAY_METRICS_HOST: '10.0.0.5',
+        GATEWAY_METRICS_MAX_TENANTS: '20',
+        AUTH_ISSUER: 'https://auth.example',
+        AUTH_AUDIENCE: 'tenantcast',
+        AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
+        AUTH_ALLOW_NO_EXP: 'true',
       }),
     );
     assert.deepEqual(config, {
@@ -63,6 +77,13 @@ describe('gateway configuration', () => {
       maxSubscriptionsPerConnection: 10,
       logLevel: 'warn',
       shutdownTimeoutMs: 0,
+      metricsPort: 9002,
+      metricsHost: '10.0.0.5',
+      metricsMaxTenants: 20,
+      authIssuer: 'https://auth.example',
+      authAudience: 'tenantcast',
+      authMaxTokenLifetimeSeconds: 3600,
+      authAllowNoExp: true,
     });
   });
 
@@ -91,6 +112,10 @@ describe('gateway configuration', () => {
     [{ GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }, /GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL \(logLevel\) must be one of/],
     [{ SHUTDOWN_TIMEOUT_MS: '-5' }, /SHUTDOWN_TIMEOUT_MS/],
+    [{ GATEWAY_METRICS_PORT: '70000' }, /GATEWAY_METRICS_PORT/],
+    [{ GATEWAY_METRICS_MAX_TENANTS: '-1' }, /GATEWAY_METRICS_MAX_TENANTS/],
+    [{ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '0' }, /AUTH_MAX_TOKEN_LIFETIME_SECONDS/],
+    [{ AUTH_ALLOW_NO_EXP: 'yes' }, /AUTH_ALLOW_NO_EXP/],
   ] as const) {
     const full = 'TENANTCAST_SECRET' in env ? env : { TENANTCAST_SECRET: secret, ...env };
     const shown = Object.keys(env).length === 0 ? 'no TENANTCAST_SECRET' : JSON.stringify(env);

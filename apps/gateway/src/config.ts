@@ -6,7 +6,7 @@ export { ConfigError };
 /** The gateway's configuration, parsed once at boot. */
 export const GatewayConfigSchema = Type.Object(
   {
-    ...serverOptions({ port: 8081 }),
+    ...serverOptions({ port: 8081, metricsPort: 9081 }),
     /** Most connections (or multiplexed subscriptions) per tenant on one gateway. Default 20,000. */
     maxConnectionsPerTenant: Type.Integer({ minimum: 1, default: 20_000 }),
     /** Bytes queued for one connection before it is closed as a slow consumer (4008). Default 8 MiB. */
@@ -21,6 +21,8 @@ export const GatewayConfigSchema = Type.Object(
     catchUpPageSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     /** Subscriptions one multiplexed connection may hold. Default 100. */
     maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100 }),
+    /** Tenants with a series of their own in the subscriptions metric (the most subscribed); the rest are summed as "(other)". Default 100. */
+    metricsMaxTenants: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
   },
   { additionalProperties: false },
 );
@@ -39,6 +41,7 @@ const gatewayConfig = defineConfig({
     originPolicy: 'GATEWAY_ORIGIN_POLICY',
     catchUpPageSize: 'GATEWAY_CATCH_UP_PAGE_SIZE',
     maxSubscriptionsPerConnection: 'GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+    metricsMaxTenants: 'GATEWAY_METRICS_MAX_TENANTS',
   },
   parse: serverOptionsParse,
 });

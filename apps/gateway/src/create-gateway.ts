@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { hs256Keys, Lifecycle, StreamReader, TokenVerifier } from '@tenantcast/server';
+import { hs256Keys, Lifecycle, MetricsListener, StreamReader, TokenVerifier, tokenPolicy } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
@@ -20,8 +20,10 @@ export interface GatewayDeps {
 
 /** A gateway that is built but may not listen yet. */
 export interface Gateway {
-  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:8081`. */
+  /** Starts listening, and the metrics listener too; resolves with the public base URL, e.g. `http://127.0.0.1:8081`. */
   listen(): Promise<string>;
+  /** The metrics listener's base URL (`GET /metrics`), e.g. `http://127.0.0.1:9081`, once listening. */
+  readonly metricsUrl: string | undefined;
   /** Stops: refuses upgrades with 503, closes clients with 1001, drops subscriptions, quits Redis. Idempotent. */
   close(): Promise<void>;
 }
@@ -56,7 +58,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
     lifecycle,
-    tokens: new TokenVerifier(hs256Keys(config.secret)),
+    tokens: new TokenVerifier(hs256Keys(config.secret), { policy: tokenPolicy(config) }),
     admission,
     store,
     onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
@@ -66,7 +68,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const metrics = createGatewayMetrics(
     () => fanout.tenants(),
     () => handshake.clients.size,
+    config.metricsMaxTenants,
   );
+  const metricsListener = new MetricsListener({ port: config.metricsPort, host: config.metricsHost, registry: metrics.registry, logger });
   const heartbeat = new Heartbeat(handshake.clients, config.heartbeatMs);
   const sessions = new Sessions({
     host: {
@@ -87,7 +91,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     opsRoutes({
       lifecycle,
       redisReady: () => redis.ready,
-      registry: metrics.registry,
       probe: (request, url) => handshake.probe(request, url),
       logger,
     }),
@@ -95,6 +98,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   server.on('upgrade', handshake.onUpgrade);
 
   return {
+    get metricsUrl() {
+      return metricsListener.url;
+    },
     async listen() {
       lifecycle.start();
       await redis.connect();
@@ -105,7 +111,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      logger.info({ address: url }, 'gateway listening');
+      const metricsAddress = await metricsListener.listen();
+      logger.info({ address: url, metrics: metricsAddress }, 'gateway listening');
       return url;
     },
     close() {
@@ -120,6 +127,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
           },
         ],
         ['drop subscriptions', () => fanout.close()],
+        ['stop metrics', () => metricsListener.close()],
         ['quit Redis', () => redis.quit()],
       ]);
     },

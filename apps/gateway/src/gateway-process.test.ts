@@ -80,6 +80,7 @@ describe('the gateway process', () => {
         REDIS_URL: fixture.redis.url,
         GATEWAY_PORT: String(port),
         GATEWAY_HOST: '127.0.0.1',
+        GATEWAY_METRICS_PORT: '0',
         LOG_LEVEL: 'silent',
       });
       const base = `http://127.0.0.1:${port}`;

@@ -12,6 +12,10 @@ describe('relay configuration', () => {
     assert.equal(config.bodyLimit, 1024 * 1024);
     assert.equal(config.keyPrefix, 'tc:');
     assert.ok(config.rateLimitPerSecond >= 100_000, 'the default limit is far above benchmark rates');
+    assert.equal(config.metricsPort, 9080);
+    assert.equal(config.metricsHost, '127.0.0.1', 'metrics are on loopback unless set');
+    assert.equal(config.authMaxTokenLifetimeSeconds, 24 * 3600);
+    assert.equal(config.authAllowNoExp, false);
   });
 
   test('environment variables map to options', () => {
@@ -25,6 +29,12 @@ describe('relay configuration', () => {
         STRICT_EVENT_TYPES: 'true',
         RATE_LIMIT_TENANTS: 'acme=10, globex=20',
         QLIK_WEBHOOK_SECRET: 'q',
+        RELAY_METRICS_PORT: '9100',
+        RELAY_METRICS_HOST: '0.0.0.0',
+        AUTH_ISSUER: 'https://auth.example',
+        AUTH_AUDIENCE: 'tenantcast',
+        AUTH_MAX_TOKEN_LIFETIME_SECONDS: '600',
+        AUTH_ALLOW_NO_EXP: 'true',
       }),
     );
     assert.equal(config.redisUrl, 'redis://example:6380');
@@ -34,6 +44,12 @@ describe('relay configuration', () => {
     assert.equal(config.strictEventTypes, true);
     assert.deepEqual(config.rateLimitTenants, { acme: 10, globex: 20 });
     assert.equal(config.qlikWebhookSecret, 'q');
+    assert.equal(config.metricsPort, 9100);
+    assert.equal(config.metricsHost, '0.0.0.0');
+    assert.equal(config.authIssuer, 'https://auth.example');
+    assert.equal(config.authAudience, 'tenantcast');
+    assert.equal(config.authMaxTokenLifetimeSeconds, 600);
+    assert.equal(config.authAllowNoExp, true);
   });
 
   for (const [env, message] of [
@@ -51,6 +67,8 @@ describe('relay configuration', () => {
       /REDIS_CLUSTER_NODES \(redisClusterNodes\) must be host:port seed nodes/,
     ],
     [{ TENANTCAST_SECRET: secret, REDIS_WAIT_REPLICAS: '-1' }, /REDIS_WAIT_REPLICAS/],
+    [{ TENANTCAST_SECRET: secret, RELAY_METRICS_PORT: 'nine' }, /RELAY_METRICS_PORT/],
+    [{ TENANTCAST_SECRET: secret, AUTH_MAX_TOKEN_LIFETIME_SECONDS: 'long' }, /AUTH_MAX_TOKEN_LIFETIME_SECONDS/],
   ] as const) {
     test(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {
       assert.throws(

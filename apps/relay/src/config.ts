@@ -7,7 +7,7 @@ export { ConfigError };
 /** The relay's configuration, parsed once at boot. */
 export const RelayConfigSchema = Type.Object(
   {
-    ...serverOptions({ port: 8080 }),
+    ...serverOptions({ port: 8080, metricsPort: 9080 }),
     /** Replicas that must have an event before the relay answers 202 (Redis WAIT); 0 answers once the master has it. Default 0. */
     redisWaitReplicas: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
     /** How long the relay waits for those replicas, in ms, before answering 503 (the retry is deduped). Default 1,000. */

@@ -8,10 +8,12 @@ import {
   hs256Keys,
   isCluster,
   Lifecycle,
+  MetricsListener,
   redisTarget,
   StreamAppender,
   StreamReader,
   TokenVerifier,
+  tokenPolicy,
 } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -37,8 +39,10 @@ export interface RelayDeps {
 
 /** A relay that is built but may not listen yet. */
 export interface Relay {
-  /** Starts listening; resolves with the bound address, e.g. `http://127.0.0.1:8080`. */
+  /** Starts listening, and the metrics listener too; resolves with the public address, e.g. `http://127.0.0.1:8080`. */
   listen(): Promise<string>;
+  /** The metrics listener's base URL (`GET /metrics`), e.g. `http://127.0.0.1:9080`, once listening. */
+  readonly metricsUrl: string | undefined;
   /** Stops: refuses new requests with 503, drains those in flight, quits Redis. Idempotent. */
   close(): Promise<void>;
   /** The Fastify instance, for `inject` in tests. */
@@ -79,7 +83,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     reader,
     singleAppends: new SingleAppends(appender),
     registry,
-    tokens: new TokenVerifier(hs256Keys(config.secret)),
+    tokens: new TokenVerifier(hs256Keys(config.secret), { policy: tokenPolicy(config) }),
     metrics,
     refuse: createRefuse(metrics, config.bodyLimit),
     delivery,
@@ -115,17 +119,28 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   registerWebhooksRoutes(app, ctx);
   void app.register(async (scope) => registerDashboard(scope, ctx));
   registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
+  const metricsListener = new MetricsListener({
+    port: config.metricsPort,
+    host: config.metricsHost,
+    registry: metrics.registry,
+    beforeScrape: () => metrics.redisUp.set(redis.status === 'ready' ? 1 : 0),
+    logger,
+  });
 
   return {
     app,
+    get metricsUrl() {
+      return metricsListener.url;
+    },
     async listen() {
       lifecycle.start();
       if (!(await connectRedis(redis))) {
         logger.warn({ redis: describeRedis(target) }, 'Redis is not reachable yet; answering 503 until it is');
       }
       const address = await app.listen({ port: config.port, host: config.host });
+      const metricsAddress = await metricsListener.listen();
       if (config.deliveryMode === 'embedded') delivery.startWorkers();
-      logger.info({ address }, 'relay listening');
+      logger.info({ address, metrics: metricsAddress }, 'relay listening');
       return address;
     },
     close() {
@@ -139,6 +154,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
           },
         ],
         ['stop deliveries', () => delivery.close()],
+        ['stop metrics', () => metricsListener.close()],
         ['quit Redis', () => closeRedis(redis)],
       ]);
     },

@@ -25,7 +25,7 @@ function refused(message?: RegExp) {
 }
 
 function claims(scopes: Scope[], tenants: string[] | '*'): TokenClaims {
-  return { sub: 'svc', scopes: new Set(scopes), tenants: tenants === '*' ? '*' : new Set(tenants), exp: undefined };
+  return { sub: 'svc', scopes: new Set(scopes), tenants: tenants === '*' ? '*' : new Set(tenants), exp: undefined, iat: undefined };
 }
 
 describe('mintToken and verifyToken', () => {
@@ -54,12 +54,41 @@ describe('mintToken and verifyToken', () => {
     assert.equal(verified.tenants, '*');
   });
 
-  test('a numeric expiresIn is seconds from now; none means no expiry', async () => {
+  test('a numeric expiresIn is seconds from now; without one a token lasts an hour; false means no expiry', async () => {
     const now = Math.floor(Date.now() / 1000);
     const timed = await verifyToken(await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'], expiresIn: 60 }, secret), secret);
     assert.ok(timed.exp !== undefined && timed.exp >= now + 60 && timed.exp <= now + 61, String(timed.exp));
-    const forever = await verifyToken(await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'] }, secret), secret);
+    assert.ok(timed.iat !== undefined && timed.iat >= now && timed.iat <= now + 1, String(timed.iat));
+    const plain = await verifyToken(await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'] }, secret), secret);
+    assert.ok(plain.exp !== undefined && plain.exp >= now + 3600 && plain.exp <= now + 3601, String(plain.exp));
+    const forever = await verifyToken(await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'], expiresIn: false }, secret), secret);
     assert.equal(forever.exp, undefined);
+  });
+
+  test('issuer and audience: minted when asked, checked when the verifier asks', async () => {
+    const token = await mintToken(
+      { sub: 's', scope: 'publish', tenants: ['acme'], issuer: 'https://auth.acme', audience: 'tenantcast' },
+      secret,
+    );
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    assert.equal(payload.iss, 'https://auth.acme');
+    assert.equal(payload.aud, 'tenantcast');
+    assert.equal((await verifyToken(token, secret, { issuer: 'https://auth.acme', audience: 'tenantcast' })).sub, 's');
+    await assert.rejects(verifyToken(token, secret, { issuer: 'https://other' }), refused(/"iss".*AUTH_ISSUER/));
+    await assert.rejects(verifyToken(token, secret, { audience: 'other' }), refused(/"aud".*AUTH_AUDIENCE/));
+    // Without the claim at all, when the verifier asks for it.
+    const bare = await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'] }, secret);
+    await assert.rejects(verifyToken(bare, secret, { issuer: 'https://auth.acme' }), refused(/"iss"/));
+    await assert.rejects(verifyToken(bare, secret, { audience: 'tenantcast' }), refused(/"aud"/));
+    // An audience list that holds the verifier's.
+    const listed = await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'], audience: ['billing', 'tenantcast'] }, secret);
+    assert.equal((await verifyToken(listed, secret, { audience: 'tenantcast' })).sub, 's');
+  });
+
+  test('requireExp refuses a token that never expires', async () => {
+    const forever = await mintToken({ sub: 's', scope: 'publish', tenants: ['acme'], expiresIn: false }, secret);
+    await assert.rejects(verifyToken(forever, secret, { requireExp: true }), refused(/"exp".*AUTH_ALLOW_NO_EXP/));
+    assert.equal((await verifyToken(forever, secret)).exp, undefined);
   });
 
   test('a string secret is its UTF-8 bytes', async () => {

@@ -17,6 +17,18 @@ export interface TokenClaims {
   tenants: ReadonlySet<string> | '*';
   /** Expiry, in seconds since the epoch, when the token has one. */
   exp: number | undefined;
+  /** When the token was issued, in seconds since the epoch, when it says so. */
+  iat: number | undefined;
+}
+
+/** Claim checks a verifier may ask for beyond the signature (RFC 7519 §4.1), applied by jose. */
+export interface VerifyTokenOptions {
+  /** The `iss` a token must carry; any issuer, or none, when absent. */
+  issuer?: string;
+  /** The `aud` a token must name (its `aud` may be a list holding it); any audience, or none, when absent. */
+  audience?: string;
+  /** Refuse a token without `exp`, one that never expires. Default false. */
+  requireExp?: boolean;
 }
 
 /** What `mintToken` puts in a token. */
@@ -25,9 +37,19 @@ export interface MintTokenOptions {
   scope: Scope | readonly Scope[] | string;
   /** Tenant ids, or `['*']` for all. */
   tenants: readonly string[];
-  /** Lifetime: seconds, or a jose time span such as `'1h'`. Omit for a token that never expires. */
-  expiresIn?: number | string;
+  /**
+   * Lifetime: seconds, or a jose time span such as `'1h'`. Default one hour. `false` mints a token
+   * without `exp`, which the servers refuse unless AUTH_ALLOW_NO_EXP is true.
+   */
+  expiresIn?: number | string | false;
+  /** The `iss` claim: who minted the token, for servers that check it (AUTH_ISSUER). Default none. */
+  issuer?: string;
+  /** The `aud` claim: whom the token is for, for servers that check it (AUTH_AUDIENCE). Default none. */
+  audience?: string | readonly string[];
 }
+
+/** The lifetime of a token minted without `expiresIn`: one hour, well within the servers' default AUTH_MAX_TOKEN_LIFETIME_SECONDS (24 h). */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
 
 /** HS256 keys are the secret string's UTF-8 bytes. */
 function keyOf(secret: string | Uint8Array): Uint8Array {
@@ -53,7 +75,7 @@ function verifyKeyOf(secret: string | Uint8Array): Promise<CryptoKey> | Uint8Arr
 /**
  * Signs an HS256 token for the relay and the gateway. For servers: the secret must stay on the server.
  * @example
- * const token = await mintToken({ sub: 'svc-a', scope: 'publish', tenants: ['acme'], expiresIn: '1h' }, secret);
+ * const token = await mintToken({ sub: 'svc-a', scope: 'publish', tenants: ['acme'], expiresIn: '1h', audience: 'tenantcast' }, secret);
  */
 export async function mintToken(options: MintTokenOptions, secret: string | Uint8Array): Promise<string> {
   const scope = typeof options.scope === 'string' ? options.scope : options.scope.join(' ');
@@ -72,9 +94,12 @@ export async function mintToken(options: MintTokenOptions, secret: string | Uint
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(options.sub)
     .setIssuedAt();
-  if (options.expiresIn !== undefined) {
-    jwt.setExpirationTime(typeof options.expiresIn === 'number' ? Math.floor(Date.now() / 1000) + options.expiresIn : options.expiresIn);
+  const expiresIn = options.expiresIn ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
+  if (expiresIn !== false) {
+    jwt.setExpirationTime(typeof expiresIn === 'number' ? Math.floor(Date.now() / 1000) + expiresIn : expiresIn);
   }
+  if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
+  if (options.audience !== undefined) jwt.setAudience(typeof options.audience === 'string' ? options.audience : [...options.audience]);
   return jwt.sign(keyOf(secret));
 }
 
@@ -82,24 +107,48 @@ function invalid(message: string, cause?: unknown): TenantcastError {
   return new TenantcastError('TC_ERR_TOKEN_INVALID', message, { status: 401, cause });
 }
 
+/** The message of a claim check jose refused (`JWTClaimValidationFailed`), naming the setting that asked for it. */
+function claimRefusal(error: InstanceType<typeof joseErrors.JWTClaimValidationFailed>): TenantcastError {
+  if (error.claim === 'exp') {
+    return invalid(
+      'Token has no "exp" claim, and this server refuses tokens that never expire (AUTH_ALLOW_NO_EXP); mint it with an expiry.',
+      error,
+    );
+  }
+  if (error.claim === 'iss') {
+    return invalid('Token "iss" claim is not the issuer this server accepts (AUTH_ISSUER); mint it with that issuer.', error);
+  }
+  if (error.claim === 'aud') {
+    return invalid('Token "aud" claim does not name this server\'s audience (AUTH_AUDIENCE); mint it for that audience.', error);
+  }
+  if (error.claim === 'nbf') return invalid('Token is not valid yet: its "nbf" is in the future.', error);
+  return invalid(`Token "${error.claim}" claim is not valid: ${error.message}.`, error);
+}
+
 /**
  * Verifies an HS256 token and returns its claims. Only HS256 is accepted (`alg: none` and every other
- * algorithm are refused). Throws a `TenantcastError` with code `TC_ERR_TOKEN_INVALID` and a message
- * that says what is wrong.
+ * algorithm are refused); `options` adds the issuer, audience and expiry checks, done by jose. Throws a
+ * `TenantcastError` with code `TC_ERR_TOKEN_INVALID` and a message that says what is wrong.
  */
-export async function verifyToken(token: string, secret: string | Uint8Array): Promise<TokenClaims> {
+export async function verifyToken(token: string, secret: string | Uint8Array, options: VerifyTokenOptions = {}): Promise<TokenClaims> {
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, await verifyKeyOf(secret), { algorithms: ['HS256'] }));
+    ({ payload } = await jwtVerify(token, await verifyKeyOf(secret), {
+      algorithms: ['HS256'],
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: options.requireExp ? ['exp'] : [],
+    }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw invalid('Token expired; mint a new one.', error);
+    if (error instanceof joseErrors.JWTClaimValidationFailed) throw claimRefusal(error);
     if (error instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('Token algorithm not allowed; sign with HS256.', error);
     if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
       throw invalid('Token signature does not verify; sign it with TENANTCAST_SECRET.', error);
     }
     throw invalid('Token is not a valid JWT; send a HS256 JWT as "Authorization: Bearer <token>".', error);
   }
-  const { sub, scope, tenants, exp } = payload;
+  const { sub, scope, tenants, exp, iat } = payload;
   if (typeof sub !== 'string' || sub === '') throw invalid('Token lacks a "sub" claim.');
   if (typeof scope !== 'string') throw invalid('Token lacks a "scope" claim: a space-separated list of publish, subscribe, admin.');
   if (!Array.isArray(tenants) || !tenants.every((t) => t === '*' || isTenantId(t))) {
@@ -111,6 +160,7 @@ export async function verifyToken(token: string, secret: string | Uint8Array): P
     scopes,
     tenants: tenants.includes('*') ? '*' : new Set(tenants as string[]),
     exp: typeof exp === 'number' ? exp : undefined,
+    iat: typeof iat === 'number' ? iat : undefined,
   };
 }
 

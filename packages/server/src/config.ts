@@ -125,9 +125,9 @@ export function parseClusterNodes(raw: string): string[] {
 
 /**
  * The options every tenantcast server takes (relay, gateway, delivery), declared once: each app
- * spreads this into its schema. Only the port's default differs.
+ * spreads this into its schema. Only the ports' defaults differ.
  */
-export function serverOptions(defaults: { port: number }) {
+export function serverOptions(defaults: { port: number; metricsPort: number }) {
   return {
     /** Redis to store streams in (one server). Default redis://127.0.0.1:6379. */
     redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
@@ -145,10 +145,22 @@ export function serverOptions(defaults: { port: number }) {
     logLevel: LogLevel,
     /** How long shutdown waits for work in flight (requests; clients closing after 1001), in ms. Default 10,000. */
     shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
+    /** Port of the metrics listener (`GET /metrics`), apart from the public one; 0 picks a free one. */
+    metricsPort: Type.Integer({ minimum: 0, maximum: 65535, default: defaults.metricsPort }),
+    /** Interface of the metrics listener: loopback, so that only the host (or its scraper) reads it. Default 127.0.0.1. */
+    metricsHost: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    /** The `iss` every token must carry; when unset, any issuer (or none). Default none. */
+    authIssuer: Type.Optional(Type.String({ minLength: 1 })),
+    /** An audience every token's `aud` must name; when unset, any audience (or none). Default none. */
+    authAudience: Type.Optional(Type.String({ minLength: 1 })),
+    /** The longest a token may live, `exp` − `iat`, in seconds; longer-lived tokens are refused. Default 24 h. */
+    authMaxTokenLifetimeSeconds: Type.Integer({ minimum: 1, default: 24 * 3600 }),
+    /** Accept tokens without `exp` (they never expire). Default false. */
+    authAllowNoExp: Type.Boolean({ default: false }),
   };
 }
 
-/** The server options' environment variables; `app` names the port's and host's (`RELAY_PORT`, `GATEWAY_HOST`). */
+/** The server options' environment variables; `app` names the ports' and hosts' (`RELAY_PORT`, `GATEWAY_METRICS_HOST`). */
 export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
   return {
     redisUrl: 'REDIS_URL',
@@ -159,6 +171,12 @@ export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
     host: `${app}_HOST`,
     logLevel: 'LOG_LEVEL',
     shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+    metricsPort: `${app}_METRICS_PORT`,
+    metricsHost: `${app}_METRICS_HOST`,
+    authIssuer: 'AUTH_ISSUER',
+    authAudience: 'AUTH_AUDIENCE',
+    authMaxTokenLifetimeSeconds: 'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+    authAllowNoExp: 'AUTH_ALLOW_NO_EXP',
   } as const;
 }
 

@@ -1,12 +1,15 @@
 export {
   basicOrBearerToken,
   bearerToken,
+  DEFAULT_TOKEN_POLICY,
   hs256Keys,
   type KeySource,
   requireScope,
   requireTenant,
   TOKEN_CACHE_SIZE,
+  type TokenPolicy,
   TokenVerifier,
+  tokenPolicy,
   upgradeToken,
 } from './auth/token-verifier.ts';
 export {
@@ -41,6 +44,8 @@ export {
   type Step,
   type StepLogger,
 } from './lifecycle.ts';
+export { MetricsListener, type MetricsListenerOptions, type MetricsSource } from './ops/metrics-listener.ts';
+export { OTHER_TENANTS, topTenants } from './ops/top-tenants.ts';
 export {
   closeRedis,
   connectRedis,

@@ -2,7 +2,7 @@ export { testAppOptions } from './app-options.ts';
 export { makeEvent } from './cloud-events.ts';
 export { closeAll, type OnClose, startFixture, useFixture, useRedisServer } from './fixture.ts';
 export { uniqueKeyPrefix, uniqueTenant } from './ids.ts';
-export { metricValue, scrapeMetric } from './metrics.ts';
+export { metricValue, scrapeMetric, scrapeMetrics } from './metrics.ts';
 export { TSX_NODE_ARGS } from './node-args.ts';
 export { type Accepted, publish, publishOne } from './publish.ts';
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.ts';

@@ -1,3 +1,4 @@
+import { topTenants } from '@tenantcast/server';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The gateway's Prometheus metrics, on a registry of its own. */
@@ -5,14 +6,19 @@ export interface GatewayMetrics {
   registry: Registry;
   connections: Gauge;
   subscriptions: Gauge<'tenant'>;
+  tenants: Gauge;
   messagesOut: Counter;
   slowConsumers: Counter;
   upgradesRefused: Counter<'code'>;
   fanoutSeconds: Histogram;
 }
 
-/** Creates the gateway's metrics; `tenants` reports subscriptions per tenant at scrape time. */
-export function createGatewayMetrics(tenants: () => Map<string, number>, connections: () => number): GatewayMetrics {
+/**
+ * Creates the gateway's metrics; `tenants` reports subscriptions per tenant at scrape time, of which
+ * the `maxTenants` largest get a series of their own and the rest one `(other)` series (the metrics
+ * listener is apart from the public one, and its series stay bounded in number).
+ */
+export function createGatewayMetrics(tenants: () => Map<string, number>, connections: () => number, maxTenants: number): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tenantcast_gateway_' });
   return {
@@ -27,12 +33,20 @@ export function createGatewayMetrics(tenants: () => Map<string, number>, connect
     }),
     subscriptions: new Gauge({
       name: 'tenantcast_gateway_subscriptions',
-      help: 'Subscriptions per tenant on this gateway.',
+      help: `Subscriptions per tenant on this gateway: the ${maxTenants} tenants with the most (GATEWAY_METRICS_MAX_TENANTS), the others summed as tenant="(other)".`,
       labelNames: ['tenant'],
       registers: [registry],
       collect() {
         this.reset();
-        for (const [tenant, count] of tenants()) this.set({ tenant }, count);
+        for (const [tenant, count] of topTenants(tenants(), maxTenants)) this.set({ tenant }, count);
+      },
+    }),
+    tenants: new Gauge({
+      name: 'tenantcast_gateway_tenants',
+      help: 'Tenants with at least one subscription on this gateway.',
+      registers: [registry],
+      collect() {
+        this.set(tenants().size);
       },
     }),
     messagesOut: new Counter({

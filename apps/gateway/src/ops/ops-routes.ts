@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type LifecycleState, ServiceError, toServiceError } from '@tenantcast/server';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 
 /** What the ops routes read of the gateway. */
 export interface OpsDeps {
@@ -9,7 +8,6 @@ export interface OpsDeps {
   lifecycle: { readonly running: boolean; readonly state: LifecycleState };
   /** Whether the gateway's Redis connections (commands and subscriptions) are both ready. */
   redisReady(): boolean;
-  registry: Registry;
   /** The checks of an upgrade, for a plain GET on a WebSocket endpoint (`Handshake.probe`): throws the refusal. */
   probe(request: IncomingMessage, url: URL): Promise<void>;
   logger: Pick<Logger, 'error'>;
@@ -36,9 +34,9 @@ function answerError(response: ServerResponse, error: ServiceError, status = err
 
 /**
  * The gateway's plain HTTP requests: `/healthz` (the process is up), `/readyz` (running, and Redis
- * answers), `/metrics` (Prometheus text); on a WebSocket endpoint (`/v1/*`), a GET gets the refusal
- * its upgrade would get, or 426 when the upgrade would be accepted, readable from any origin; 404
- * elsewhere.
+ * answers); on a WebSocket endpoint (`/v1/*`), a GET gets the refusal its upgrade would get, or 426
+ * when the upgrade would be accepted, readable from any origin; 404 elsewhere, `/metrics` too:
+ * metrics name tenants and are served on the metrics listener only (GATEWAY_METRICS_PORT).
  */
 export function opsRoutes(deps: OpsDeps): (request: IncomingMessage, response: ServerResponse) => void {
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -48,10 +46,6 @@ export function opsRoutes(deps: OpsDeps): (request: IncomingMessage, response: S
       if (!deps.lifecycle.running) return json(response, 503, { status: deps.lifecycle.state });
       if (deps.redisReady()) return json(response, 200, { status: 'ready' });
       return json(response, 503, { status: 'redis unavailable' }, { 'retry-after': '1' });
-    }
-    if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': deps.registry.contentType }).end(await deps.registry.metrics());
-      return;
     }
     if (path?.startsWith('/v1/')) {
       const target = request.url ?? '/';

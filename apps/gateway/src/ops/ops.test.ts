@@ -9,7 +9,7 @@ import { startGatewayWithRedis, useGateway } from '../testing/use-gateway.ts';
 const stack = useGateway();
 
 async function scrape(gateway: TestGateway): Promise<string> {
-  const res = await fetch(`${gateway.url}/metrics`);
+  const res = await fetch(`${gateway.metricsUrl}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   return res.text();
@@ -68,6 +68,49 @@ describe('health', () => {
 });
 
 describe('metrics', () => {
+  test('the public listener serves no metrics and no tenant id: /metrics is 404 there, served on the metrics listener', async (t) => {
+    const gateway = await stack.startGateway(t);
+    const { tenant } = await stack.writer.tenantWithHistory('public-metrics');
+    await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
+    assert.notEqual(new URL(gateway.metricsUrl).port, new URL(gateway.url).port);
+    for (const path of ['/metrics', '/metrics?x=1', '/metrics/']) {
+      const res = await fetch(`${gateway.url}${path}`);
+      const body = await res.text();
+      assert.equal(res.status, 404, `${path}: ${body}`);
+      assert.ok(!body.includes(tenant), `${path} names no tenant`);
+    }
+    assert.equal(metricValue(await scrape(gateway), 'tenantcast_gateway_subscriptions', { tenant }), 1);
+    // The metrics listener serves /metrics alone.
+    assert.equal((await fetch(`${gateway.metricsUrl}/healthz`)).status, 404);
+  });
+
+  test('per-tenant series are bounded: the GATEWAY_METRICS_MAX_TENANTS most subscribed, the rest summed as "(other)"', async (t) => {
+    const gateway = await stack.startGateway(t, { metricsMaxTenants: 2 });
+    const tenants = await Promise.all(
+      ['top-a', 'top-b', 'top-c', 'top-d'].map(async (label) => (await stack.writer.tenantWithHistory(label)).tenant),
+    );
+    const [a, b, c, d] = tenants as [string, string, string, string];
+    // a: 3 subscribers, b: 2, c: 1, d: 1.
+    for (const [tenant, n] of [
+      [a, 3],
+      [b, 2],
+      [c, 1],
+      [d, 1],
+    ] as const) {
+      for (let i = 0; i < n; i++) await connect(t, plainUrl(gateway.wsUrl, tenant), { token: stack.token });
+    }
+    await until(async () => metricValue(await scrape(gateway), 'tenantcast_gateway_connections') === 7, '7 connections');
+    const text = await scrape(gateway);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: a }), 3);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: b }), 2);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: c }), undefined);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: d }), undefined);
+    assert.equal(metricValue(text, 'tenantcast_gateway_subscriptions', { tenant: '(other)' }), 2);
+    assert.equal(metricValue(text, 'tenantcast_gateway_tenants'), 4);
+    const series = text.split('\n').filter((line) => line.startsWith('tenantcast_gateway_subscriptions{'));
+    assert.equal(series.length, 3, series.join('\n'));
+  });
+
   test('/metrics shows connections, subscriptions per tenant, messages out, fan-out latency, refused upgrades', async (t) => {
     const gateway = await stack.startGateway(t);
     const { tenant: a } = await stack.writer.tenantWithHistory('metrics-a');

@@ -62,11 +62,36 @@ describe('token expiry', () => {
     });
   }
 
-  test('a token without expiry is not cut', async (t) => {
+  test('a token without expiry, where AUTH_ALLOW_NO_EXP lets one in, is not cut', async (t) => {
+    const gateway = await stack.startGateway(t, { heartbeatMs: 200, authAllowNoExp: true });
     const { tenant } = await stack.writer.tenantWithHistory('forever');
-    const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token: stack.token });
+    const client = await connect(t, plainUrl(gateway.wsUrl, tenant), { token: await testToken({ expiresIn: false }) });
     await sleep(600);
     assert.equal(client.closeInfo, undefined);
+  });
+
+  test('a token expiring more than 2^31 - 1 ms (24.8 days) ahead is not cut at once: its timer does not overflow', async (t) => {
+    // setTimeout with a delay past 2^31 - 1 ms fires after 1 ms; the gateway waits in steps instead
+    // (token-expiry.test.ts shows it still closes at exp).
+    const gateway = await stack.startGateway(t, { heartbeatMs: 200, authMaxTokenLifetimeSeconds: 60 * 24 * 3600 });
+    const { tenant } = await stack.writer.tenantWithHistory('far-exp');
+    for (const [url, protocols] of [
+      [plainUrl(gateway.wsUrl, tenant), ['cloudevents.json']],
+      [`${gateway.wsUrl}/v1/connect`, ['tenantcast.v1']],
+    ] as const) {
+      const token = await testToken({ scope: 'subscribe', tenants: [tenant], expiresIn: '30d' });
+      const client = await connect(t, url, { token, protocols: [...protocols] });
+      await sleep(1500);
+      assert.equal(client.closeInfo, undefined, `${url}: ${JSON.stringify(client.closeInfo)}`);
+      const accepted = await stack.writer.publishOne(makeEvent(tenant, { id: `still-open-${protocols[0]}` }));
+      if (protocols[0] === 'tenantcast.v1') {
+        client.send({ op: 'subscribe', id: 's', tenantid: tenant, after: accepted.offset });
+        await client.received(1);
+        assert.equal(client.messages[0]!.op, 'subscribed');
+      } else {
+        assert.equal((await client.receivedId(accepted.id)).at(-1)!.relayoffset, accepted.offset);
+      }
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { Heartbeat } from './heartbeat.ts';
 import { MultiplexedSession } from './multiplexed-session.ts';
 import { openPlainSession } from './plain-session.ts';
 import type { SessionHost } from './session-host.ts';
+import { onTokenExpiry } from './token-expiry.ts';
 
 /** What sessions need from the gateway. */
 export interface SessionsOptions {
@@ -21,14 +22,11 @@ export interface SessionsOptions {
   logger: Pick<Logger, 'debug'>;
 }
 
-/** Closes the connection when its token expires (4001). */
+/** Closes the connection when its token expires (4001), however far ahead its `exp` is. */
 function closeOnExpiry(connection: Connection, claims: TokenClaims): void {
   if (claims.exp === undefined) return;
-  const ms = claims.exp * 1000 - Date.now();
-  // setTimeout holds 2^31-1 ms at most; a longer-lived token is left to the next reconnect.
-  if (ms > 2 ** 31 - 1) return;
-  const timer = setTimeout(() => connection.close(CloseCode.TokenExpired, 'token expired: reconnect with a fresh token'), Math.max(0, ms));
-  connection.ws.once('close', () => clearTimeout(timer));
+  const expiry = onTokenExpiry(claims.exp, () => connection.close(CloseCode.TokenExpired, 'token expired: reconnect with a fresh token'));
+  connection.ws.once('close', () => expiry.cancel());
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { type Accepted, connect, makeEvent, metricValue, plainUrl, uniqueTenant } from '@tenantcast/testkit';
+import { type Accepted, connect, makeEvent, metricValue, plainUrl, scrapeMetrics, uniqueTenant } from '@tenantcast/testkit';
 import type { TestGateway } from '../testing/start-gateway.ts';
 import { useGateway } from '../testing/use-gateway.ts';
 
@@ -17,11 +17,7 @@ function large(tenant: string, count: number, from = 0): Record<string, unknown>
   );
 }
 
-async function metrics(gateway: TestGateway): Promise<string> {
-  const res = await fetch(`${gateway.url}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
+const metrics = (gateway: TestGateway): Promise<string> => scrapeMetrics(gateway.metricsUrl);
 
 /** The underlying TCP socket of a ws client (ws keeps it in `_socket`). */
 const socketOf = (ws: unknown) => (ws as { _socket: Socket })._socket;

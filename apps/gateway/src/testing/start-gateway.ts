@@ -9,6 +9,8 @@ export interface TestGateway {
   url: string;
   /** Base URL with the ws: scheme. */
   wsUrl: string;
+  /** Base URL of the metrics listener (GET /metrics), on a free port of 127.0.0.1. */
+  metricsUrl: string;
   config: GatewayConfig;
   close(): Promise<void>;
 }
@@ -18,5 +20,5 @@ export async function startGateway(redis: string | RedisConnection, overrides: P
   const config = loadConfig({ ...testAppOptions(redis), ...overrides });
   const gateway = createGateway(config);
   const url = await gateway.listen();
-  return { gateway, url, wsUrl: url.replace(/^http/, 'ws'), config, close: () => gateway.close() };
+  return { gateway, url, wsUrl: url.replace(/^http/, 'ws'), metricsUrl: gateway.metricsUrl!, config, close: () => gateway.close() };
 }

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
 
-/** `/healthz` (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text). */
+/**
+ * `/healthz` (the process is up) and `/readyz` (Redis answers). Metrics are not here: they are on
+ * the metrics listener (RELAY_METRICS_PORT, loopback by default), apart from the public port.
+ */
 export function registerOpsRoutes(app: FastifyInstance, ctx: RelayContext, isClosing: () => boolean): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -18,10 +21,5 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RelayContext, isClo
         .header('retry-after', '1')
         .send({ status: 'redis unavailable', message: (error as Error).message });
     }
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    ctx.metrics.redisUp.set(ctx.redis.status === 'ready' ? 1 : 0);
-    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }

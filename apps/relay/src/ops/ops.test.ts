@@ -3,13 +3,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { freePort, startRedisServer, TEST_SECRET, TSX_NODE_ARGS } from '@tenantcast/testkit';
+import { freePort, scrapeMetrics, startRedisServer, TEST_SECRET, TSX_NODE_ARGS } from '@tenantcast/testkit';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 
 const event = (id: string) => JSON.stringify({ specversion: '1.0', id, source: 'ops-test', type: 'com.example.ping', tenantid: 'ops' });
 
 describe('operations', () => {
-  test('/healthz, /readyz and /metrics answer', async (t) => {
+  test('/healthz and /readyz answer on the public port; /metrics on the metrics listener only', async (t) => {
     const { relay, close } = await startRelayWithRedis();
     t.after(close);
     assert.deepEqual(await (await fetch(`${relay.url}/healthz`)).json(), { status: 'ok' });
@@ -23,11 +23,19 @@ describe('operations', () => {
     });
     assert.equal(res.status, 202);
     await fetch(`${relay.url}/v1/events`, { method: 'POST' });
-    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    const publicMetrics = await fetch(`${relay.url}/metrics`);
+    assert.equal(publicMetrics.status, 404, 'the public port serves no metrics');
+    assert.equal(((await publicMetrics.json()) as { error: { code: string } }).error.code, 'TC_ERR_NOT_FOUND');
+    assert.notEqual(new URL(relay.metricsUrl).port, new URL(relay.url).port);
+    const metrics = await scrapeMetrics(relay.metricsUrl);
     assert.match(metrics, /tenantcast_relay_events_total\{result="stored"\} 1/);
     assert.match(metrics, /tenantcast_relay_requests_rejected_total\{code="TC_ERR_UNAUTHORIZED"\} 1/);
     assert.match(metrics, /tenantcast_relay_ingest_duration_seconds_count\{mode="single"\} 1/);
     assert.match(metrics, /tenantcast_relay_redis_up 1/);
+    assert.doesNotMatch(metrics, /tenant=/, 'no series names a tenant');
+    // The metrics listener serves nothing else.
+    assert.equal((await fetch(`${relay.metricsUrl}/v1/events`, { method: 'POST' })).status, 404);
+    assert.equal((await fetch(`${relay.metricsUrl}/healthz`)).status, 404);
   });
 
   test('with Redis down it answers 503 with Retry-After, and recovers by itself', async (t) => {
@@ -111,12 +119,20 @@ describe('the relay process', () => {
     assert.match(stderr, /TENANTCAST_SECRET \(secret\) is required/);
   });
 
-  test('serves, then exits 0 on SIGTERM', async (t) => {
+  test('serves, with metrics on RELAY_METRICS_PORT only, then exits 0 on SIGTERM', async (t) => {
     const redis = await startRedisServer();
     t.after(() => redis.stop());
     const port = await freePort();
+    const metricsPort = await freePort();
     const child = run(
-      { PATH: process.env.PATH, REDIS_URL: redis.url, TENANTCAST_SECRET: TEST_SECRET, RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1' },
+      {
+        PATH: process.env.PATH,
+        REDIS_URL: redis.url,
+        TENANTCAST_SECRET: TEST_SECRET,
+        RELAY_PORT: String(port),
+        RELAY_HOST: '127.0.0.1',
+        RELAY_METRICS_PORT: String(metricsPort),
+      },
       ['ignore', 'ignore', 'ignore'],
     );
     t.after(() => child.kill('SIGKILL'));
@@ -129,6 +145,8 @@ describe('the relay process', () => {
       if (!ready) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(ready, 'the relay became ready');
+    assert.match(await scrapeMetrics(`http://127.0.0.1:${metricsPort}`), /tenantcast_relay_redis_up 1/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 404);
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);

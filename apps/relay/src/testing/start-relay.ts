@@ -7,6 +7,8 @@ import { createRelay, type Relay } from '../create-relay.ts';
 export interface TestRelay {
   relay: Relay;
   url: string;
+  /** Base URL of the metrics listener (GET /metrics), on a free port of 127.0.0.1. */
+  metricsUrl: string;
   config: RelayConfig;
   /** Mints a token for this relay: by default one that publishes and subscribes to every tenant. */
   token(options?: Partial<MintTokenOptions>): Promise<string>;
@@ -18,5 +20,12 @@ export async function startRelay(redis: string | RedisConnection, overrides: Par
   const config = loadConfig({ ...testAppOptions(redis), keyPrefix: uniqueKeyPrefix(), ...overrides });
   const relay = createRelay(config);
   const url = await relay.listen();
-  return { relay, url, config, token: (options) => testToken(options, config.secret), close: () => relay.close() };
+  return {
+    relay,
+    url,
+    metricsUrl: relay.metricsUrl!,
+    config,
+    token: (options) => testToken(options, config.secret),
+    close: () => relay.close(),
+  };
 }

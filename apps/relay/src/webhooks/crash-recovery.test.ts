@@ -27,7 +27,7 @@ async function spawnRelay(env: Record<string, string>): Promise<RelayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...TSX_NODE_ARGS, main], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env, RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', ...env, RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1', RELAY_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

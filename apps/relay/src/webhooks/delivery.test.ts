@@ -363,7 +363,7 @@ describe('delivery', () => {
 
 describe('delivery metrics', () => {
   /** Reads one sample of the relay's /metrics, e.g. `tenantcast_relay_deliveries_total`, `{ result: 'failed' }`; undefined when absent. */
-  const sample = (relay: TestRelay, name: string, labels?: Record<string, string>) => scrapeMetric(relay.url, name, labels);
+  const sample = (relay: TestRelay, name: string, labels?: Record<string, string>) => scrapeMetric(relay.metricsUrl, name, labels);
 
   test('/metrics counts succeeded, retrying and failed deliveries, their duration, and the queue depth', async (t) => {
     const { relay, receiver } = await setup(t);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { TenantcastError } from '@tenantcast/sdk';
-import { type Scope, type TokenClaims, verifyToken } from '@tenantcast/sdk/tokens';
+import { type Scope, type TokenClaims, type VerifyTokenOptions, verifyToken } from '@tenantcast/sdk/tokens';
 import { ServiceError } from '../errors.ts';
 
 /**
@@ -8,13 +8,47 @@ import { ServiceError } from '../errors.ts';
  * are another source behind the same interface.
  */
 export interface KeySource {
-  /** Verifies the token's signature and claims; throws a `TenantcastError` (TC_ERR_TOKEN_INVALID) that says what is wrong. */
-  verify(token: string): Promise<TokenClaims>;
+  /**
+   * Verifies the token's signature and claims, with the claim checks `checks` asks for (issuer,
+   * audience, a required `exp`: jose's `jwtVerify` options); throws a `TenantcastError`
+   * (TC_ERR_TOKEN_INVALID) that says what is wrong.
+   */
+  verify(token: string, checks: VerifyTokenOptions): Promise<TokenClaims>;
 }
 
 /** The key source of HS256 tokens signed with `secret` (its UTF-8 bytes), as `mintToken` makes them. */
 export function hs256Keys(secret: string): KeySource {
-  return { verify: (token) => verifyToken(token, secret) };
+  return { verify: (token, checks) => verifyToken(token, secret, checks) };
+}
+
+/** What a verifier accepts of a token's claims beyond its signature: the AUTH_* settings. */
+export interface TokenPolicy {
+  /** The `iss` a token must carry (AUTH_ISSUER); any when absent. */
+  issuer?: string;
+  /** The audience a token's `aud` must name (AUTH_AUDIENCE); any when absent. */
+  audience?: string;
+  /** The longest a token may live, `exp` − `iat` (AUTH_MAX_TOKEN_LIFETIME_SECONDS). */
+  maxLifetimeSeconds: number;
+  /** Accept tokens without `exp`, which never expire (AUTH_ALLOW_NO_EXP). */
+  allowNoExp: boolean;
+}
+
+/** The policy of a verifier that is given none: the settings' defaults. */
+export const DEFAULT_TOKEN_POLICY: TokenPolicy = { maxLifetimeSeconds: 24 * 3600, allowNoExp: false };
+
+/** The token policy of a server's configuration (the shared `auth*` options of `serverOptions`). */
+export function tokenPolicy(config: {
+  authIssuer?: string;
+  authAudience?: string;
+  authMaxTokenLifetimeSeconds: number;
+  authAllowNoExp: boolean;
+}): TokenPolicy {
+  return {
+    issuer: config.authIssuer,
+    audience: config.authAudience,
+    maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
+    allowNoExp: config.authAllowNoExp,
+  };
 }
 
 /** How many verified tokens a verifier keeps; a publisher reuses its token, so a few are enough. */
@@ -30,15 +64,19 @@ const BASIC = /^Basic[ ]+(\S+)\s*$/i;
 /**
  * The one place a credential is checked, whatever the transport (Centrifugo's `jwtverify` is the
  * model): the relay's API, the gateway's upgrades and the dashboard ask it. It verifies through its
- * key source and keeps the claims of tokens that verified in a bounded cache of its own.
+ * key source, holds tokens to its policy (issuer, audience, a required `exp`, a longest lifetime)
+ * and keeps the claims of tokens that verified in a bounded cache of its own.
  * @example
- * const tokens = new TokenVerifier(hs256Keys(config.secret));
+ * const tokens = new TokenVerifier(hs256Keys(config.secret), { policy: tokenPolicy(config) });
  * const claims = await tokens.authenticate(request.headers);
  * requireScope(claims, 'publish');
  */
 export class TokenVerifier {
   readonly #keys: KeySource;
   readonly #cacheSize: number;
+  readonly #maxLifetimeSeconds: number;
+  /** What the key source checks, through jose's options. */
+  readonly #checks: VerifyTokenOptions;
   /**
    * Tokens that verified, least recently used first. Only successes are kept (a token refused now is
    * refused again, in full), and an entry counts only until the token's `exp`. An HMAC verification
@@ -46,26 +84,47 @@ export class TokenVerifier {
    */
   readonly #verified = new Map<string, TokenClaims>();
 
-  constructor(keys: KeySource, options: { cacheSize?: number } = {}) {
+  constructor(keys: KeySource, options: { cacheSize?: number; policy?: TokenPolicy } = {}) {
+    const policy = options.policy ?? DEFAULT_TOKEN_POLICY;
     this.#keys = keys;
     this.#cacheSize = options.cacheSize ?? TOKEN_CACHE_SIZE;
+    this.#maxLifetimeSeconds = policy.maxLifetimeSeconds;
+    this.#checks = { issuer: policy.issuer, audience: policy.audience, requireExp: !policy.allowNoExp };
   }
 
-  /** Verifies a token; 401 TC_ERR_TOKEN_INVALID with the reason when it does not verify. */
+  /** Verifies a token; 401 TC_ERR_TOKEN_INVALID with the reason when it does not verify or the policy refuses it. */
   async verify(token: string): Promise<TokenClaims> {
     const cached = this.#cached(token);
     if (cached !== undefined) return cached;
     let claims: TokenClaims;
     try {
-      claims = await this.#keys.verify(token);
+      claims = await this.#keys.verify(token, this.#checks);
     } catch (error) {
       if (error instanceof TenantcastError) {
         throw new ServiceError('TC_ERR_TOKEN_INVALID', error.message, { headers: INVALID_TOKEN_CHALLENGE, cause: error });
       }
       throw error;
     }
+    this.#checkLifetime(claims);
     this.#remember(token, claims);
     return claims;
+  }
+
+  /**
+   * Refuses a token minted to live longer than the policy allows: `exp` − `iat`, or `exp` − now for
+   * a token without `iat` or with one in the future. jose has no option for this: its `maxTokenAge`
+   * bounds now − `iat` (the token's age, not its lifetime) and refuses tokens without `iat`.
+   */
+  #checkLifetime(claims: TokenClaims): void {
+    if (claims.exp === undefined) return;
+    const now = Math.floor(Date.now() / 1000);
+    const lifetime = claims.exp - Math.min(claims.iat ?? now, now);
+    if (lifetime <= this.#maxLifetimeSeconds) return;
+    throw new ServiceError(
+      'TC_ERR_TOKEN_INVALID',
+      `Token lives ${lifetime} s (from "iat" to "exp"), longer than the ${this.#maxLifetimeSeconds} s this server accepts (AUTH_MAX_TOKEN_LIFETIME_SECONDS); mint a shorter-lived one.`,
+      { headers: INVALID_TOKEN_CHALLENGE },
+    );
   }
 
   /** The relay's API: `Authorization: Bearer <token>` (RFC 6750 §2.1), verified. */
