@@ -101,7 +101,7 @@ describe('delivery jobs hold references', () => {
     // Retention takes the event before the retry.
     await s.redis.xtrim(`${s.relay.config.keyPrefix}{${s.tenant}}:events`, 'MAXLEN', 0);
     await until(
-      async () => (await scrapeMetric(s.relay.url, 'tenantcast_relay_deliveries_total', { result: 'expired' })) === 1,
+      async () => (await scrapeMetric(s.relay.metricsUrl, 'tenantcast_relay_deliveries_total', { result: 'expired' })) === 1,
       'the delivery to be counted as expired',
     );
     assert.equal(s.receiver.hits.length, 1, 'nothing is sent for an event that is gone');
@@ -148,7 +148,10 @@ describe('replay caps', () => {
     const error = (await full.json()) as { error: { code: string; message: string } };
     assert.equal(error.error.code, 'TC_ERR_TOO_MANY_DELIVERIES');
     assert.match(error.error.message, /WEBHOOK_MAX_OUTSTANDING_PER_TENANT/);
-    assert.equal(await scrapeMetric(s.relay.url, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_TOO_MANY_DELIVERIES' }), 1);
+    assert.equal(
+      await scrapeMetric(s.relay.metricsUrl, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_TOO_MANY_DELIVERIES' }),
+      1,
+    );
 
     // The cap is the tenant's own: another tenant's endpoint on the same relay replays.
     const other = uniqueTenant('limits-other');
