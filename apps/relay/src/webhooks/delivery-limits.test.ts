@@ -7,6 +7,7 @@ import { publishDrafts } from '../testing/publish-drafts.ts';
 import type { TestRelay } from '../testing/start-relay.ts';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 import { type Answer, type Receiver, startReceiver } from '../testing/webhook-receiver.ts';
+import type { ReplayAnswer } from './replay-route.ts';
 
 // What one tenant's deliveries may cost the Redis every tenant shares (issue #16, finding 3): jobs
 // hold references to events, not copies; replays are capped per call and by the tenant's
@@ -40,14 +41,6 @@ async function stack(t: TestContext, config: Partial<RelayConfig>, respond: (att
   });
   assert.equal(created.status, 201);
   return { relay, receiver, redis, tenant, endpoint: ((await created.json()) as { id: string }).id, admin };
-}
-
-interface ReplayAnswer {
-  replay: string;
-  enqueued: number;
-  merged: number;
-  last: string | null;
-  complete: boolean;
 }
 
 async function replay(s: Stack, body: Record<string, unknown>): Promise<Response> {

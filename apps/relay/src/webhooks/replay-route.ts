@@ -10,7 +10,7 @@ import { OutstandingDeliveries } from './outstanding.ts';
 const FULL_RETRY_AFTER_S = 60;
 
 /** What one replay call did. */
-interface ReplayAnswer {
+export interface ReplayAnswer {
   replay: string;
   /** Deliveries queued by this call. */
   enqueued: number;

@@ -168,12 +168,15 @@ export class RelayClient {
     await this.#api('DELETE', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
   }
 
-  /** Delivers stored events to an endpoint again: after an offset, or between two RFC 3339 times. */
+  /**
+   * Delivers stored events to an endpoint again: after an offset, or between two RFC 3339 times. A call
+   * queues at most the relay's WEBHOOK_REPLAY_MAX_EVENTS; while `complete` is false, call again with `after: last`.
+   */
   replayWebhook(
     tenantid: string,
     id: string,
     range: { after?: string; since?: string; until?: string } = {},
-  ): Promise<{ replay: string; enqueued: number }> {
+  ): Promise<{ replay: string; enqueued: number; merged: number; last: string | null; complete: boolean }> {
     return this.#api('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}/replay`, range);
   }
 
