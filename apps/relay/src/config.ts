@@ -46,6 +46,10 @@ export const RelayConfigSchema = Type.Object(
     webhookDnsServers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /** How long a DNS query for a webhook host may take, in ms; past it the attempt fails and is retried. Default 5,000. */
     webhookDnsTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+    /** Failed attempts in a row (no answer, 5xx, 408) after which an endpoint's deliveries wait for a cooldown. Default 5. */
+    webhookCircuitFailures: Type.Integer({ minimum: 1, default: 5 }),
+    /** The first cooldown of an endpoint that kept failing, in ms; doubled after each failed probe, up to 10 minutes. Default 30,000. */
+    webhookCircuitCooldownMs: Type.Integer({ minimum: 100, default: 30_000 }),
     /** Deliveries in flight per process. Default 50. */
     webhookConcurrency: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per endpoint per process. Default 4. */
@@ -122,6 +126,8 @@ const relayConfig = defineConfig({
     webhookTimeoutMs: 'WEBHOOK_TIMEOUT_MS',
     webhookAllowPrivate: 'WEBHOOK_ALLOW_PRIVATE',
     webhookDnsServers: 'WEBHOOK_DNS_SERVERS',
+    webhookCircuitFailures: 'WEBHOOK_CIRCUIT_FAILURES',
+    webhookCircuitCooldownMs: 'WEBHOOK_CIRCUIT_COOLDOWN_MS',
     webhookDnsTimeoutMs: 'WEBHOOK_DNS_TIMEOUT_MS',
     webhookConcurrency: 'WEBHOOK_CONCURRENCY',
     webhookEndpointConcurrency: 'WEBHOOK_ENDPOINT_CONCURRENCY',

@@ -8,6 +8,8 @@ export interface RelayMetrics {
   ingestSeconds: Histogram<'mode'>;
   redisUp: Gauge;
   deliveries: Counter<'result'>;
+  /** Endpoints whose circuit opened (they kept failing, and their deliveries wait for a cooldown). */
+  circuitsOpened: Counter;
   deliverySeconds: Histogram;
   /** Where the queue depth gauge reads from; set once the delivery queue exists. */
   queueDepth: { source?: () => Promise<Record<string, number>> };
@@ -54,6 +56,11 @@ export function createRelayMetrics(): RelayMetrics {
       registers: [registry],
     }),
     redisUp: new Gauge({ name: 'tenantcast_relay_redis_up', help: '1 when Redis answers, 0 when not.', registers: [registry] }),
+    circuitsOpened: new Counter({
+      name: 'tenantcast_relay_delivery_circuits_opened_total',
+      help: 'Times an endpoint kept failing (WEBHOOK_CIRCUIT_FAILURES in a row) and its deliveries were left to wait for a cooldown.',
+      registers: [registry],
+    }),
     deliveries: new Counter({
       name: 'tenantcast_relay_deliveries_total',
       help: 'Webhook delivery attempts by result: succeeded, retrying (will be retried), failed (for good), expired (its event was trimmed before it could be delivered).',

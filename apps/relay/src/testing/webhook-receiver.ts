@@ -31,8 +31,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** An HTTP receiver on 127.0.0.1, port 0, closed when the test ends. */
-export async function startReceiver(respond: Receiver['respond'] = () => ({ status: 204 })): Promise<Receiver> {
+/** An HTTP receiver on 127.0.0.1, on `port` (default any free one). */
+export async function startReceiver(respond: Receiver['respond'] = () => ({ status: 204 }), port = 0): Promise<Receiver> {
   const attempts = new Map<string, number>();
   const receiver: Receiver = { url: '', hits: [], inFlight: 0, maxInFlight: 0, respond, close: async () => {} };
   const server = createServer((req, res) => {
@@ -59,7 +59,7 @@ export async function startReceiver(respond: Receiver['respond'] = () => ({ stat
       if (!res.destroyed) res.writeHead(answer.status, answer.headers).end(answer.body ?? '');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   receiver.close = () =>
     new Promise<void>((resolve) => {

@@ -95,6 +95,11 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
         timeoutMs: config.webhookTimeoutMs,
         allowPrivate: config.webhookAllowPrivate,
         resolver: new HostResolver({ servers: config.webhookDnsServers, timeoutMs: config.webhookDnsTimeoutMs }),
+        circuit: {
+          failures: config.webhookCircuitFailures,
+          cooldownMs: config.webhookCircuitCooldownMs,
+          maxCooldownMs: Math.max(config.webhookCircuitCooldownMs, 600_000),
+        },
         lockMs: config.webhookLockMs,
       });
       dispatcher = new Dispatcher({

@@ -68,6 +68,7 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
     timeoutMs: 2000,
     allowPrivate: true,
     resolver: new HostResolver({ timeoutMs: 1000 }),
+    circuit: { failures: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 },
     lockMs: 5000,
   });
   t.after(() => worker.close(true));

@@ -2,6 +2,7 @@ import type { RedisClient, StreamReader } from '@tenantcast/server';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayMetrics } from '../ops/metrics.ts';
+import { CircuitBreakers } from './circuit-breaker.ts';
 import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
 import type { WebhookStore } from './endpoint-store.ts';
@@ -39,6 +40,8 @@ export interface DeliveryWorkerOptions {
   allowPrivate: boolean;
   /** Resolves endpoints' host names. */
   resolver: HostResolver;
+  /** When an endpoint that keeps failing is left alone (circuit-breaker.ts). */
+  circuit: { failures: number; cooldownMs: number; maxCooldownMs: number };
   /** BullMQ lockDuration and stalledInterval: how soon a dead worker's jobs are run again. */
   lockMs: number;
 }
@@ -91,6 +94,7 @@ export interface DeliveryWorker {
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const attempts = options.retrySchedule.length + 1;
   const slots = new FairSlots({ perTenant: options.tenantConcurrency, perEndpoint: options.endpointConcurrency });
+  const breakers = new CircuitBreakers({ ...options.circuit, probeMs: options.timeoutMs + 1000 });
   const parkMs = options.parkMs ?? 2 * options.lockMs;
 
   /** Runs the job again in `ms` without counting an attempt: the endpoint was not tried. */
@@ -140,6 +144,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
     const took = slots.take(tenantid, endpointId);
     if (!took && token !== undefined) return park(job, token);
+    const verdict = breakers.check(endpointId);
+    if (!verdict.go && token !== undefined) {
+      // The endpoint kept failing: wait out its cooldown without an attempt, and leave the slot to others.
+      if (took) wake(slots.release(tenantid, endpointId));
+      return later(job, token, jitter(verdict.ms));
+    }
     let result: Awaited<ReturnType<typeof deliver>>;
     try {
       result = await deliver({
@@ -155,6 +165,18 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       if (took) wake(slots.release(tenantid, endpointId));
     }
     options.metrics.deliverySeconds.observe(result.durationMs / 1000);
+    const status = result.status;
+    const health =
+      status === 0 || status >= 500 || status === 408 ? (result.permanent ? 'neutral' : 'down') : status < 300 ? 'up' : 'neutral';
+    const circuit = breakers.record(endpointId, health, verdict.go && verdict.probe);
+    if (circuit === 'opened') {
+      options.metrics.circuitsOpened.inc();
+      options.logger.warn(
+        { tenant: tenantid, endpoint: endpointId, reason: result.snippet.slice(0, 200) },
+        'endpoint keeps failing; its deliveries wait for a cooldown',
+      );
+    } else if (circuit === 'closed')
+      options.logger.info({ tenant: tenantid, endpoint: endpointId }, 'endpoint answers again; its deliveries go on');
     return outcome(job, result);
   }
 
