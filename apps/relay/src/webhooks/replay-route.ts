@@ -3,7 +3,9 @@ import { compareOffsets } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { type DeliveryJob, deliveryJob } from './delivery-job.ts';
-import { adminTenant, bound, endpointOf, parseJson } from './endpoint-requests.ts';
+import { bound, endpointOf, parseJson, requireAdmin } from './endpoint-requests.ts';
+
+type EndpointRoute = { Params: { tenantid: string; id: string } };
 
 /** Most events one replay enqueues; a larger range is refused with a message to narrow it. */
 const MAX_REPLAY = 10_000;
@@ -14,8 +16,9 @@ const MAX_REPLAY = 10_000;
  */
 export function registerReplayRoute(app: FastifyInstance, ctx: RelayContext): void {
   const { queue } = ctx.delivery;
-  app.post<{ Params: { tenantid: string; id: string } }>('/v1/tenants/:tenantid/webhooks/:id/replay', async (request, reply) => {
-    const tenant = await adminTenant(ctx, request);
+  const onRequest = requireAdmin(ctx);
+  app.post<EndpointRoute>('/v1/tenants/:tenantid/webhooks/:id/replay', { onRequest }, async (request, reply) => {
+    const tenant = request.params.tenantid;
     const endpoint = await endpointOf(ctx, tenant, request.params.id);
     const body = parseJson(request);
     const after = bound(body.after, 'after');
