@@ -54,33 +54,26 @@ test('200 stalled unauthenticated 1 MiB uploads: the relay grows by < 20 MiB and
 
   // One buffer for every upload: the sockets write it, they do not copy it.
   const body = Buffer.alloc(MIB - 1, 0x20);
-  const started = Date.now();
   const uploads = Array.from({ length: UPLOADS }, () =>
     holdUpload(relay.url, { path: '/v1/events', headers: { 'content-type': 'application/cloudevents+json' }, contentLength: MIB }, body),
   );
   t.after(() => {
     for (const upload of uploads) upload.socket.destroy();
   });
-  const closedAfter = await within(
-    Promise.all(uploads.map((upload) => upload.closed)),
-    `the relay closing all ${UPLOADS} stalled uploads within ${CLOSED_WITHIN_MS} ms`,
-    CLOSED_WITHIN_MS,
-  );
-  const allClosedMs = Date.now() - started;
+  // Each upload's close, or -1 for one still open at the deadline; figures print either way.
+  const closedAfter = await Promise.all(uploads.map((upload) => within(upload.closed, 'a close', CLOSED_WITHIN_MS).catch(() => -1)));
   // Memory freed late would show here: keep sampling a moment after the last close.
   await sleep(1000);
   clearInterval(sampler);
   const after = rssMiB(pid);
-  const answered = (await Promise.allSettled(uploads.map((upload) => upload.answer))).filter(
-    (a) => a.status === 'fulfilled' && a.value.status === 401,
-  ).length;
+  const stillOpen = closedAfter.filter((ms) => ms === -1).length;
 
   figure('slow-bodies.rss-before-mib', before.toFixed(1));
   figure('slow-bodies.rss-peak-mib', peak.toFixed(1));
   figure('slow-bodies.rss-after-mib', after.toFixed(1));
-  figure('slow-bodies.all-closed-ms', allClosedMs);
   figure('slow-bodies.slowest-close-ms', Math.max(...closedAfter));
-  figure('slow-bodies.answered-401', answered);
+  figure('slow-bodies.open-at-deadline', stillOpen);
+  assert.equal(stillOpen, 0, `${stillOpen} of ${UPLOADS} stalled uploads still open ${CLOSED_WITHIN_MS} ms after they were sent`);
   assert.ok(
     peak - before < RSS_GROWTH_LIMIT_MIB,
     `the relay's RSS grew by ${(peak - before).toFixed(1)} MiB (${before.toFixed(1)} -> peak ${peak.toFixed(1)}), over ${RSS_GROWTH_LIMIT_MIB}`,

@@ -86,6 +86,24 @@ describe('timeouts', () => {
   });
 });
 
+describe("refusals of Node's parser", () => {
+  test('headers over 16 KiB get 431 TC_ERR_HEADERS_TOO_LARGE, malformed HTTP 400 TC_ERR_BAD_REQUEST, in the JSON of every refusal', async () => {
+    const big = holdUpload(stack.relay.url, {
+      method: 'GET',
+      path: '/healthz',
+      headers: { 'x-padding': 'x'.repeat(20 * 1024) },
+      contentLength: 0,
+    });
+    const tooLarge = await within(big.answer, 'the answer to 20 KiB of headers', 5000);
+    assert.equal(tooLarge.status, 431);
+    assert.equal((JSON.parse(tooLarge.body) as { error: { code: string } }).error.code, 'TC_ERR_HEADERS_TOO_LARGE');
+    const bad = holdUpload(stack.relay.url, { method: 'GET', path: '/healthz', headers: { 'bad header': 'x' }, contentLength: 0 });
+    const malformed = await within(bad.answer, 'the answer to a malformed header', 5000);
+    assert.equal(malformed.status, 400);
+    assert.equal((JSON.parse(malformed.body) as { error: { code: string } }).error.code, 'TC_ERR_BAD_REQUEST');
+  });
+});
+
 describe('connection cap', () => {
   test('past RELAY_MAX_CONNECTIONS a new connection is closed on arrival and counted; below it, answered', async (t) => {
     // A relay of its own: no kept-alive connection of another test counts against its cap.
