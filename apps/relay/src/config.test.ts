@@ -69,6 +69,12 @@ describe('relay configuration', () => {
     [{ TENANTCAST_SECRET: secret, REDIS_WAIT_REPLICAS: '-1' }, /REDIS_WAIT_REPLICAS/],
     [{ TENANTCAST_SECRET: secret, RELAY_METRICS_PORT: 'nine' }, /RELAY_METRICS_PORT/],
     [{ TENANTCAST_SECRET: secret, AUTH_MAX_TOKEN_LIFETIME_SECONDS: 'long' }, /AUTH_MAX_TOKEN_LIFETIME_SECONDS/],
+    [{ TENANTCAST_SECRET: secret, RELAY_REQUEST_TIMEOUT_MS: '0' }, /RELAY_REQUEST_TIMEOUT_MS/],
+    [{ TENANTCAST_SECRET: secret, RELAY_MAX_CONNECTIONS: 'many' }, /RELAY_MAX_CONNECTIONS \(maxConnections\) must be integer/],
+    [
+      { TENANTCAST_SECRET: secret, RELAY_REQUEST_TIMEOUT_MS: '5000' },
+      /RELAY_HEADERS_TIMEOUT_MS \(10000\) must not exceed RELAY_REQUEST_TIMEOUT_MS \(5000\)/,
+    ],
   ] as const) {
     test(`refuses ${JSON.stringify(env)} with a message naming the variable`, () => {
       assert.throws(
@@ -92,6 +98,24 @@ describe('relay configuration', () => {
     const single = loadConfig(configFromEnv({ TENANTCAST_SECRET: secret }));
     assert.deepEqual(single.redisClusterNodes, []);
     assert.equal(single.redisWaitReplicas, 0);
+  });
+
+  test('timeouts and the connection cap: production defaults, each set by its variable', () => {
+    const defaults = loadConfig(configFromEnv({ TENANTCAST_SECRET: secret }));
+    assert.deepEqual(
+      [defaults.requestTimeoutMs, defaults.headersTimeoutMs, defaults.keepAliveTimeoutMs, defaults.maxConnections],
+      [30_000, 10_000, 72_000, 10_000],
+    );
+    const set = loadConfig(
+      configFromEnv({
+        TENANTCAST_SECRET: secret,
+        RELAY_REQUEST_TIMEOUT_MS: '2000',
+        RELAY_HEADERS_TIMEOUT_MS: '1000',
+        RELAY_KEEP_ALIVE_TIMEOUT_MS: '5000',
+        RELAY_MAX_CONNECTIONS: '100',
+      }),
+    );
+    assert.deepEqual([set.requestTimeoutMs, set.headersTimeoutMs, set.keepAliveTimeoutMs, set.maxConnections], [2000, 1000, 5000, 100]);
   });
 
   test('unknown options are refused', () => {

@@ -17,10 +17,12 @@ import {
 } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { capConnections, serverLimitOptions } from './admission/server-limits.ts';
+import { registerTokenChecks } from './auth/require-token.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayContext } from './context.ts';
 import { registerDashboard } from './dashboard/dashboard.ts';
-import { createRefuse, registerErrorHandlers } from './errors.ts';
+import { createClientErrorHandler, createRefuse, pathOf, registerErrorHandlers } from './errors.ts';
 import { registerHistoryRoute } from './history/history-route.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
@@ -90,8 +92,11 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   };
 
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's own `req` serializer logs the URL whole; a query string may carry a token.
+    loggerInstance: logger.child({}, { serializers: { req: requestWithoutQuery } }) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
+    ...serverLimitOptions(config),
+    clientErrorHandler: createClientErrorHandler(metrics, config),
     // Tenant ids reach 128 characters and webhook ids 35; Fastify's default cap on a path parameter is 100.
     routerOptions: { maxParamLength: 256 },
     // One log line per request would dominate at ingest rates; errors are logged by the error handler.
@@ -104,6 +109,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
+  capConnections(app.server, config, metrics);
+  registerTokenChecks(app);
   registerErrorHandlers(app, ctx.refuse);
 
   const lifecycle = new Lifecycle('Relay', logger);
@@ -159,4 +166,9 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
       ]);
     },
   };
+}
+
+/** What a log line says of a request: never its query string, which may carry a token. */
+function requestWithoutQuery(request: { method: string; url: string }): { method: string; path: string } {
+  return { method: request.method, path: pathOf(request.url) };
 }

@@ -1,5 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ServiceError, toServiceError } from '@tenantcast/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { closeUnreadBody } from './auth/require-token.ts';
+import type { RelayConfig } from './config.ts';
 import type { RelayMetrics } from './ops/metrics.ts';
 
 /**
@@ -39,25 +43,74 @@ export function createRefuse(metrics: Pick<RelayMetrics, 'requestsRejected'>, bo
   return (error, request, reply) => {
     const refusal = toRelayError(error, bodyLimit);
     metrics.requestsRejected.inc({ code: refusal.code });
-    if (refusal.status >= 500) request.log.error({ err: error, url: request.url }, refusal.message);
-    else request.log.debug({ code: refusal.code, url: request.url }, refusal.message);
+    // The path alone: a query string may carry a token (`?token=`), and logs outlive tokens.
+    if (refusal.status >= 500) request.log.error({ err: error, method: request.method, path: pathOf(request.url) }, refusal.message);
+    else request.log.debug({ code: refusal.code, method: request.method, path: pathOf(request.url) }, refusal.message);
     if (refusal.retryAfter !== undefined) reply.header('retry-after', String(refusal.retryAfter));
     reply.headers(refusal.headers);
     return reply.code(refusal.status).send(refusal.toBody());
   };
 }
 
-/** Sends the relay's errors and unknown routes through `refuse`. */
+/** A request's path without its query string, for logs and messages. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function notFound(request: FastifyRequest): ServiceError {
+  return new ServiceError(
+    'TC_ERR_NOT_FOUND',
+    `No route ${request.method} ${pathOf(request.url)}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, POST /v1/qlik/webhook, and the dashboard at /admin/queues.`,
+  );
+}
+
+/**
+ * Sends the relay's errors and unknown routes through `refuse`. An unknown route is refused in
+ * `onRequest`, before Fastify would read its body, as a route's token check is.
+ */
 export function registerErrorHandlers(app: FastifyInstance, refuse: Refuse): void {
   app.setErrorHandler(refuse);
-  app.setNotFoundHandler((request, reply) =>
-    refuse(
-      new ServiceError(
-        'TC_ERR_NOT_FOUND',
-        `No route ${request.method} ${request.url.split('?')[0]}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, POST /v1/qlik/webhook, and the dashboard at /admin/queues.`,
-      ),
-      request,
-      reply,
-    ),
-  );
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done();
+    closeUnreadBody(request, reply);
+    done(notFound(request));
+  });
+  app.setNotFoundHandler((request, reply) => refuse(notFound(request), request, reply));
+}
+
+/** What Node's HTTP parser refuses before there is a request to route: a timeout, headers over 16 KiB, malformed HTTP. */
+function clientRefusal(error: { code?: string }, config: Pick<RelayConfig, 'headersTimeoutMs' | 'requestTimeoutMs'>): ServiceError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new ServiceError(
+      'TC_ERR_REQUEST_TIMEOUT',
+      `The request did not arrive in time: the headers must arrive within ${config.headersTimeoutMs} ms (RELAY_HEADERS_TIMEOUT_MS), the whole request within ${config.requestTimeoutMs} ms (RELAY_REQUEST_TIMEOUT_MS); send it without pauses, then retry.`,
+    );
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') return new ServiceError('TC_ERR_HEADERS_TOO_LARGE');
+  return new ServiceError('TC_ERR_BAD_REQUEST', 'The request is not valid HTTP/1.1; see RFC 9112.');
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's refusals before routing answer from the same table as
+ * every other refusal, in the same JSON body, are counted in the same metric, and close the
+ * connection (Node's `requestTimeout` and `headersTimeout` end here: a slow body is cut).
+ */
+export function createClientErrorHandler(
+  metrics: Pick<RelayMetrics, 'requestsRejected'>,
+  config: Pick<RelayConfig, 'headersTimeoutMs' | 'requestTimeoutMs'>,
+): (error: Error & { code?: string }, socket: Duplex) => void {
+  return (error, socket) => {
+    // A reset connection has nobody left to answer.
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const refusal = clientRefusal(error, config);
+    metrics.requestsRejected.inc({ code: refusal.code });
+    if (socket.writable) {
+      const body = JSON.stringify(refusal.toBody());
+      socket.write(
+        `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }

@@ -95,12 +95,18 @@ export const ERRORS = {
     message:
       "The offset is past the stream's last event (Redis lost events, or the offset is not one it handed out); subscribe again with after=0 or without after, and reconcile.",
   },
+  // 408 (RFC 9110 §15.5.9): the server closes the connection; a client may send the request again.
+  TC_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'The request did not arrive in time; send the headers and the whole body without pauses, then retry.',
+  },
   TC_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is over the size limit; send smaller batches.' },
   TC_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message:
       'Send a CloudEvent: structured (application/cloudevents+json), batched (application/cloudevents-batch+json), or binary (ce-* headers).',
   },
+  TC_ERR_HEADERS_TOO_LARGE: { status: 431, message: "The request's headers are over 16 KiB; send fewer or shorter headers." },
 
   // Limits (429) and availability (5xx).
   TC_ERR_RATE_LIMITED: { status: 429, message: 'The tenant is over its rate limit; retry after the time in Retry-After.' },

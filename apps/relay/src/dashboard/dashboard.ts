@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { ServiceError } from '@tenantcast/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { closeUnreadBody } from '../auth/require-token.ts';
 import type { RelayContext } from '../context.ts';
 import { requireOperator } from './dashboard-auth.ts';
 import { requireSameOrigin } from './same-origin.ts';
@@ -52,6 +53,7 @@ export async function registerDashboard(app: FastifyInstance, ctx: RelayContext)
         await requireOperator(request, ctx.tokens);
         refuseJsonWrites(request);
       } catch (error) {
+        closeUnreadBody(request, reply);
         return ctx.refuse(error, request, reply);
       }
     });

@@ -1,6 +1,6 @@
-import { isTenantId } from '@tenantcast/sdk';
-import { isOffset, requireScope, requireTenant, ServiceError } from '@tenantcast/server';
+import { isOffset, ServiceError } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
+import { requireToken } from '../auth/require-token.ts';
 import type { RelayContext } from '../context.ts';
 
 const DEFAULT_LIMIT = 100;
@@ -13,14 +13,9 @@ const MAX_LIMIT = 1000;
 export function registerHistoryRoute(app: FastifyInstance, ctx: RelayContext): void {
   app.get<{ Params: { tenantid: string }; Querystring: Record<string, string | string[] | undefined> }>(
     '/v1/tenants/:tenantid/events',
+    { onRequest: requireToken(ctx.tokens, { scope: 'subscribe', tenantInPath: true }) },
     async (request, reply) => {
-      const claims = await ctx.tokens.authenticate(request.headers);
       const { tenantid } = request.params;
-      if (!isTenantId(tenantid)) {
-        throw new ServiceError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
-      }
-      requireScope(claims, 'subscribe');
-      requireTenant(claims, tenantid);
       const after = single(request.query.after, 'after') ?? '0';
       if (!isOffset(after)) {
         throw new ServiceError(

@@ -1,5 +1,5 @@
-import { requireScope } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
+import { claimsOf, requireToken } from '../auth/require-token.ts';
 import type { RelayContext } from '../context.ts';
 import { parseCloudEventsRequest } from './http-binding.ts';
 import { ingestEvents } from './ingest-events.ts';
@@ -25,13 +25,16 @@ const ACCEPTED_SCHEMA = {
   },
 } as const;
 
-/** `POST /v1/events`: the CloudEvents HTTP binding, for tokens with `publish` scope. */
+/**
+ * `POST /v1/events`: the CloudEvents HTTP binding, for tokens with `publish` scope. The token and its
+ * scope are checked before the body is read; the tenants, named in the events, after parsing.
+ */
 export function registerEventsRoute(app: FastifyInstance, ctx: RelayContext): void {
   const seconds = { single: ctx.metrics.ingestSeconds.labels('single'), batch: ctx.metrics.ingestSeconds.labels('batch') };
-  app.post('/v1/events', { schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
+  const onRequest = requireToken(ctx.tokens, { scope: 'publish' });
+  app.post('/v1/events', { onRequest, schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
     const started = performance.now();
-    const claims = await ctx.tokens.authenticate(request.headers);
-    requireScope(claims, 'publish');
+    const claims = claimsOf(request);
     const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined, { rawHeaders: request.raw.rawHeaders });
     const { tenants } = claims;
     const body = await ingestEvents(parsed, tenants === '*' ? grantsAll : (tenant) => tenants.has(tenant), ctx);

@@ -5,6 +5,8 @@ export interface RelayMetrics {
   registry: Registry;
   eventsStored: Counter<'result'>;
   requestsRejected: Counter<'code'>;
+  /** Connections closed on arrival because `RELAY_MAX_CONNECTIONS` were open. */
+  connectionsDropped: Counter;
   ingestSeconds: Histogram<'mode'>;
   redisUp: Gauge;
   deliveries: Counter<'result'>;
@@ -46,6 +48,11 @@ export function createRelayMetrics(): RelayMetrics {
       name: 'tenantcast_relay_requests_rejected_total',
       help: 'Requests answered with an error, by error code.',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    connectionsDropped: new Counter({
+      name: 'tenantcast_relay_connections_dropped_total',
+      help: 'Connections closed on arrival because RELAY_MAX_CONNECTIONS were open.',
       registers: [registry],
     }),
     ingestSeconds: new Histogram({

@@ -1,7 +1,7 @@
 import type { MintTokenOptions } from '@tenantcast/sdk/tokens';
 import { type RedisConnection, testAppOptions, testToken, uniqueKeyPrefix } from '@tenantcast/testkit';
 import { loadConfig, type RelayConfig } from '../config.ts';
-import { createRelay, type Relay } from '../create-relay.ts';
+import { createRelay, type Relay, type RelayDeps } from '../create-relay.ts';
 
 /** A relay listening on a free port of 127.0.0.1. */
 export interface TestRelay {
@@ -16,9 +16,13 @@ export interface TestRelay {
 }
 
 /** Starts a relay against `redis` (a URL, or a TestRedis), with a unique key prefix unless one is given. */
-export async function startRelay(redis: string | RedisConnection, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
+export async function startRelay(
+  redis: string | RedisConnection,
+  overrides: Partial<RelayConfig> = {},
+  deps: RelayDeps = {},
+): Promise<TestRelay> {
   const config = loadConfig({ ...testAppOptions(redis), keyPrefix: uniqueKeyPrefix(), ...overrides });
-  const relay = createRelay(config);
+  const relay = createRelay(config, deps);
   const url = await relay.listen();
   return {
     relay,

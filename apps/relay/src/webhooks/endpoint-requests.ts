@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
-import { compileFilters, type Filter, isTenantId, TenantcastError } from '@tenantcast/sdk';
-import { isOffset, requireScope, requireTenant, ServiceError } from '@tenantcast/server';
-import type { FastifyRequest } from 'fastify';
+import { compileFilters, type Filter, TenantcastError } from '@tenantcast/sdk';
+import { isOffset, ServiceError } from '@tenantcast/server';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { IsDateTime } from 'typebox/format';
+import { requireToken } from '../auth/require-token.ts';
 import type { RelayContext } from '../context.ts';
 import type { WebhookEndpoint } from './endpoint-store.ts';
 import { addressClass, isPrivateAddress } from './ssrf-guard.ts';
@@ -115,15 +116,9 @@ export function bound(value: unknown, name: string): string | undefined {
   return String(ms);
 }
 
-/** The tenant of a webhook API request whose token has `admin` scope over it; 400, 401 or 403 otherwise. */
-export async function adminTenant(ctx: RelayContext, request: FastifyRequest<{ Params: { tenantid: string } }>): Promise<string> {
-  const claims = await ctx.tokens.authenticate(request.headers);
-  const { tenantid } = request.params;
-  if (!isTenantId(tenantid))
-    throw new ServiceError('TC_ERR_BAD_TENANT_ID', `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`);
-  requireScope(claims, 'admin');
-  requireTenant(claims, tenantid);
-  return tenantid;
+/** The webhook API's token check, before the body is read: `admin` scope over the path's tenant; 400, 401 or 403 otherwise. */
+export function requireAdmin(ctx: RelayContext): onRequestAsyncHookHandler {
+  return requireToken(ctx.tokens, { scope: 'admin', tenantInPath: true });
 }
 
 /** The endpoint a request names; 404 when the tenant has none of that id. */

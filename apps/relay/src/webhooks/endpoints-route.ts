@@ -1,7 +1,7 @@
 import { ServiceError } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
-import { adminTenant, checkFilters, checkUrl, endpointOf, parseJson, view } from './endpoint-requests.ts';
+import { checkFilters, checkUrl, endpointOf, parseJson, requireAdmin, view } from './endpoint-requests.ts';
 import { registerReplayRoute } from './replay-route.ts';
 
 /**
@@ -11,9 +11,10 @@ import { registerReplayRoute } from './replay-route.ts';
 export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext): void {
   registerReplayRoute(app, ctx);
   const { webhooks } = ctx.delivery;
+  const onRequest = requireAdmin(ctx);
 
-  app.post<{ Params: { tenantid: string } }>('/v1/tenants/:tenantid/webhooks', async (request, reply) => {
-    const tenant = await adminTenant(ctx, request);
+  app.post<{ Params: { tenantid: string } }>('/v1/tenants/:tenantid/webhooks', { onRequest }, async (request, reply) => {
+    const tenant = request.params.tenantid;
     const body = parseJson(request);
     for (const key of Object.keys(body)) {
       if (!['url', 'filters', 'description'].includes(key)) {
@@ -36,18 +37,18 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
     return reply.code(201).send(view(endpoint, true));
   });
 
-  app.get<{ Params: { tenantid: string } }>('/v1/tenants/:tenantid/webhooks', async (request) => {
-    const tenant = await adminTenant(ctx, request);
+  app.get<{ Params: { tenantid: string } }>('/v1/tenants/:tenantid/webhooks', { onRequest }, async (request) => {
+    const tenant = request.params.tenantid;
     return { webhooks: (await webhooks.list(tenant)).map((e) => view(e, false)) };
   });
 
-  app.get<{ Params: { tenantid: string; id: string } }>('/v1/tenants/:tenantid/webhooks/:id', async (request) => {
-    const tenant = await adminTenant(ctx, request);
+  app.get<{ Params: { tenantid: string; id: string } }>('/v1/tenants/:tenantid/webhooks/:id', { onRequest }, async (request) => {
+    const tenant = request.params.tenantid;
     return view(await endpointOf(ctx, tenant, request.params.id), true);
   });
 
-  app.delete<{ Params: { tenantid: string; id: string } }>('/v1/tenants/:tenantid/webhooks/:id', async (request, reply) => {
-    const tenant = await adminTenant(ctx, request);
+  app.delete<{ Params: { tenantid: string; id: string } }>('/v1/tenants/:tenantid/webhooks/:id', { onRequest }, async (request, reply) => {
+    const tenant = request.params.tenantid;
     await endpointOf(ctx, tenant, request.params.id);
     await webhooks.delete(tenant, request.params.id);
     return reply.code(204).send();

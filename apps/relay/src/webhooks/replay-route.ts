@@ -3,8 +3,10 @@ import { compareOffsets, ServiceError } from '@tenantcast/server';
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { deliveryJob } from './delivery-job.ts';
-import { adminTenant, bound, endpointOf, parseJson } from './endpoint-requests.ts';
+import { bound, endpointOf, parseJson, requireAdmin } from './endpoint-requests.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+
+type EndpointRoute = { Params: { tenantid: string; id: string } };
 
 /** How long a tenant at its cap of deliveries outstanding is asked to wait before replaying, in seconds. */
 const FULL_RETRY_AFTER_S = 60;
@@ -35,8 +37,9 @@ export interface ReplayAnswer {
 export function registerReplayRoute(app: FastifyInstance, ctx: RelayContext): void {
   const { queue, outstanding } = ctx.delivery;
   const { webhookReplayMaxEvents, webhookMaxOutstandingPerTenant } = ctx.config;
-  app.post<{ Params: { tenantid: string; id: string } }>('/v1/tenants/:tenantid/webhooks/:id/replay', async (request, reply) => {
-    const tenant = await adminTenant(ctx, request);
+  const onRequest = requireAdmin(ctx);
+  app.post<EndpointRoute>('/v1/tenants/:tenantid/webhooks/:id/replay', { onRequest }, async (request, reply) => {
+    const tenant = request.params.tenantid;
     const endpoint = await endpointOf(ctx, tenant, request.params.id);
     const body = parseJson(request);
     const after = bound(body.after, 'after');
