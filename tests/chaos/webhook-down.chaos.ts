@@ -18,6 +18,8 @@ test('a webhook receiver down for a while gets every event once it listens again
     relay: {
       webhookAllowPrivate: true,
       webhookRetrySchedule: [200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+      // The circuit opens during the outage; its first cooldown is short here, so that the events follow soon after.
+      webhookCircuitCooldownMs: 1000,
       webhookTimeoutMs: 2000,
     },
   });

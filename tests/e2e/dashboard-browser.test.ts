@@ -59,7 +59,10 @@ test('an operator signs in, retries the failed delivery from the dashboard, and 
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  stack = await startRelayStack({ relay: { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] } });
+  // Jobs to a failing receiver fail for good within a second here: no circuit breaker to hold them.
+  stack = await startRelayStack({
+    relay: { webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100], webhookCircuitFailures: 1000 },
+  });
   const { relay } = stack;
 
   // A delivery that fails for good: four attempts against a receiver that answers 500.

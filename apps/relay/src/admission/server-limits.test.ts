@@ -64,7 +64,7 @@ describe('timeouts', () => {
 
   test('headers sent a byte at a time are cut at the headers timeout, and the refusals are counted', async () => {
     const before =
-      (await scrapeMetric(stack.relay.url, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_REQUEST_TIMEOUT' })) ?? 0;
+      (await scrapeMetric(stack.relay.metricsUrl, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_REQUEST_TIMEOUT' })) ?? 0;
     const { hostname, port } = new URL(stack.relay.url);
     const socket = connect(Number(port), hostname);
     socket.on('error', () => {});
@@ -81,7 +81,9 @@ describe('timeouts', () => {
       clearInterval(timer);
     }
     assert.match(received, /^HTTP\/1\.1 408 /);
-    const after = await scrapeMetric(stack.relay.url, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_REQUEST_TIMEOUT' });
+    const after = await scrapeMetric(stack.relay.metricsUrl, 'tenantcast_relay_requests_rejected_total', {
+      code: 'TC_ERR_REQUEST_TIMEOUT',
+    });
     assert.ok((after ?? 0) > before, `the timeout counted: ${before} -> ${after}`);
   });
 });
@@ -123,6 +125,6 @@ describe('connection cap', () => {
       for (const upload of held) upload.socket.destroy();
     }
     await until(async () => (await open()) === 0, 'the held connections closed');
-    assert.equal(await scrapeMetric(relay.url, 'tenantcast_relay_connections_dropped_total'), 1);
+    assert.equal(await scrapeMetric(relay.metricsUrl, 'tenantcast_relay_connections_dropped_total'), 1);
   });
 });

@@ -41,7 +41,12 @@ async function setup(
   t: TestContext,
   respond: Receiver['respond'] = () => ({ status: 204 }),
 ): Promise<{ relay: TestRelay; receiver: Receiver }> {
-  const { relay, close } = await startRelayWithRedis({ webhookAllowPrivate: true, webhookRetrySchedule: [50, 100, 100] });
+  // Jobs to a failing receiver must fail for good within a second here: no circuit breaker to hold them.
+  const { relay, close } = await startRelayWithRedis({
+    webhookAllowPrivate: true,
+    webhookRetrySchedule: [50, 100, 100],
+    webhookCircuitFailures: 1000,
+  });
   t.after(close);
   const receiver: Receiver = { url: '', hits: [], respond };
   const server = createServer((req, res) => {

@@ -62,7 +62,8 @@ const usedMemory = async (redis: Redis) => Number(/used_memory:(\d+)/.exec(await
 describe('delivery jobs hold references', () => {
   test('five replays of large events grow Redis by less than the events’ size once; replays of events queued already merge', async (t) => {
     // Every attempt fails and the next is a minute away: every job stays in Redis while we measure.
-    const s = await stack(t, { webhookRetrySchedule: [60_000] }, () => ({ status: 503 }));
+    // (No circuit breaker: every job's first attempt is made, and then waits a minute for its retry.)
+    const s = await stack(t, { webhookRetrySchedule: [60_000], webhookCircuitFailures: 1000 }, () => ({ status: 503 }));
     const big = 'x'.repeat(400 * 1024);
     const offsets: string[] = [];
     for (let n = 0; n < 20; n++) {
@@ -127,7 +128,9 @@ describe('replay caps', () => {
   });
 
   test('a tenant at its cap of deliveries outstanding gets 429 with Retry-After; another tenant replays', async (t) => {
-    const s = await stack(t, { webhookMaxOutstandingPerTenant: 6, webhookRetrySchedule: [60_000] }, () => ({ status: 503 }));
+    const s = await stack(t, { webhookMaxOutstandingPerTenant: 6, webhookRetrySchedule: [60_000], webhookCircuitFailures: 1000 }, () => ({
+      status: 503,
+    }));
     await publishDrafts(
       s.relay,
       s.tenant,
