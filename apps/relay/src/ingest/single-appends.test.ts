@@ -87,6 +87,7 @@ describe('SingleAppends', () => {
   function fakeStore(reply: (tenant: string, events: readonly StoredEventInput[]) => Promise<AppendResult[]>) {
     const calls: Array<{ tenant: string; ids: string[] }> = [];
     const store = {
+      batchLimits: { events: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY },
       append(tenant: string, events: readonly StoredEventInput[]) {
         calls.push({ tenant, ids: events.map((e) => e.id) });
         return reply(tenant, events);
