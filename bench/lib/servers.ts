@@ -92,7 +92,8 @@ export async function startServer(app: 'relay' | 'gateway', redisUrl: string, op
     SHUTDOWN_TIMEOUT_MS: '2000',
     // Metrics on a free port of their own (the bench reads none), so that servers side by side do not collide.
     ...(app === 'relay'
-      ? { RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1', RELAY_METRICS_PORT: '0' }
+      ? // The benchmarks measure what a relay sustains, not the per-tenant limits (off here) that keep it fair.
+        { RELAY_PORT: String(port), RELAY_HOST: '127.0.0.1', RELAY_METRICS_PORT: '0', RATE_LIMIT_EVENTS_PER_SECOND: '0' }
       : { GATEWAY_PORT: String(port), GATEWAY_HOST: '127.0.0.1', GATEWAY_METRICS_PORT: '0' }),
     ...options.env,
   };

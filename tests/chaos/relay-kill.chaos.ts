@@ -22,6 +22,8 @@ test('the relay SIGKILLed in mid-batch: each batch stored whole or not at all; t
     TENANTCAST_SECRET: TEST_SECRET,
     REDIS_KEY_PREFIX: uniqueKeyPrefix('chaos'),
     WEBHOOK_DELIVERY: 'off',
+    // A batch of 300 padded events (about 480 KB) in one write, over the default cap of 256 KiB.
+    RELAY_MAX_BATCH_BYTES: String(1024 * 1024),
   };
   let relay: AppProcess = await spawnApp('relay', env, port);
   t.after(() => relay.kill());

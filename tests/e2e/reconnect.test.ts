@@ -141,6 +141,7 @@ describe('subscribe() reconnects and resumes', () => {
     // The client stops reading: the kernel buffers fill, then the gateway's send buffer overflows.
     proxy.pause();
     const pad = 'x'.repeat(48 * 1024);
+    // Five such events a batch: within the relay's 256 KiB a write (RELAY_MAX_BATCH_BYTES).
     let n = 2;
     const started = Date.now();
     while (((await scrapeMetric(gateway.metricsUrl, 'tenantcast_gateway_slow_consumers_total')) ?? 0) === 0) {
@@ -149,7 +150,7 @@ describe('subscribe() reconnects and resumes', () => {
         ...(await publishOffsets(
           relay,
           tenant,
-          Array.from({ length: 16 }, () => ({ type: 'com.example.tick', data: { n: n++, pad } })),
+          Array.from({ length: 5 }, () => ({ type: 'com.example.tick', data: { n: n++, pad } })),
         )),
       );
     }

@@ -28,10 +28,28 @@ export const RelayConfigSchema = Type.Object(
     streamMaxAgeSeconds: Type.Integer({ minimum: 0, default: 7 * 24 * 3600 }),
     /** How long a (source, id) pair is remembered for dedupe, in seconds. Default 24 h. */
     dedupeWindowSeconds: Type.Integer({ minimum: 1, default: 24 * 3600 }),
-    /** Events per second per tenant; 0 turns limiting off. Default 1,000,000. */
-    rateLimitPerSecond: Type.Integer({ minimum: 0, default: 1_000_000 }),
+    /**
+     * Events per second per tenant; 0 turns limiting off. Default 2,000: what one tenant may cost the
+     * others. A 2-core relay stores about 80,000 events a second in batches (14,000 single-event
+     * requests), and a stored event holds the Redis every tenant shares for about 8 µs; 2,000 a second
+     * keep a tenant at its limit to about 2 % of that Redis, and other tenants' p99 within 3x of
+     * quiet (docs/RELIABILITY.md, "Noisy neighbour"). Events are spread evenly (GCRA): a tenant sends
+     * at most one full batch at once.
+     */
+    rateLimitPerSecond: Type.Integer({ minimum: 0, default: 2000 }),
     /** Per-tenant overrides of the rate limit. Default none. */
     rateLimitTenants: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { default: {} }),
+    /**
+     * Most events in one batch (refused with 413 past it). A batch is one atomic script call, which
+     * holds Redis for every tenant about 8 µs an event: 500 keep a call to about 4 ms. Default 500.
+     */
+    maxBatchEvents: Type.Integer({ minimum: 1, default: 500 }),
+    /**
+     * Most bytes of events' JSON in one script call: a batch or a single event over it is refused
+     * with 413. Redis copies an event several times in the call (about 10 ms a MiB): 256 KiB keep
+     * a call to about 3 ms. Default 256 KiB.
+     */
+    maxBatchBytes: Type.Integer({ minimum: 65536, default: 256 * 1024 }),
     /** Refuse event types without a registered schema. Default false. */
     strictEventTypes: Type.Boolean({ default: false }),
     /** Key of Qlik's webhook signatures; the Qlik endpoint is off without it. */
@@ -58,6 +76,8 @@ export const RelayConfigSchema = Type.Object(
     webhookCircuitFailures: Type.Integer({ minimum: 1, default: 5 }),
     /** The first cooldown of an endpoint that kept failing, in ms; doubled after each failed probe, up to 10 minutes. Default 30,000. */
     webhookCircuitCooldownMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** Most webhook endpoints per tenant; a create past it is refused with 409. Default 50. */
+    webhookMaxEndpoints: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per process. Default 50. */
     webhookConcurrency: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per endpoint per process. Default 4. */
@@ -130,6 +150,8 @@ const relayConfig = defineConfig({
     dedupeWindowSeconds: 'DEDUPE_WINDOW_SECONDS',
     rateLimitPerSecond: 'RATE_LIMIT_EVENTS_PER_SECOND',
     rateLimitTenants: 'RATE_LIMIT_TENANTS',
+    maxBatchEvents: 'RELAY_MAX_BATCH_EVENTS',
+    maxBatchBytes: 'RELAY_MAX_BATCH_BYTES',
     strictEventTypes: 'STRICT_EVENT_TYPES',
     qlikWebhookSecret: 'QLIK_WEBHOOK_SECRET',
     deliveryMode: 'WEBHOOK_DELIVERY',
@@ -141,6 +163,7 @@ const relayConfig = defineConfig({
     webhookCircuitFailures: 'WEBHOOK_CIRCUIT_FAILURES',
     webhookCircuitCooldownMs: 'WEBHOOK_CIRCUIT_COOLDOWN_MS',
     webhookDnsTimeoutMs: 'WEBHOOK_DNS_TIMEOUT_MS',
+    webhookMaxEndpoints: 'WEBHOOK_MAX_ENDPOINTS_PER_TENANT',
     webhookConcurrency: 'WEBHOOK_CONCURRENCY',
     webhookEndpointConcurrency: 'WEBHOOK_ENDPOINT_CONCURRENCY',
     webhookTenantConcurrency: 'WEBHOOK_TENANT_CONCURRENCY',

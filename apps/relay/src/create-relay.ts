@@ -72,6 +72,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     // Own properties only: a tenant named like an Object member ("toString") must not find one.
     rateLimitFor: (tenant) =>
       Object.hasOwn(config.rateLimitTenants, tenant) ? config.rateLimitTenants[tenant]! : config.rateLimitPerSecond,
+    maxBatchEvents: config.maxBatchEvents,
+    maxBatchBytes: config.maxBatchBytes,
     pubsub: isCluster(target) ? 'sharded' : 'classic',
     waitReplicas: config.redisWaitReplicas,
     waitTimeoutMs: config.redisWaitTimeoutMs,

@@ -100,7 +100,18 @@ export const ERRORS = {
     status: 408,
     message: 'The request did not arrive in time; send the headers and the whole body without pauses, then retry.',
   },
+  // 409 Conflict: the request is valid, but the tenant's endpoints are at their cap (its current
+  // state); it succeeds once one is deleted. Waiting does not help, so not 429.
+  TC_ERR_TOO_MANY_ENDPOINTS: {
+    status: 409,
+    message: 'The tenant has as many webhook endpoints as it may (WEBHOOK_MAX_ENDPOINTS_PER_TENANT); delete one first.',
+  },
   TC_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is over the size limit; send smaller batches.' },
+  TC_ERR_BATCH_TOO_LARGE: {
+    status: 413,
+    message:
+      'The batch holds more events or bytes than one write may (RELAY_MAX_BATCH_EVENTS, RELAY_MAX_BATCH_BYTES); send smaller batches. Nothing was stored.',
+  },
   TC_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message:

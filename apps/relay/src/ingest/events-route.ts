@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { claimsOf, requireToken } from '../auth/require-token.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { claimsOf, closeUnreadBody, requireToken } from '../auth/require-token.ts';
 import type { RelayContext } from '../context.ts';
 import { parseCloudEventsRequest } from './http-binding.ts';
 import { ingestEvents } from './ingest-events.ts';
@@ -31,12 +31,26 @@ const ACCEPTED_SCHEMA = {
  */
 export function registerEventsRoute(app: FastifyInstance, ctx: RelayContext): void {
   const seconds = { single: ctx.metrics.ingestSeconds.labels('single'), batch: ctx.metrics.ingestSeconds.labels('batch') };
-  const onRequest = requireToken(ctx.tokens, { scope: 'publish' });
+  const onRequest = [
+    requireToken(ctx.tokens, { scope: 'publish' }),
+    // A token for one tenant names it before the body is read: one that Redis refused just now is
+    // refused at once, without reading the body of a client that ignores Retry-After.
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const { tenants } = claimsOf(request);
+      if (tenants === '*' || tenants.size !== 1) return;
+      try {
+        for (const only of tenants) ctx.appender.checkRate(only);
+      } catch (error) {
+        closeUnreadBody(request, reply);
+        throw error;
+      }
+    },
+  ];
   app.post('/v1/events', { onRequest, schema: { response: { 202: ACCEPTED_SCHEMA } } }, async (request, reply) => {
     const started = performance.now();
     const claims = claimsOf(request);
-    const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined, { rawHeaders: request.raw.rawHeaders });
     const { tenants } = claims;
+    const parsed = parseCloudEventsRequest(request.headers, request.body as Buffer | undefined, { rawHeaders: request.raw.rawHeaders });
     const body = await ingestEvents(parsed, tenants === '*' ? grantsAll : (tenant) => tenants.has(tenant), ctx);
     recordAccepted(ctx, body.accepted);
     (parsed.batch ? seconds.batch : seconds.single).observe((performance.now() - started) / 1000);

@@ -40,6 +40,16 @@ export async function ingestEvents(
 ): Promise<AcceptedBody> {
   const { events, batch } = request;
   if (events.length === 0) return { accepted: [] };
+  // Before validation: a batch over the cap, or of a tenant Redis refused this second, costs no more than its parse.
+  deps.appender.checkBatch(events.length);
+  const claimed = (events[0] as { tenantid?: unknown } | null)?.tenantid;
+  if (
+    typeof claimed === 'string' &&
+    canPublish(claimed) &&
+    events.every((e) => (e as { tenantid?: unknown } | null)?.tenantid === claimed)
+  ) {
+    deps.appender.checkRate(claimed, events.length);
+  }
 
   const tooDeep: number[] = [];
   for (let index = 0; index < events.length; index++) if (exceedsDepth(events[index])) tooDeep.push(index);

@@ -32,7 +32,7 @@ describe('rate limit', () => {
     const tooBig = await expectError(
       await postBatch([makeEvent('slow'), makeEvent('slow'), makeEvent('slow')], { url }),
       413,
-      'TC_ERR_PAYLOAD_TOO_LARGE',
+      'TC_ERR_BATCH_TOO_LARGE',
     );
     assert.match(tooBig.message, /batches of at most 2/);
 

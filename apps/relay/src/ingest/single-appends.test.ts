@@ -84,9 +84,13 @@ describe('single-event requests stored together', () => {
 
 describe('SingleAppends', () => {
   /** A store that records its calls and answers with `reply`. */
-  function fakeStore(reply: (tenant: string, events: readonly StoredEventInput[]) => Promise<AppendResult[]>) {
+  function fakeStore(
+    reply: (tenant: string, events: readonly StoredEventInput[]) => Promise<AppendResult[]>,
+    batchLimits = { events: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY },
+  ) {
     const calls: Array<{ tenant: string; ids: string[] }> = [];
     const store = {
+      batchLimits,
       append(tenant: string, events: readonly StoredEventInput[]) {
         calls.push({ tenant, ids: events.map((e) => e.id) });
         return reply(tenant, events);
@@ -151,6 +155,22 @@ describe('SingleAppends', () => {
     assert.deepEqual(
       calls.map((c) => c.ids.length),
       [100, 100, 50],
+    );
+  });
+
+  test("a call stays within the store's caps on events and bytes; an event over the bytes alone goes alone", async () => {
+    // Each input's JSON is 10 bytes ({"id":"1"}); the store takes 3 events and 25 bytes a call.
+    const { store, calls } = fakeStore(async (_t, events) => offsets(events), { events: 3, bytes: 25 });
+    const appends = new SingleAppends(store);
+    const big: StoredEventInput = { source: 's', id: 'big', json: `{"id":"${'x'.repeat(40)}"}`, origins: undefined };
+    await Promise.all([
+      ...['1', '2', '3'].map((id) => appends.append('a', input(id))),
+      appends.append('a', big),
+      appends.append('a', input('4')),
+    ]);
+    assert.deepEqual(
+      calls.map((c) => c.ids),
+      [['1', '2'], ['3'], ['big'], ['4']],
     );
   });
 });

@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { compileFilters, type EventPredicate, type Filter, generateWebhookSecret } from '@tenantcast/sdk';
-import { type RedisClient, type TenantKeys, tenantKeys, webhookTenantsKey } from '@tenantcast/server';
+import { type RedisClient, ServiceError, type TenantKeys, tenantKeys, webhookTenantsKey } from '@tenantcast/server';
+
+const addEndpointLua = readFileSync(new URL('./commands/add-endpoint-1.lua', import.meta.url), 'utf8');
+
+type AddEndpoint = (hash: string, max: number, id: string, json: string) => Promise<number>;
 
 /** The consumer group the dispatcher reads tenant streams with. */
 export const DISPATCH_GROUP = 'dispatch';
@@ -28,7 +33,7 @@ export interface CompiledEndpoint extends WebhookEndpoint {
 
 /** Endpoints in Redis: one hash per tenant (`tc:{t}:webhooks`), and the set of tenants that have any. */
 export class WebhookStore {
-  readonly #redis: RedisClient;
+  readonly #redis: RedisClient & { tcAddEndpoint?: AddEndpoint };
   readonly #prefix: string;
   /** Per tenant: compiled endpoints by their stored JSON. */
   readonly #compiled = new Map<string, Map<string, CompiledEndpoint>>();
@@ -36,6 +41,7 @@ export class WebhookStore {
   constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
+    if (!('tcAddEndpoint' in redis)) redis.defineCommand('tcAddEndpoint', { numberOfKeys: 1, lua: addEndpointLua });
   }
 
   keys(tenant: string): TenantKeys {
@@ -44,9 +50,16 @@ export class WebhookStore {
 
   /**
    * Registers an endpoint. The tenant's stream gets the dispatcher's consumer group (created at the
-   * stream's end if it has none), so that events from now on are dispatched.
+   * stream's end if it has none), so that events from now on are dispatched. Throws
+   * TC_ERR_TOO_MANY_ENDPOINTS, with nothing written, when the tenant has `maxPerTenant` already
+   * (WEBHOOK_MAX_ENDPOINTS_PER_TENANT): the count and the add are one script, so concurrent
+   * creates cannot pass the cap together.
    */
-  async create(tenant: string, input: { url: string; filters?: Filter[]; description?: string }): Promise<WebhookEndpoint> {
+  async create(
+    tenant: string,
+    input: { url: string; filters?: Filter[]; description?: string },
+    maxPerTenant = Number.MAX_SAFE_INTEGER,
+  ): Promise<WebhookEndpoint> {
     const endpoint: WebhookEndpoint = {
       id: `wh_${globalThis.crypto.randomUUID().replaceAll('-', '')}`,
       tenantid: tenant,
@@ -58,7 +71,12 @@ export class WebhookStore {
       disabled: false,
     };
     // The endpoint first, then the set: see #untrackIfEmpty for why this order loses no tenant.
-    await this.#redis.hset(this.keys(tenant).webhooks, endpoint.id, JSON.stringify(endpoint));
+    if ((await this.#redis.tcAddEndpoint!(this.keys(tenant).webhooks, maxPerTenant, endpoint.id, JSON.stringify(endpoint))) !== 1) {
+      throw new ServiceError(
+        'TC_ERR_TOO_MANY_ENDPOINTS',
+        `Tenant "${tenant}" has ${maxPerTenant} webhook endpoints, the most it may have (WEBHOOK_MAX_ENDPOINTS_PER_TENANT); delete one first.`,
+      );
+    }
     await this.#redis.sadd(webhookTenantsKey(this.#prefix), tenant);
     await this.ensureGroup(tenant);
     return endpoint;

@@ -30,10 +30,8 @@ export function registerWebhooksRoutes(app: FastifyInstance, ctx: RelayContext):
         details: [{ path: '/description', message: 'must be string' }],
       });
     }
-    if ((await webhooks.list(tenant)).length >= 100) {
-      throw new ServiceError('TC_ERR_VALIDATION', `Tenant "${tenant}" has 100 endpoints, the most allowed; delete one first.`);
-    }
-    const endpoint = await webhooks.create(tenant, { url, filters, description: body.description as string | undefined });
+    const input = { url, filters, description: body.description as string | undefined };
+    const endpoint = await webhooks.create(tenant, input, ctx.config.webhookMaxEndpoints);
     return reply.code(201).send(view(endpoint, true));
   });
 

@@ -22,9 +22,9 @@ export interface RelayClientOptions {
   url: string;
   /** A token with `publish` scope, or a function that returns one (called per request, for rotation). */
   token: string | (() => string | Promise<string>);
-  /** Most events in one request. Default 100. */
+  /** Most events in one request. Default 100 (the relay's default cap, RELAY_MAX_BATCH_EVENTS, is 500). */
   maxBatchSize?: number;
-  /** Most bytes of serialized events in one request. Default 512 KiB (the relay's limit is 1 MiB). */
+  /** Most bytes of serialized events in one request. Default 256 KiB, the relay's default cap (RELAY_MAX_BATCH_BYTES). */
   maxBatchBytes?: number;
   /** How long to wait for more events before sending a batch, in ms. Default 0: the current tick. */
   lingerMs?: number;
@@ -103,7 +103,7 @@ export class RelayClient {
     this.#endpoint = new URL('v1/events', this.#base).href;
     this.#token = options.token;
     this.#maxBatchSize = options.maxBatchSize ?? 100;
-    this.#maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
+    this.#maxBatchBytes = options.maxBatchBytes ?? 256 * 1024;
     this.#lingerMs = options.lingerMs ?? 0;
     this.#maxAttempts = options.maxAttempts ?? 10;
     this.#backoff = options.backoff ?? {};

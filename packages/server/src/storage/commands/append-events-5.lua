@@ -5,7 +5,7 @@
 
   KEYS[1] the tenant's stream
   KEYS[2] dedupe key prefix: prefix .. hash(source, id) holds the offset of the stored copy
-  KEYS[3] rate-limit key prefix: prefix .. unix second counts that second's events
+  KEYS[3] rate-limit key prefix: prefix .. 'tat' holds the tenant's theoretical arrival time (GCRA), in ms
   KEYS[4] the tenant's origins hash: web integration id -> JSON array of its validOrigins
   KEYS[5] the tenant's live channel, notified when at least one event is new (a key too: on a
           cluster, a shard channel must map to the script's slot)
@@ -15,12 +15,21 @@
   ARGV[3] max age in ms: entries older are trimmed (XTRIM MINID); 0 means none
   ARGV[4] dedupe window in seconds
   ARGV[5] rate limit in events per second for this tenant; 0 means none
-  ARGV[6..] triples: dedupe hash, event JSON, origins op
+  ARGV[6] burst: the most events the tenant may send at once (at least the largest batch it may send)
+  ARGV[7..] triples: dedupe hash, event JSON, origins op
             (origins op: '' for none, 'S<id>\n<JSON array>' to set, 'D<id>' to delete;
              applied only when the event is new, so the hash follows the stream's order)
 
   Returns {'ok', offset1, duplicate1, offset2, duplicate2, ...} with duplicate 1 or 0,
-  or {'rate', retryAfterMs} when the tenant is over its limit (and nothing is written).
+  or {'rate', retryAfterMs, aheadMs} when the tenant is over its limit (and nothing is written):
+  retryAfterMs is when this write would fit, aheadMs how far the tenant's arrival time is ahead
+  of Redis's clock.
+
+  The rate limit is the generic cell rate algorithm (GCRA, a token bucket kept as one time): each
+  event moves the tenant's arrival time on by 1000 / limit ms, and a write is refused when that
+  time would end up more than `burst` events' worth ahead of now. A tenant may so send one burst
+  at once after a pause, and otherwise its events are spread evenly at its limit: unlike a count
+  per clock second, a busy tenant's second's worth does not land at once, ahead of everyone else's.
 
   Each entry has two fields: 'e', the event JSON, and 'p', the offset of the entry before it
   ('0-0' for the first ever). A reader compares 'p' of the oldest retained entry with its own
@@ -41,18 +50,21 @@ local maxLen = tonumber(ARGV[2])
 local maxAgeMs = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
 local rateLimit = tonumber(ARGV[5])
-local count = (#ARGV - 5) / 3
+local burst = tonumber(ARGV[6])
+local count = (#ARGV - 6) / 3
 
 local now = redis.call('TIME')
 
 if rateLimit > 0 then
-  local rateKey = ratePrefix .. now[1]
-  local used = tonumber(redis.call('GET', rateKey) or '0')
-  if used + count > rateLimit then
-    return {'rate', tostring(1000 - math.floor(tonumber(now[2]) / 1000))}
+  local tatKey = ratePrefix .. 'tat'
+  local nowMs = tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000
+  local tat = math.max(tonumber(redis.call('GET', tatKey) or '0'), nowMs)
+  local nextTat = tat + count * 1000 / rateLimit
+  local tolerance = burst * 1000 / rateLimit
+  if nextTat - nowMs > tolerance then
+    return {'rate', tostring(math.ceil(nextTat - nowMs - tolerance)), tostring(math.floor(tat - nowMs))}
   end
-  redis.call('INCRBY', rateKey, count)
-  redis.call('EXPIRE', rateKey, 2)
+  redis.call('SET', tatKey, string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - nowMs) + 1)
 end
 
 -- The id of the stream's last entry, even when retention has emptied the stream.
@@ -72,9 +84,9 @@ local lines = nil
 local prev = nil
 
 for i = 0, count - 1 do
-  local hash = ARGV[6 + i * 3]
-  local json = ARGV[7 + i * 3]
-  local originsOp = ARGV[8 + i * 3]
+  local hash = ARGV[7 + i * 3]
+  local json = ARGV[8 + i * 3]
+  local originsOp = ARGV[9 + i * 3]
   local dedupeKey = dedupePrefix .. hash
   local existing = redis.call('GET', dedupeKey)
   if existing then
