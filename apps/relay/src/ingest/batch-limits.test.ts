@@ -12,7 +12,8 @@ import { useRelay } from '../testing/use-relay.ts';
 const stack = useRelay();
 const { post, postStructured, postBatch, history } = eventsApi(stack);
 
-const rejected = (code: string) => scrapeMetric(stack.relay.url, 'tenantcast_relay_requests_rejected_total', { code }).then((v) => v ?? 0);
+const rejected = (code: string) =>
+  scrapeMetric(stack.relay.metricsUrl, 'tenantcast_relay_requests_rejected_total', { code }).then((v) => v ?? 0);
 
 describe('batch and rate limits (defaults)', () => {
   test('a batch of more than 500 events is refused with 413 naming the cap, and nothing of it is stored; 500 pass', async () => {

@@ -366,7 +366,8 @@ describe('delivery metrics', () => {
   const sample = (relay: TestRelay, name: string, labels?: Record<string, string>) => scrapeMetric(relay.metricsUrl, name, labels);
 
   test('/metrics counts succeeded, retrying and failed deliveries, their duration, and the queue depth', async (t) => {
-    const { relay, receiver } = await setup(t);
+    // The broken endpoint's deliveries must run through their attempts: no circuit breaker to hold them.
+    const { relay, receiver } = await setup(t, { webhookCircuitFailures: 1000 });
     const ok = await receiver();
     const broken = await receiver(() => ({ status: 500 }));
     const tenant = uniqueTenant('metrics');

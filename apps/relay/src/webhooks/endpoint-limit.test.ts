@@ -35,7 +35,9 @@ describe('endpoints per tenant', () => {
       ids.push(((await res.json()) as { id: string }).id);
     }
     const metric = () =>
-      scrapeMetric(stack.relay.url, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_TOO_MANY_ENDPOINTS' }).then((v) => v ?? 0);
+      scrapeMetric(stack.relay.metricsUrl, 'tenantcast_relay_requests_rejected_total', { code: 'TC_ERR_TOO_MANY_ENDPOINTS' }).then(
+        (v) => v ?? 0,
+      );
     const before = await metric();
     const refused = await create(stack.relay, tenant, 50);
     assert.equal(refused.status, 409);
