@@ -24,6 +24,7 @@ import type { RelayContext } from './context.ts';
 import { registerDashboard } from './dashboard/dashboard.ts';
 import { createClientErrorHandler, createRefuse, pathOf, registerErrorHandlers } from './errors.ts';
 import { registerHistoryRoute } from './history/history-route.ts';
+import { createAppender } from './ingest/appender.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
 import { SingleAppends } from './ingest/single-appends.ts';
@@ -64,21 +65,8 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
 
   const metrics = createRelayMetrics();
   const registry = deps.registry ?? createRegistry({ strict: config.strictEventTypes });
-  const appender = new StreamAppender(redis, {
-    keyPrefix: config.keyPrefix,
-    streamMaxLen: config.streamMaxLen,
-    streamMaxAgeSeconds: config.streamMaxAgeSeconds,
-    dedupeWindowSeconds: config.dedupeWindowSeconds,
-    // Own properties only: a tenant named like an Object member ("toString") must not find one.
-    rateLimitFor: (tenant) =>
-      Object.hasOwn(config.rateLimitTenants, tenant) ? config.rateLimitTenants[tenant]! : config.rateLimitPerSecond,
-    maxBatchEvents: config.maxBatchEvents,
-    maxBatchBytes: config.maxBatchBytes,
-    pubsub: isCluster(target) ? 'sharded' : 'classic',
-    waitReplicas: config.redisWaitReplicas,
-    waitTimeoutMs: config.redisWaitTimeoutMs,
-  });
-  const delivery = createDeliveryServices(config, redis, logger, metrics);
+  const appender = createAppender(config, redis);
+  const delivery = createDeliveryServices(config, redis, logger, metrics, appender);
   const reader = new StreamReader(redis, { keyPrefix: config.keyPrefix });
   const ctx: RelayContext = {
     config,

@@ -1,6 +1,7 @@
 import { closeRedis, connectRedis, createRedis, exitOnSignal, loadOrExit, redisTarget } from '@tenantcast/server';
 import pino from 'pino';
 import { configFromEnv, loadConfig } from './config.ts';
+import { createAppender } from './ingest/appender.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { createDeliveryServices } from './webhooks/delivery-services.ts';
 
@@ -12,7 +13,7 @@ const config = loadOrExit(() => loadConfig(configFromEnv(process.env)));
 const logger = pino({ level: config.logLevel, base: { app: 'delivery' } });
 const redis = createRedis(redisTarget(config), logger);
 await connectRedis(redis);
-const delivery = createDeliveryServices(config, redis, logger, createRelayMetrics());
+const delivery = createDeliveryServices(config, redis, logger, createRelayMetrics(), createAppender(config, redis));
 delivery.startWorkers();
 logger.info('delivery workers running');
 exitOnSignal(

@@ -46,6 +46,14 @@ export {
   WebIntegrationUpdatedData,
 } from './schemas/web-integration.ts';
 export {
+  DeliveryExhaustedData,
+  EndpointDisabledData,
+  EndpointEnabledData,
+  SYSTEM_EVENT_PREFIX,
+  type WebhookEventMap,
+  WebhookEventTypes,
+} from './schemas/webhook-events.ts';
+export {
   type ReceivedEvent,
   type StatusDetail,
   type SubscribeOptions,

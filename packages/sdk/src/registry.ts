@@ -9,6 +9,7 @@ import {
   WebIntegrationTypes,
   WebIntegrationUpdatedData,
 } from './schemas/web-integration.ts';
+import { DeliveryExhaustedData, EndpointDisabledData, EndpointEnabledData, WebhookEventTypes } from './schemas/webhook-events.ts';
 
 /** How many validator errors are kept per value; enough to fix it, bounded against hostile input. */
 const MAX_ISSUES = 20;
@@ -148,6 +149,9 @@ export function createRegistry(options: RegistryOptions = {}): EventRegistry<Qli
   for (const type of WebIntegrationTypes.created) registry.register(type, WebIntegrationCreatedData);
   for (const type of WebIntegrationTypes.updated) registry.register(type, WebIntegrationUpdatedData);
   for (const type of WebIntegrationTypes.deleted) registry.register(type, WebIntegrationDeletedData);
+  registry.register(WebhookEventTypes.exhausted, DeliveryExhaustedData);
+  registry.register(WebhookEventTypes.disabled, EndpointDisabledData);
+  registry.register(WebhookEventTypes.enabled, EndpointEnabledData);
   return registry as unknown as EventRegistry<QlikEventMap>;
 }
 

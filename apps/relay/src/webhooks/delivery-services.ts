@@ -1,4 +1,14 @@
-import { bounded, closeRedis, createRedis, isCluster, type RedisClient, redisTarget, runSteps, StreamReader } from '@tenantcast/server';
+import {
+  bounded,
+  closeRedis,
+  createRedis,
+  isCluster,
+  type RedisClient,
+  redisTarget,
+  runSteps,
+  type StreamAppender,
+  StreamReader,
+} from '@tenantcast/server';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../config.ts';
@@ -9,6 +19,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { WebhookStore } from './endpoint-store.ts';
 import { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+import { SystemEvents } from './system-events.ts';
 
 /** The delivery queue and, where this process runs them, the dispatcher and the workers. */
 export interface DeliveryServices {
@@ -16,6 +27,8 @@ export interface DeliveryServices {
   webhooks: WebhookStore;
   /** Each tenant's deliveries not yet finished (the cap of WEBHOOK_MAX_OUTSTANDING_PER_TENANT). */
   outstanding: OutstandingDeliveries;
+  /** Appends `com.tenantcast.webhook.*` events to a tenant's stream. */
+  systemEvents: SystemEvents;
   /** Starts the dispatcher and the workers in this process. */
   startWorkers(): void;
   /** Stops the dispatcher, lets deliveries in flight finish, closes the workers and the queue, quits Redis. */
@@ -23,7 +36,13 @@ export interface DeliveryServices {
 }
 
 /** Builds the delivery side of the relay. Redis connections of its own: the queue's, and the worker's and dispatcher's where they run. */
-export function createDeliveryServices(config: RelayConfig, redis: RedisClient, logger: Logger, metrics: RelayMetrics): DeliveryServices {
+export function createDeliveryServices(
+  config: RelayConfig,
+  redis: RedisClient,
+  logger: Logger,
+  metrics: RelayMetrics,
+  appender: StreamAppender,
+): DeliveryServices {
   const prefix = queuePrefix(config.keyPrefix);
   const target = redisTarget(config);
   // BullMQ sends INFO as soon as the queue exists, so its connection queues commands until it is up.
@@ -51,6 +70,7 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
     (config.webhookRetrySchedule.length + 1) * config.webhookTimeoutMs +
     3_600_000;
   const outstanding = new OutstandingDeliveries(redis, config.keyPrefix, lifetimeMs);
+  const systemEvents = new SystemEvents(appender, logger);
 
   let worker: DeliveryWorker | undefined;
   let dispatcher: Dispatcher | undefined;
@@ -62,6 +82,7 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
     queue,
     webhooks,
     outstanding,
+    systemEvents,
     startWorkers() {
       if (worker !== undefined) return;
       // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
@@ -85,6 +106,7 @@ export function createDeliveryServices(config: RelayConfig, redis: RedisClient, 
         webhooks: new WebhookStore(workerRedis, config.keyPrefix),
         events: new StreamReader(workerRedis, { keyPrefix: config.keyPrefix }),
         outstanding: new OutstandingDeliveries(workerRedis, config.keyPrefix, lifetimeMs),
+        systemEvents,
         metrics,
         logger,
         concurrency: config.webhookConcurrency,

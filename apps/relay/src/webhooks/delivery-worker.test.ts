@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { StreamReader } from '@tenantcast/server';
+import { StreamAppender, StreamReader } from '@tenantcast/server';
 import { startRedisServer, uniqueKeyPrefix, until } from '@tenantcast/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -13,6 +13,7 @@ import { createDeliveryWorker } from './delivery-worker.ts';
 import { WebhookStore } from './endpoint-store.ts';
 import { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+import { SystemEvents } from './system-events.ts';
 
 /** A real store whose first lookups fail the way a lost Redis connection fails them. */
 class FlakyLookups extends WebhookStore {
@@ -58,6 +59,16 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
     webhooks,
     events: new StreamReader(connection, { keyPrefix }),
     outstanding: new OutstandingDeliveries(connection, keyPrefix, 60_000),
+    systemEvents: new SystemEvents(
+      new StreamAppender(connection, {
+        keyPrefix,
+        streamMaxLen: 0,
+        streamMaxAgeSeconds: 0,
+        dedupeWindowSeconds: 60,
+        rateLimitFor: () => 0,
+      }),
+      pino({ level: 'silent' }),
+    ),
     metrics: createRelayMetrics(),
     logger: pino({ level: 'silent' }),
     concurrency: 1,

@@ -1,3 +1,4 @@
+import { WebhookEventTypes } from '@tenantcast/sdk';
 import type { RedisClient, StreamReader } from '@tenantcast/server';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import type { WebhookStore } from './endpoint-store.ts';
 import { FairSlots, type Parked } from './fair-slots.ts';
 import type { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+import type { SystemEvents } from './system-events.ts';
 
 export interface DeliveryWorkerOptions {
   connection: RedisClient;
@@ -18,6 +20,8 @@ export interface DeliveryWorkerOptions {
   events: StreamReader;
   /** Where a job's delivery stops counting against its tenant once it finished for good. */
   outstanding: OutstandingDeliveries;
+  /** Where a delivery exhausted, or an endpoint disabled, is told to the tenant's subscribers. */
+  systemEvents: SystemEvents;
   metrics: RelayMetrics;
   logger: Logger;
   /** Deliveries in flight in this process. */
@@ -189,6 +193,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     if (result.permanent) throw new UnrecoverableError(message);
     if (status === 410) {
       await options.webhooks.disable(job.data.tenantid, job.data.endpointId, `answered 410 Gone at ${new Date().toISOString()}`);
+      await options.systemEvents.emit(job.data.tenantid, WebhookEventTypes.disabled, {
+        endpointId: job.data.endpointId,
+        reason: 'gone',
+        deliveryId: job.data.webhookId,
+      });
       throw new UnrecoverableError(`${message} (the endpoint is now disabled)`);
     }
     const retryable = status === 0 || status >= 500 || status === 408 || status === 429 || options.retry4xx;
@@ -228,6 +237,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     options.metrics.deliveries.inc({ result: error instanceof EventTrimmed ? 'expired' : final ? 'failed' : 'retrying' });
     if (!final) return;
     finished(job.data);
+    void options.systemEvents.emit(job.data.tenantid, WebhookEventTypes.exhausted, {
+      endpointId: job.data.endpointId,
+      deliveryId: job.data.webhookId,
+      reason: error.message.split('\n', 1)[0]!.slice(0, 300),
+    });
     options.logger.warn({ job: job.id, endpoint: job.data.endpointId, reason: error.message }, 'webhook delivery failed for good');
   });
   worker.on('error', (error) => options.logger.warn({ err: error }, 'delivery worker error'));

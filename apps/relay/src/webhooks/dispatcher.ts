@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type DeliveryJob, type DeliveryJobData, deliveryJob } from './delivery-job.ts';
 import { DISPATCH_GROUP, type WebhookStore } from './endpoint-store.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+import { isSystemEvent, wantsSystemEvent } from './system-events.ts';
 
 export interface DispatcherOptions {
   /** A connection of its own: XREADGROUP blocks it. */
@@ -212,6 +213,7 @@ export class Dispatcher {
         if (storedAt < endpoint.createdAtMs) continue;
         event ??= JSON.parse(json) as Record<string, unknown>;
         if (!endpoint.matches(event)) continue;
+        if (isSystemEvent(event.type) && !wantsSystemEvent(endpoint, event)) continue;
         jobs.push(deliveryJob(tenant, endpoint.id, offset, backlog + jobs.length));
       }
     }

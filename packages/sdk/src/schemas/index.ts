@@ -7,3 +7,11 @@ export {
   WebIntegrationUpdate,
   WebIntegrationUpdatedData,
 } from './web-integration.ts';
+export {
+  DeliveryExhaustedData,
+  EndpointDisabledData,
+  EndpointEnabledData,
+  SYSTEM_EVENT_PREFIX,
+  type WebhookEventMap,
+  WebhookEventTypes,
+} from './webhook-events.ts';

@@ -40,6 +40,13 @@ function summarize(event: QlikEvent): string {
       assert.equal(refused, undefined);
       return `deleted ${event.data.id}`;
     }
+    // tenantcast's own events about webhooks narrow the same way.
+    case 'com.tenantcast.webhook.delivery.exhausted':
+      return `exhausted ${event.data.deliveryId}: ${event.data.reason}`;
+    case 'com.tenantcast.webhook.endpoint.disabled':
+      return `disabled ${event.data.endpointId} (${event.data.reason})`;
+    case 'com.tenantcast.webhook.endpoint.enabled':
+      return `enabled ${event.data.endpointId}`;
     default: {
       const exhaustive: never = event;
       return exhaustive;

@@ -7,11 +7,12 @@ import type {
   WebIntegrationUpdatedData,
   WebIntegrationUpdatedType,
 } from './web-integration.ts';
+import type { WebhookEventMap } from './webhook-events.ts';
 
-/** Event type → `data` type, for every event tenantcast knows out of the box. */
+/** Event type → `data` type, for every event tenantcast knows out of the box: Qlik's, and tenantcast's own about webhooks. */
 export type QlikEventMap = { [T in WebIntegrationCreatedType]: WebIntegrationCreatedData } & {
   [T in WebIntegrationUpdatedType]: WebIntegrationUpdatedData;
-} & { [T in WebIntegrationDeletedType]: WebIntegrationDeletedData };
+} & { [T in WebIntegrationDeletedType]: WebIntegrationDeletedData } & WebhookEventMap;
 
 /** A union with one member per type of `TMap`, so that `switch (event.type)` narrows `data`. */
 export type EventOf<TMap> = {
