@@ -7,7 +7,7 @@ import { publishDrafts } from '../testing/publish-drafts.ts';
 import type { TestRelay } from '../testing/start-relay.ts';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 import { type Answer, type Receiver, startReceiver } from '../testing/webhook-receiver.ts';
-import type { ReplayAnswer } from './replay-route.ts';
+import type { ReplayAnswer } from './replay.ts';
 
 // What one tenant's deliveries may cost the Redis every tenant shares (issue #16, finding 3): jobs
 // hold references to events, not copies; replays are capped per call and by the tenant's
