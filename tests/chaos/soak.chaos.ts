@@ -800,12 +800,18 @@ test(`soak: ${CLIENTS} connections of ${TENANTS} tenants churned for ${(WARMUP_M
 // kept handling its notifications for nobody. The client here does not read, so that its catch-up
 // waits on the send buffer until it is gone.
 test('a tenant whose only subscriber leaves during catch-up keeps no hub', async (t) => {
-  const stack = await startStack({ redis: { kind: 'single' }, gateway: { catchUpPageSize: 10, maxBufferedBytes: 65_536 } });
+  // 8 MB of events stored at once: no per-tenant rate limit here.
+  const stack = await startStack({
+    redis: { kind: 'single' },
+    relay: { rateLimitPerSecond: 0 },
+    gateway: { catchUpPageSize: 10, maxBufferedBytes: 65_536 },
+  });
   t.after(() => stack.close());
   const tenant = uniqueTenant('soak-hub');
   // 8 MB of events: more than the kernel's socket buffers hold for a client that does not read.
-  for (let batch = 0; batch < 20; batch++) {
-    const events = Array.from({ length: 100 }, (_, i) => ({
+  // Batches of 50 events of 4 KB stay under RELAY_MAX_BATCH_BYTES (256 KiB).
+  for (let batch = 0; batch < 40; batch++) {
+    const events = Array.from({ length: 50 }, (_, i) => ({
       specversion: '1.0',
       id: randomUUID(),
       source: 'soak',
