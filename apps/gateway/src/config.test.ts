@@ -59,6 +59,10 @@ describe('gateway configuration', () => {
         AUTH_AUDIENCE: 'tenantcast',
         AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600',
         AUTH_ALLOW_NO_EXP: 'true',
+        GATEWAY_REQUEST_TIMEOUT_MS: '20000',
+        GATEWAY_HEADERS_TIMEOUT_MS: '5000',
+        GATEWAY_KEEP_ALIVE_TIMEOUT_MS: '61000',
+        GATEWAY_MAX_CONNECTIONS: '250000',
       }),
     );
     assert.deepEqual(config, {
@@ -84,6 +88,10 @@ describe('gateway configuration', () => {
       authAudience: 'tenantcast',
       authMaxTokenLifetimeSeconds: 3600,
       authAllowNoExp: true,
+      requestTimeoutMs: 20_000,
+      headersTimeoutMs: 5000,
+      keepAliveTimeoutMs: 61_000,
+      maxConnections: 250_000,
     });
   });
 

@@ -1,4 +1,4 @@
-import { ConfigError, defineConfig, serverOptions, serverOptionsEnv, serverOptionsParse } from '@tenantcast/server';
+import { ConfigError, checkServerOptions, defineConfig, serverOptions, serverOptionsEnv, serverOptionsParse } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
 
 export { ConfigError };
@@ -6,7 +6,7 @@ export { ConfigError };
 /** The gateway's configuration, parsed once at boot. */
 export const GatewayConfigSchema = Type.Object(
   {
-    ...serverOptions({ port: 8081, metricsPort: 9081 }),
+    ...serverOptions({ port: 8081, metricsPort: 9081, maxConnections: 100_000 }),
     /** Most connections (or multiplexed subscriptions) per tenant on one gateway. Default 20,000. */
     maxConnectionsPerTenant: Type.Integer({ minimum: 1, default: 20_000 }),
     /** Bytes queued for one connection before it is closed as a slow consumer (4008). Default 8 MiB. */
@@ -50,4 +50,8 @@ const gatewayConfig = defineConfig({
 export const configFromEnv = (env: Record<string, string | undefined>): Partial<GatewayConfig> => gatewayConfig.fromEnv(env);
 
 /** Applies defaults and validates; throws a ConfigError naming the variable to fix. */
-export const loadConfig = (input: Partial<GatewayConfig>): GatewayConfig => gatewayConfig.load(input);
+export function loadConfig(input: Partial<GatewayConfig>): GatewayConfig {
+  const config = gatewayConfig.load(input);
+  checkServerOptions(config, 'GATEWAY');
+  return config;
+}

@@ -1,5 +1,14 @@
 import { createServer } from 'node:http';
-import { hs256Keys, Lifecycle, MetricsListener, StreamReader, TokenVerifier, tokenPolicy } from '@tenantcast/server';
+import {
+  capConnections,
+  hs256Keys,
+  httpLimitOptions,
+  Lifecycle,
+  MetricsListener,
+  StreamReader,
+  TokenVerifier,
+  tokenPolicy,
+} from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
@@ -87,7 +96,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onSlow: () => metrics.slowConsumers.inc(),
     logger,
   });
+  const limits = httpLimitOptions(config);
   const server = createServer(
+    limits.http,
     opsRoutes({
       lifecycle,
       redisReady: () => redis.ready,
@@ -95,6 +106,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       logger,
     }),
   );
+  server.keepAliveTimeout = limits.keepAliveTimeout;
+  capConnections(server, config, metrics.connectionsDropped);
   server.on('upgrade', handshake.onUpgrade);
 
   return {

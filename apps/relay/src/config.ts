@@ -1,5 +1,5 @@
 import { isTenantId } from '@tenantcast/sdk';
-import { ConfigError, defineConfig, serverOptions, serverOptionsEnv, serverOptionsParse } from '@tenantcast/server';
+import { ConfigError, checkServerOptions, defineConfig, serverOptions, serverOptionsEnv, serverOptionsParse } from '@tenantcast/server';
 import Type, { type Static } from 'typebox';
 
 export { ConfigError };
@@ -7,21 +7,13 @@ export { ConfigError };
 /** The relay's configuration, parsed once at boot. */
 export const RelayConfigSchema = Type.Object(
   {
-    ...serverOptions({ port: 8080, metricsPort: 9080 }),
+    ...serverOptions({ port: 8080, metricsPort: 9080, maxConnections: 10_000 }),
     /** Replicas that must have an event before the relay answers 202 (Redis WAIT); 0 answers once the master has it. Default 0. */
     redisWaitReplicas: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
     /** How long the relay waits for those replicas, in ms, before answering 503 (the retry is deduped). Default 1,000. */
     redisWaitTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
     /** Largest request body in bytes. Default 1 MiB. */
     bodyLimit: Type.Integer({ minimum: 65536, default: 1024 * 1024 }),
-    /** Longest a whole request (headers and body) may take to arrive, in ms; then 408 and the connection closes. Default 30,000. */
-    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
-    /** Longest a request's headers may take to arrive (also a new connection's first), in ms; at most the request timeout. Default 10,000. */
-    headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
-    /** How long an idle kept-alive connection stays open, in ms. Default 72,000 (longer than load balancers' 60 s). */
-    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 72_000 }),
-    /** Most connections open at once; more are closed on arrival (`tenantcast_relay_connections_dropped_total`). Default 10,000. */
-    maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
     /** Most entries kept per tenant stream (approximate trim); 0 keeps any number. Default 100,000. */
     streamMaxLen: Type.Integer({ minimum: 0, default: 100_000 }),
     /** Oldest entry kept per tenant stream, in seconds; 0 keeps any age. Default 7 days. */
@@ -141,10 +133,6 @@ const relayConfig = defineConfig({
     redisWaitReplicas: 'REDIS_WAIT_REPLICAS',
     redisWaitTimeoutMs: 'REDIS_WAIT_TIMEOUT_MS',
     bodyLimit: 'RELAY_BODY_LIMIT_BYTES',
-    requestTimeoutMs: 'RELAY_REQUEST_TIMEOUT_MS',
-    headersTimeoutMs: 'RELAY_HEADERS_TIMEOUT_MS',
-    keepAliveTimeoutMs: 'RELAY_KEEP_ALIVE_TIMEOUT_MS',
-    maxConnections: 'RELAY_MAX_CONNECTIONS',
     streamMaxLen: 'STREAM_MAX_LEN',
     streamMaxAgeSeconds: 'STREAM_MAX_AGE_SECONDS',
     dedupeWindowSeconds: 'DEDUPE_WINDOW_SECONDS',
@@ -190,11 +178,6 @@ export const configFromEnv = (env: Record<string, string | undefined>): Partial<
 /** Applies defaults and validates; throws a ConfigError naming the variable to fix. */
 export function loadConfig(input: Partial<RelayConfig>): RelayConfig {
   const config = relayConfig.load(input);
-  // Node refuses it too (ERR_OUT_OF_RANGE), naming no variable: the headers are part of the request.
-  if (config.headersTimeoutMs > config.requestTimeoutMs) {
-    throw new ConfigError(
-      `Invalid relay configuration: RELAY_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed RELAY_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}).`,
-    );
-  }
+  checkServerOptions(config, 'RELAY');
   return config;
 }

@@ -1,11 +1,13 @@
 import { createRegistry, type EventRegistry } from '@tenantcast/sdk';
 import {
   bounded,
+  capConnections,
   closeRedis,
   connectRedis,
   createRedis,
   describeRedis,
   hs256Keys,
+  httpLimitOptions,
   isCluster,
   Lifecycle,
   MetricsListener,
@@ -17,7 +19,6 @@ import {
 } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { capConnections, serverLimitOptions } from './admission/server-limits.ts';
 import { registerTokenChecks } from './auth/require-token.ts';
 import type { RelayConfig } from './config.ts';
 import type { RelayContext } from './context.ts';
@@ -85,7 +86,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     // Fastify's own `req` serializer logs the URL whole; a query string may carry a token.
     loggerInstance: logger.child({}, { serializers: { req: requestWithoutQuery } }) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
-    ...serverLimitOptions(config),
+    ...httpLimitOptions(config),
     clientErrorHandler: createClientErrorHandler(metrics, config),
     // Tenant ids reach 128 characters and webhook ids 35; Fastify's default cap on a path parameter is 100.
     routerOptions: { maxParamLength: 256 },
@@ -99,7 +100,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  capConnections(app.server, config, metrics);
+  capConnections(app.server, config, metrics.connectionsDropped);
   registerTokenChecks(app);
   registerErrorHandlers(app, ctx.refuse);
 

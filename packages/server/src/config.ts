@@ -127,7 +127,7 @@ export function parseClusterNodes(raw: string): string[] {
  * The options every tenantcast server takes (relay, gateway, delivery), declared once: each app
  * spreads this into its schema. Only the ports' defaults differ.
  */
-export function serverOptions(defaults: { port: number; metricsPort: number }) {
+export function serverOptions(defaults: { port: number; metricsPort: number; maxConnections: number }) {
   return {
     /** Redis to store streams in (one server). Default redis://127.0.0.1:6379. */
     redisUrl: Type.String({ minLength: 1, default: 'redis://127.0.0.1:6379' }),
@@ -157,7 +157,27 @@ export function serverOptions(defaults: { port: number; metricsPort: number }) {
     authMaxTokenLifetimeSeconds: Type.Integer({ minimum: 1, default: 24 * 3600 }),
     /** Accept tokens without `exp` (they never expire). Default false. */
     authAllowNoExp: Type.Boolean({ default: false }),
+    /** Longest a whole request (headers and body) may take to arrive, in ms; then 408 and the connection closes. Default 30,000. */
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+    /** Longest a request's headers may take to arrive (also a new connection's first), in ms; at most the request timeout. Default 10,000. */
+    headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
+    /** How long an idle kept-alive connection stays open, in ms. Default 72,000 (longer than load balancers' 60 s). */
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 72_000 }),
+    /** Most connections open at once (WebSockets included); more are closed on arrival and counted. */
+    maxConnections: Type.Integer({ minimum: 1, default: defaults.maxConnections }),
   };
+}
+
+/**
+ * Checks what the schema cannot: the headers timeout within the request timeout (Node refuses it
+ * too, with ERR_OUT_OF_RANGE naming no variable: the headers are part of the request).
+ */
+export function checkServerOptions(config: { headersTimeoutMs: number; requestTimeoutMs: number }, app: 'RELAY' | 'GATEWAY'): void {
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(
+      `Invalid ${app.toLowerCase()} configuration: ${app}_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed ${app}_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}).`,
+    );
+  }
 }
 
 /** The server options' environment variables; `app` names the ports' and hosts' (`RELAY_PORT`, `GATEWAY_METRICS_HOST`). */
@@ -177,6 +197,10 @@ export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
     authAudience: 'AUTH_AUDIENCE',
     authMaxTokenLifetimeSeconds: 'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
     authAllowNoExp: 'AUTH_ALLOW_NO_EXP',
+    requestTimeoutMs: `${app}_REQUEST_TIMEOUT_MS`,
+    headersTimeoutMs: `${app}_HEADERS_TIMEOUT_MS`,
+    keepAliveTimeoutMs: `${app}_KEEP_ALIVE_TIMEOUT_MS`,
+    maxConnections: `${app}_MAX_CONNECTIONS`,
   } as const;
 }
 

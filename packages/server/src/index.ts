@@ -16,6 +16,7 @@ export {
   ConfigError,
   type ConfigLoader,
   type ConfigSpec,
+  checkServerOptions,
   defineConfig,
   LOG_LEVELS,
   LogLevel,
@@ -33,6 +34,7 @@ export {
   type ServiceErrorOptions,
   toServiceError,
 } from './errors.ts';
+export { capConnections, type HttpLimits, httpLimitOptions, TIMEOUT_CHECK_INTERVAL_MS } from './http/http-limits.ts';
 export {
   bounded,
   exitOnSignal,

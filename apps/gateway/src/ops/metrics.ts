@@ -10,6 +10,7 @@ export interface GatewayMetrics {
   messagesOut: Counter;
   slowConsumers: Counter;
   upgradesRefused: Counter<'code'>;
+  connectionsDropped: Counter;
   fanoutSeconds: Histogram;
 }
 
@@ -63,6 +64,11 @@ export function createGatewayMetrics(tenants: () => Map<string, number>, connect
       name: 'tenantcast_gateway_upgrades_refused_total',
       help: 'Upgrades refused before the 101, by error code.',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    connectionsDropped: new Counter({
+      name: 'tenantcast_gateway_connections_dropped_total',
+      help: 'Connections closed on arrival because GATEWAY_MAX_CONNECTIONS were open.',
       registers: [registry],
     }),
     fanoutSeconds: new Histogram({

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
+import { TIMEOUT_CHECK_INTERVAL_MS } from '@tenantcast/server';
 import { scrapeMetric, until, within } from '@tenantcast/testkit';
-import { STRUCTURED } from '../testing/events-api.ts';
-import { type HeldUpload, holdUpload } from '../testing/held-upload.ts';
-import { useRelay } from '../testing/use-relay.ts';
-import { TIMEOUT_CHECK_INTERVAL_MS } from './server-limits.ts';
+import { STRUCTURED } from './testing/events-api.ts';
+import { type HeldUpload, holdUpload } from './testing/held-upload.ts';
+import { useRelay } from './testing/use-relay.ts';
 
 // The relay's timeouts and connection cap (issue #16, finding 1): a body or headers trickled a byte
 // at a time are cut at the configured timeout with 408, and connections past the cap are dropped.
