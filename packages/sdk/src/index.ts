@@ -37,7 +37,7 @@ export {
   CloudEventEnvelope,
   type EventFields,
 } from './schemas/envelope.ts';
-export type { EventOf, QlikEvent, QlikEventMap } from './schemas/qlik-events.ts';
+export type { EventOf, QlikEvent, QlikEventMap, TenantcastEvent, TenantcastEventMap } from './schemas/qlik-events.ts';
 export {
   WebIntegrationCreatedData,
   WebIntegrationDeletedData,

@@ -1,5 +1,5 @@
 import type { CloudEvent, EventRegistry } from '@tenantcast/sdk';
-import { exceedsDepth, MAX_JSON_DEPTH } from '@tenantcast/sdk';
+import { exceedsDepth, MAX_JSON_DEPTH, SYSTEM_EVENT_PREFIX } from '@tenantcast/sdk';
 import type { AppendResult, ErrorDetail, StoredEventInput, StreamAppender } from '@tenantcast/server';
 import { ServiceError } from '@tenantcast/server';
 import type { ParsedRequest } from './http-binding.ts';
@@ -78,6 +78,7 @@ export async function ingestEvents(
     );
   }
   const valid = checked.event as CloudEvent[];
+  refuseReservedTypes(valid, batch);
 
   const tenant = valid[0]!.tenantid;
   const others: ErrorDetail[] = [];
@@ -111,4 +112,24 @@ export async function ingestEvents(
   return {
     accepted: valid.map((event, i) => ({ id: event.id, source: event.source, ...results[i]! })),
   };
+}
+
+/**
+ * `com.tenantcast.` types are the relay's own events about webhooks (webhooks/system-events.ts):
+ * subscribers and endpoints must be able to trust one, so no publisher may send one.
+ */
+function refuseReservedTypes(events: readonly CloudEvent[], batch: boolean): void {
+  const reserved: ErrorDetail[] = [];
+  for (let index = 0; index < events.length; index++) {
+    const type = events[index]!.type;
+    if (type.startsWith(SYSTEM_EVENT_PREFIX)) {
+      reserved.push({ ...(batch ? { index } : {}), path: '/type', message: `"${type}" is a reserved type` });
+    }
+  }
+  if (reserved.length === 0) return;
+  throw new ServiceError(
+    'TC_ERR_VALIDATION',
+    `Event types starting with "${SYSTEM_EVENT_PREFIX}" are the relay's own events (docs/webhooks.md, "System events"); publish yours under another prefix. Nothing was stored.`,
+    { details: reserved.slice(0, 20) },
+  );
 }

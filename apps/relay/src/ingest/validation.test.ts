@@ -122,6 +122,18 @@ describe('validation', () => {
     assert.deepEqual(await history(t2), []);
   });
 
+  test('refuses com.tenantcast. types, the relay’s own events, so that no publisher can forge one', async () => {
+    const t = uniqueTenant('reserved');
+    const forged = makeEvent(t, { type: 'com.tenantcast.webhook.endpoint.disabled', data: { endpointId: 'wh_x', reason: 'manual' } });
+    const error = await expectError(await postBatch([makeEvent(t), forged]), 400, 'TC_ERR_VALIDATION');
+    assert.deepEqual(error.details, [
+      { index: 1, path: '/type', message: '"com.tenantcast.webhook.endpoint.disabled" is a reserved type' },
+    ]);
+    assert.match(error.message, /com\.tenantcast\./);
+    await expectError(await postStructured(makeEvent(t, { type: 'com.tenantcast.anything' })), 400, 'TC_ERR_VALIDATION');
+    assert.deepEqual(await history(t), []);
+  });
+
   test('accepts an unknown type with envelope-only validation', async () => {
     const t = uniqueTenant('unknown-type');
     const event = makeEvent(t, { type: 'com.example.never.registered', datacontenttype: 'text/csv', data: 'a,b\n1,2', custom: 42 });

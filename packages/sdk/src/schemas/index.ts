@@ -1,5 +1,5 @@
 export { ATTRIBUTE_NAME_PATTERN, type CloudEvent, CloudEventAttributes, CloudEventEnvelope, type EventFields } from './envelope.ts';
-export type { EventOf, QlikEvent, QlikEventMap } from './qlik-events.ts';
+export type { EventOf, QlikEvent, QlikEventMap, TenantcastEvent, TenantcastEventMap } from './qlik-events.ts';
 export {
   WebIntegrationCreatedData,
   WebIntegrationDeletedData,

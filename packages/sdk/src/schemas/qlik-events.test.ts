@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Type from 'typebox';
 import { createRegistry, defaultRegistry } from '../registry.ts';
-import type { EventOf, QlikEvent } from './qlik-events.ts';
+import type { EventOf, QlikEvent, TenantcastEvent } from './qlik-events.ts';
 
 // Compile-time checks: `tsc -p tsconfig.json --noEmit` type-checks this file. If `switch (event.type)`
 // stopped narrowing `data`, the `Equal` assignments, the `@ts-expect-error` lines (whose access would
@@ -40,17 +40,27 @@ function summarize(event: QlikEvent): string {
       assert.equal(refused, undefined);
       return `deleted ${event.data.id}`;
     }
-    // tenantcast's own events about webhooks narrow the same way.
-    case 'com.tenantcast.webhook.delivery.exhausted':
-      return `exhausted ${event.data.deliveryId}: ${event.data.reason}`;
-    case 'com.tenantcast.webhook.endpoint.disabled':
-      return `disabled ${event.data.endpointId} (${event.data.reason})`;
-    case 'com.tenantcast.webhook.endpoint.enabled':
-      return `enabled ${event.data.endpointId}`;
     default: {
       const exhaustive: never = event;
       return exhaustive;
     }
+  }
+}
+
+/** tenantcast's own events narrow the same way, in the map that holds them with Qlik's. */
+function systemSummary(event: TenantcastEvent): string {
+  switch (event.type) {
+    case 'com.tenantcast.webhook.delivery.exhausted':
+      return `exhausted ${event.data.deliveryId}: ${event.data.reason}`;
+    case 'com.tenantcast.webhook.endpoint.disabled': {
+      const reasons: Equal<typeof event.data.reason, 'gone' | 'failing' | 'manual'> = true;
+      assert.ok(reasons);
+      return `disabled ${event.data.endpointId} (${event.data.reason})`;
+    }
+    case 'com.tenantcast.webhook.endpoint.enabled':
+      return `enabled ${event.data.endpointId}`;
+    default:
+      return summarize(event);
   }
 }
 
@@ -88,6 +98,26 @@ test('switch (event.type) narrows data for every Qlik event type', () => {
     'deleted id123',
     'deleted id125',
   ]);
+});
+
+test('the default registry validates tenantcast’s system events, and TenantcastEvent narrows them', () => {
+  const events = [
+    {
+      ...base,
+      type: 'com.tenantcast.webhook.delivery.exhausted',
+      data: { endpointId: 'wh_1', deliveryId: 'msg_t_1-0', reason: 'HTTP 500' },
+    },
+    { ...base, type: 'com.tenantcast.webhook.endpoint.disabled', data: { endpointId: 'wh_1', reason: 'gone', deliveryId: 'msg_t_1-0' } },
+    { ...base, type: 'com.tenantcast.webhook.endpoint.enabled', data: { endpointId: 'wh_1' } },
+    { ...base, type: 'com.qlik.web-integration.deleted', data: { id: 'id123' } },
+  ];
+  assert.deepEqual(
+    events.map((raw) => systemSummary(defaultRegistry.parse(raw) as TenantcastEvent)),
+    ['exhausted msg_t_1-0: HTTP 500', 'disabled wh_1 (gone)', 'enabled wh_1', 'deleted id123'],
+  );
+  assert.throws(() =>
+    defaultRegistry.parse({ ...base, type: 'com.tenantcast.webhook.endpoint.disabled', data: { endpointId: 'wh_1', reason: 'bored' } }),
+  );
 });
 
 test('EventOf narrows the events of a user-registered map as well', () => {

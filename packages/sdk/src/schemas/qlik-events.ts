@@ -9,10 +9,17 @@ import type {
 } from './web-integration.ts';
 import type { WebhookEventMap } from './webhook-events.ts';
 
-/** Event type → `data` type, for every event tenantcast knows out of the box: Qlik's, and tenantcast's own about webhooks. */
+/** Event type → `data` type, for Qlik's events that tenantcast knows out of the box. */
 export type QlikEventMap = { [T in WebIntegrationCreatedType]: WebIntegrationCreatedData } & {
   [T in WebIntegrationUpdatedType]: WebIntegrationUpdatedData;
-} & { [T in WebIntegrationDeletedType]: WebIntegrationDeletedData } & WebhookEventMap;
+} & { [T in WebIntegrationDeletedType]: WebIntegrationDeletedData };
+
+/**
+ * Qlik's events and tenantcast's own about webhooks (`com.tenantcast.webhook.*`), which the relay
+ * appends to a tenant's stream: a subscription without filters receives both, so type one with
+ * this map (`subscribe<TenantcastEventMap>(…)`) to narrow them too.
+ */
+export type TenantcastEventMap = QlikEventMap & WebhookEventMap;
 
 /** A union with one member per type of `TMap`, so that `switch (event.type)` narrows `data`. */
 export type EventOf<TMap> = {
@@ -27,3 +34,6 @@ export type EventOf<TMap> = {
  * }
  */
 export type QlikEvent = EventOf<QlikEventMap>;
+
+/** Every event tenantcast knows out of the box, Qlik's and its own, discriminated by `type`. */
+export type TenantcastEvent = EventOf<TenantcastEventMap>;
