@@ -99,6 +99,13 @@ export const RelayConfigSchema = Type.Object(
     webhookLockMs: Type.Integer({ minimum: 500, default: 30_000 }),
     /** Idle time, in ms, after which a dead dispatcher's unacknowledged entries are taken over. Default 30,000. */
     dispatchClaimIdleMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** How long the delivery log keeps a delivery after its last change, in seconds. Default 7 days, as Qlik Cloud's webhooks. */
+    webhookLogRetentionSeconds: Type.Integer({ minimum: 1, default: 7 * 24 * 3600 }),
+    /**
+     * Most deliveries the log keeps per endpoint; the oldest go first. Default 100,000: about 50 MiB
+     * of Redis for an endpoint whose deliveries each took one attempt (docs/webhooks.md, "Delivery log").
+     */
+    webhookLogMaxPerEndpoint: Type.Integer({ minimum: 1, default: 100_000 }),
   },
   { additionalProperties: false },
 );
@@ -171,6 +178,8 @@ const relayConfig = defineConfig({
     webhookReplayMaxEvents: 'WEBHOOK_REPLAY_MAX_EVENTS',
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
     webhookLockMs: 'WEBHOOK_LOCK_MS',
+    webhookLogRetentionSeconds: 'WEBHOOK_LOG_RETENTION_SECONDS',
+    webhookLogMaxPerEndpoint: 'WEBHOOK_LOG_MAX_PER_ENDPOINT',
   },
   parse: {
     rateLimitTenants: parseTenantLimits,
