@@ -102,10 +102,12 @@ export const RelayConfigSchema = Type.Object(
     /** How long the delivery log keeps a delivery after its last change, in seconds. Default 7 days, as Qlik Cloud's webhooks. */
     webhookLogRetentionSeconds: Type.Integer({ minimum: 1, default: 7 * 24 * 3600 }),
     /**
-     * Most deliveries the log keeps per endpoint; the oldest go first. Default 100,000: about 50 MiB
-     * of Redis for an endpoint whose deliveries each took one attempt (docs/webhooks.md, "Delivery log").
+     * Most deliveries the log keeps per endpoint; the oldest go first. Default 10,000: about 9 MiB of
+     * Redis for an endpoint whose deliveries took one attempt each (about 900 bytes a delivery,
+     * BENCHMARKS.md), so that an endpoint with a million deliveries a day costs the Redis every
+     * tenant shares a bounded amount (docs/webhooks.md, "Delivery log").
      */
-    webhookLogMaxPerEndpoint: Type.Integer({ minimum: 1, default: 100_000 }),
+    webhookLogMaxPerEndpoint: Type.Integer({ minimum: 1, default: 10_000 }),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from '@tenantcast/server';
-import { type Delivery, type DeliveryAttempt, type DeliveryStatus, deliveryLogKeys } from './delivery-log.ts';
+import { type Delivery, type DeliveryAttempt, type DeliveryStatus, decodeAttempt, deliveryLogKeys } from './delivery-log.ts';
 
 const pageLua = readFileSync(new URL('./commands/page-deliveries-1.lua', import.meta.url), 'utf8');
 
@@ -81,7 +81,7 @@ export class DeliveryLogReader {
     if (delivery === undefined) return undefined;
     const attemptLog = Object.entries(hash)
       .filter(([field]) => field.startsWith('attempt:'))
-      .map(([field, json]) => [Number(field.slice('attempt:'.length)), JSON.parse(json) as DeliveryAttempt] as const)
+      .map(([field, json]) => [Number(field.slice('attempt:'.length)), decodeAttempt(json)] as const)
       .sort((a, b) => a[0] - b[0])
       .map(([, attempt]) => attempt);
     return { ...delivery, attemptLog };

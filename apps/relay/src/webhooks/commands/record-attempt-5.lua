@@ -3,7 +3,7 @@
   the delivery to the status it now has: one script, so that a reader never sees it in two status
   indexes, or in none.
 
-  KEYS[1] the delivery's hash (fields of the delivery; `attempt:<n>` = the JSON of its n-th attempt)
+  KEYS[1] the delivery's hash (fields of the delivery; `attempt:<n>` = its n-th attempt)
   KEYS[2] the endpoint's index of every delivery: offset -> time of its last change, in ms
   KEYS[3] the endpoint's index of pending deliveries
   KEYS[4] the endpoint's index of succeeded deliveries
@@ -13,7 +13,7 @@
   ARGV[2]  now, RFC 3339 (lastAttemptAt)
   ARGV[3]  retention, in seconds (every key's TTL)
   ARGV[4]  the status now: pending, succeeded or failed
-  ARGV[5]  the attempt's JSON, or '' for a delivery that failed without an attempt
+  ARGV[5]  the attempt, as encodeAttempt writes it (delivery-log.ts), or '' for a delivery that failed without an attempt
   ARGV[6]  the last HTTP status, or '' for none
   ARGV[7]  the last error (one line), or '' for none
   ARGV[8]  when the next attempt is due (RFC 3339), or '' for none
