@@ -7,6 +7,7 @@
  *   pnpm bench -- --quick           smaller counts, one run
  *   pnpm bench -- --only fanout     one scenario (or several, comma-separated)
  *   pnpm bench -- --only cluster    ingest and fan-out on a local Redis Cluster (3 masters, 3 replicas) vs one redis-server
+ *   pnpm bench -- --only deliverylog   the webhook delivery log with 100,000 deliveries of one endpoint
  *   pnpm bench -- --runs 5          more runs
  *   pnpm bench -- --profile         CPU profiles of the servers under test in bench/results/profiles
  *   pnpm bench -- --only fanout --targets tenantcast,ws --cases 2000   a part of a scenario
@@ -21,6 +22,7 @@ import { backgroundLoad, machine } from './lib/machine.ts';
 import { RESULTS_DIR } from './lib/paths.ts';
 import { type BenchContext, DISTURBED_CORES, otherLoad, type Row, type Scenario } from './lib/types.ts';
 import { cluster } from './scenarios/cluster.ts';
+import { deliverylog } from './scenarios/deliverylog.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { ingest } from './scenarios/ingest.ts';
 import { latency } from './scenarios/latency.ts';
@@ -28,7 +30,7 @@ import { memory } from './scenarios/memory.ts';
 import { resume } from './scenarios/resume.ts';
 import { webhooks } from './scenarios/webhooks.ts';
 
-const SCENARIOS: Scenario[] = [ingest, fanout, memory, latency, resume, webhooks, cluster];
+const SCENARIOS: Scenario[] = [ingest, fanout, memory, latency, resume, webhooks, deliverylog, cluster];
 
 function usage(): never {
   console.log(

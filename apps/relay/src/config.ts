@@ -91,6 +91,15 @@ export const RelayConfigSchema = Type.Object(
     webhookLockMs: Type.Integer({ minimum: 500, default: 30_000 }),
     /** Idle time, in ms, after which a dead dispatcher's unacknowledged entries are taken over. Default 30,000. */
     dispatchClaimIdleMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** How long the delivery log keeps a delivery after its last change, in seconds. Default 7 days, as Qlik Cloud's webhooks. */
+    webhookLogRetentionSeconds: Type.Integer({ minimum: 1, default: 7 * 24 * 3600 }),
+    /**
+     * Most deliveries the log keeps per endpoint; the oldest go first. Default 10,000: about 9 MiB of
+     * Redis for an endpoint whose deliveries took one attempt each (about 900 bytes a delivery,
+     * BENCHMARKS.md), so that an endpoint with a million deliveries a day costs the Redis every
+     * tenant shares a bounded amount (docs/webhooks.md, "Delivery log").
+     */
+    webhookLogMaxPerEndpoint: Type.Integer({ minimum: 1, default: 10_000 }),
   },
   { additionalProperties: false },
 );
@@ -159,6 +168,8 @@ const relayConfig = defineConfig({
     webhookReplayMaxEvents: 'WEBHOOK_REPLAY_MAX_EVENTS',
     dispatchClaimIdleMs: 'WEBHOOK_DISPATCH_CLAIM_IDLE_MS',
     webhookLockMs: 'WEBHOOK_LOCK_MS',
+    webhookLogRetentionSeconds: 'WEBHOOK_LOG_RETENTION_SECONDS',
+    webhookLogMaxPerEndpoint: 'WEBHOOK_LOG_MAX_PER_ENDPOINT',
   },
   parse: {
     rateLimitTenants: parseTenantLimits,

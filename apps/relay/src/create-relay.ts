@@ -31,6 +31,7 @@ import { registerQlikRoute } from './ingest/qlik-route.ts';
 import { SingleAppends } from './ingest/single-appends.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/ops-routes.ts';
+import { registerDeliveriesRoutes } from './webhooks/deliveries-route.ts';
 import { createDeliveryServices } from './webhooks/delivery-services.ts';
 import { registerWebhooksRoutes } from './webhooks/endpoints-route.ts';
 
@@ -115,6 +116,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   registerHistoryRoute(app, ctx);
   registerQlikRoute(app, ctx);
   registerWebhooksRoutes(app, ctx);
+  registerDeliveriesRoutes(app, ctx);
   void app.register(async (scope) => registerDashboard(scope, ctx));
   registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
   const metricsListener = new MetricsListener({

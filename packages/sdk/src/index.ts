@@ -16,6 +16,9 @@ export { compileFilters, type EventPredicate, type Filter, FilterSchema, MAX_FIL
 export { exceedsDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 export { compareOffsets } from './offsets.ts';
 export {
+  type DeliveryAttemptInfo,
+  type DeliveryInfo,
+  type DeliveryStatus,
   type PublishResult,
   RelayClient,
   type RelayClientOptions,

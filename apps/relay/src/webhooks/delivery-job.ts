@@ -36,9 +36,28 @@ export function webhookId(tenant: string, offset: string): string {
 
 /** A delivery job as BullMQ's `add`/`addBulk` take it. */
 export interface DeliveryJob {
-  name: 'deliver';
+  /** What the dashboard lists: `<tenant> <event type> → <endpoint host>`. */
+  name: string;
   data: DeliveryJobData;
-  opts: { jobId: string; priority: number };
+  /** `stackTraceLimit: 0`: a failed job shows its one-line reason on the dashboard, not the worker's stack and file paths. */
+  opts: { jobId: string; priority: number; stackTraceLimit: 0 };
+}
+
+/** What a job's name says besides its tenant: the event's type and the endpoint's URL, where known. */
+export interface JobLabel {
+  eventType?: string | undefined;
+  url?: string | undefined;
+}
+
+/** A job's name, for people reading the dashboard: `acme com.qlik.app.reloaded → hooks.example`. */
+export function deliveryJobName(tenant: string, label: JobLabel = {}): string {
+  let host = 'endpoint';
+  try {
+    if (label.url !== undefined) host = new URL(label.url).host;
+  } catch {
+    // A stored URL was checked when registered; a name is no reason to fail a job.
+  }
+  return `${tenant} ${label.eventType?.slice(0, 200) ?? 'event'} → ${host}`;
 }
 
 /**
@@ -46,14 +65,23 @@ export interface DeliveryJob {
  * replay (`replay` set, so that its job ids differ from the first delivery's while the webhook-id
  * stays the event's).
  *
+ * `label` names the job for the dashboard (deliveryJobName).
+ *
  * `backlog` is how many of the tenant's deliveries are ahead of this one (outstanding, or before it
  * in the same batch). It is the job's priority, lower first: the queue takes the first job of a
  * tenant with one delivery before the thousandth of a tenant with a thousand, so that a tenant's
  * backlog never stands in front of another tenant's new events (fair queueing across tenants).
  */
-export function deliveryJob(tenant: string, endpointId: string, offset: string, backlog: number, replay?: string): DeliveryJob {
+export function deliveryJob(
+  tenant: string,
+  endpointId: string,
+  offset: string,
+  backlog: number,
+  replay?: string,
+  label?: JobLabel,
+): DeliveryJob {
   return {
-    name: 'deliver',
+    name: deliveryJobName(tenant, label),
     data: {
       tenantid: tenant,
       endpointId,
@@ -61,7 +89,11 @@ export function deliveryJob(tenant: string, endpointId: string, offset: string, 
       webhookId: webhookId(tenant, offset),
       ...(replay === undefined ? {} : { replay }),
     },
-    opts: { jobId: deliveryJobId(endpointId, offset, replay), priority: Math.min(LOWEST_PRIORITY, Math.max(1, backlog + 1)) },
+    opts: {
+      jobId: deliveryJobId(endpointId, offset, replay),
+      priority: Math.min(LOWEST_PRIORITY, Math.max(1, backlog + 1)),
+      stackTraceLimit: 0,
+    },
   };
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../ops/metrics.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
+import { DeliveryLog } from './delivery-log.ts';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { WebhookStore } from './endpoint-store.ts';
@@ -27,6 +28,8 @@ export interface DeliveryServices {
   webhooks: WebhookStore;
   /** Each tenant's deliveries not yet finished (the cap of WEBHOOK_MAX_OUTSTANDING_PER_TENANT). */
   outstanding: OutstandingDeliveries;
+  /** The delivery log's write side: each delivery's status and attempts, per endpoint (delivery-log.ts). */
+  log: DeliveryLog;
   /** Appends `com.tenantcast.webhook.*` events to a tenant's stream. */
   systemEvents: SystemEvents;
   /** Starts the dispatcher and the workers in this process. */
@@ -71,6 +74,8 @@ export function createDeliveryServices(
     3_600_000;
   const outstanding = new OutstandingDeliveries(redis, config.keyPrefix, lifetimeMs);
   const systemEvents = new SystemEvents(appender, logger);
+  const logOptions = { retentionSeconds: config.webhookLogRetentionSeconds, maxPerEndpoint: config.webhookLogMaxPerEndpoint };
+  const log = new DeliveryLog(redis, config.keyPrefix, logOptions);
 
   let worker: DeliveryWorker | undefined;
   let dispatcher: Dispatcher | undefined;
@@ -82,6 +87,7 @@ export function createDeliveryServices(
     queue,
     webhooks,
     outstanding,
+    log,
     systemEvents,
     startWorkers() {
       if (worker !== undefined) return;
@@ -107,6 +113,7 @@ export function createDeliveryServices(
         events: new StreamReader(workerRedis, { keyPrefix: config.keyPrefix }),
         outstanding: new OutstandingDeliveries(workerRedis, config.keyPrefix, lifetimeMs),
         systemEvents,
+        log: new DeliveryLog(workerRedis, config.keyPrefix, logOptions),
         metrics,
         logger,
         concurrency: config.webhookConcurrency,
@@ -129,6 +136,7 @@ export function createDeliveryServices(
         queue,
         webhooks,
         outstanding,
+        log,
         maxOutstanding: config.webhookMaxOutstandingPerTenant,
         logger,
         batch: 100,

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createRelayMetrics } from '../ops/metrics.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
+import { DeliveryLog } from './delivery-log.ts';
 import { createDeliveryWorker } from './delivery-worker.ts';
 import { WebhookStore } from './endpoint-store.ts';
 import { HostResolver } from './host-resolver.ts';
@@ -69,6 +70,7 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
       }),
       pino({ level: 'silent' }),
     ),
+    log: new DeliveryLog(connection, keyPrefix, { retentionSeconds: 60, maxPerEndpoint: 100 }),
     metrics: createRelayMetrics(),
     logger: pino({ level: 'silent' }),
     concurrency: 1,

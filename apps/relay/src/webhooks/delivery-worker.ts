@@ -6,6 +6,7 @@ import type { RelayMetrics } from '../ops/metrics.ts';
 import { CircuitBreakers } from './circuit-breaker.ts';
 import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
+import { type AfterAttempt, attemptEntry, type DeliveryLog, describeAttempt } from './delivery-log.ts';
 import type { WebhookStore } from './endpoint-store.ts';
 import { FairSlots, type Parked } from './fair-slots.ts';
 import type { HostResolver } from './host-resolver.ts';
@@ -22,6 +23,8 @@ export interface DeliveryWorkerOptions {
   outstanding: OutstandingDeliveries;
   /** Where a delivery exhausted, or an endpoint disabled, is told to the tenant's subscribers. */
   systemEvents: SystemEvents;
+  /** Where each attempt, and where the delivery stands after it, is recorded for the delivery log API. */
+  log: DeliveryLog;
   metrics: RelayMetrics;
   logger: Logger;
   /** Deliveries in flight in this process. */
@@ -50,6 +53,9 @@ export interface DeliveryWorkerOptions {
   lockMs: number;
 }
 
+/** An error that planned the job's next attempt in this many ms (the backoff strategy takes it as is). */
+type Planned = Error & { delayMs?: number };
+
 /** A failed attempt: what the endpoint answered, and how long it asked us to wait. */
 class DeliveryFailed extends Error {
   readonly retryAfterMs: number | undefined;
@@ -68,12 +74,6 @@ class EventTrimmed extends UnrecoverableError {
 /** ±10% jitter, so that retries of one outage do not arrive together. */
 function jitter(ms: number): number {
   return Math.round(ms * (0.9 + Math.random() * 0.2));
-}
-
-/** How an answer reads for the dashboard: status and the start of the body. */
-function describe(status: number, snippet: string): string {
-  const text = snippet.replace(/\s+/g, ' ').trim().slice(0, 300);
-  return status === 0 ? `no answer: ${text}` : `HTTP ${status}${text ? `: ${text}` : ''}`;
 }
 
 /** A job's delivery counted against its tenant: the member in OutstandingDeliveries. */
@@ -122,9 +122,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const { tenantid, offset } = job.data;
     const json = job.data.event ?? (await options.events.entry(tenantid, offset));
     if (json === undefined) {
-      throw new EventTrimmed(
-        `Event ${offset} is no longer in tenant "${tenantid}"'s stream: retention (STREAM_MAX_LEN, STREAM_MAX_AGE_SECONDS) trimmed it before it could be delivered.`,
-      );
+      // The log's words, one line: retention (STREAM_MAX_LEN, STREAM_MAX_AGE_SECONDS) took it.
+      throw new EventTrimmed('event trimmed before delivery');
     }
     return json;
   }
@@ -181,14 +180,56 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       );
     } else if (circuit === 'closed')
       options.logger.info({ tenant: tenantid, endpoint: endpointId }, 'endpoint answers again; its deliveries go on');
-    return outcome(job, result);
+    return logged(job, result, () => outcome(job, result));
   }
+
+  // ---- Delivery log (delivery-log.ts): each attempt, and where the delivery stands after it. ----
+  /** Errors whose attempt is in the log already; the others are logged when the job fails for good. */
+  const attemptLogged = new WeakSet<Error>();
+
+  /** The delay before a job's next attempt: what the endpoint asked for, else the schedule's, with jitter. */
+  function nextDelay(attemptsMade: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined) return retryAfterMs;
+    const schedule = options.retrySchedule;
+    return jitter(schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 0);
+  }
+
+  /** Records in the log an attempt, or a failure without one; a log that cannot be written is no reason to fail a delivery. */
+  async function record(job: Job<DeliveryJobData>, result: Awaited<ReturnType<typeof deliver>> | undefined, after: AfterAttempt) {
+    const { tenantid, endpointId, offset } = job.data;
+    const attempt = result === undefined ? undefined : attemptEntry(result, after.status === 'succeeded' ? null : after.lastError);
+    await options.log.attempt(tenantid, endpointId, offset, attempt, after).catch((error) => {
+      options.logger.warn({ err: error, job: job.id }, 'could not record a delivery attempt in the log');
+    });
+  }
+
+  /** Runs `decide` on an attempt's result, and logs the attempt with what was decided: done, failed for good, or retried when. */
+  async function logged<T>(job: Job<DeliveryJobData>, result: Awaited<ReturnType<typeof deliver>>, decide: () => Promise<T>): Promise<T> {
+    const lastStatus = result.status > 0 ? result.status : null;
+    try {
+      const value = await decide();
+      await record(job, result, { status: 'succeeded', lastStatus, lastError: null });
+      return value;
+    } catch (error) {
+      const planned = error as Planned;
+      const lastError = describeAttempt(result);
+      const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? attempts);
+      if (final) await record(job, result, { status: 'failed', lastStatus, lastError });
+      else {
+        planned.delayMs = nextDelay(job.attemptsMade + 1, (error as DeliveryFailed).retryAfterMs);
+        await record(job, result, { status: 'pending', lastStatus, lastError, nextAttemptAt: Date.now() + planned.delayMs });
+      }
+      attemptLogged.add(planned);
+      throw error;
+    }
+  }
+  // ---- end of the delivery log ----
 
   /** What an answer means for the job: done, failed for good, or retried. */
   async function outcome(job: Job<DeliveryJobData>, result: Awaited<ReturnType<typeof deliver>>): Promise<{ status: number }> {
     const { status } = result;
     if (status >= 200 && status < 300) return { status };
-    const message = describe(status, result.snippet);
+    const message = describeAttempt(result);
     await job.log(`attempt ${job.attemptsMade + 1}: ${message}`).catch(() => {});
     if (result.permanent) throw new UnrecoverableError(message);
     if (status === 410) {
@@ -213,12 +254,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     lockDuration: options.lockMs,
     stalledInterval: options.lockMs,
     settings: {
-      backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) => {
-        const asked = (error as DeliveryFailed | undefined)?.retryAfterMs;
-        if (asked !== undefined) return asked;
-        const schedule = options.retrySchedule;
-        return jitter(schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 0);
-      },
+      // The delay the log announced as nextAttemptAt, where `logged` planned one.
+      backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+        (error as Planned | undefined)?.delayMs ?? nextDelay(attemptsMade, (error as DeliveryFailed | undefined)?.retryAfterMs),
     },
   });
   /** The job finished for good: it no longer counts against its tenant. */
@@ -237,6 +275,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     options.metrics.deliveries.inc({ result: error instanceof EventTrimmed ? 'expired' : final ? 'failed' : 'retrying' });
     if (!final) return;
     finished(job.data);
+    // Delivery log: a failure without an attempt (event trimmed, endpoint deleted or disabled).
+    if (!attemptLogged.has(error))
+      void record(job, undefined, { status: 'failed', lastStatus: null, lastError: error.message.split('\n', 1)[0]!.slice(0, 300) });
     void options.systemEvents.emit(job.data.tenantid, WebhookEventTypes.exhausted, {
       endpointId: job.data.endpointId,
       deliveryId: job.data.webhookId,

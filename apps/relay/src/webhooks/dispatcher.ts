@@ -3,6 +3,7 @@ import type { RedisClient } from '@tenantcast/server';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { type DeliveryJob, type DeliveryJobData, deliveryJob } from './delivery-job.ts';
+import type { DeliveryLog, QueuedDelivery } from './delivery-log.ts';
 import { DISPATCH_GROUP, type WebhookStore } from './endpoint-store.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
 import { isSystemEvent, wantsSystemEvent } from './system-events.ts';
@@ -14,6 +15,8 @@ export interface DispatcherOptions {
   webhooks: WebhookStore;
   /** Each tenant's deliveries not yet finished. */
   outstanding: OutstandingDeliveries;
+  /** Where each delivery is recorded as pending when its job is queued. */
+  log: DeliveryLog;
   /**
    * A tenant with this many deliveries outstanding is not read until some finish: its new events
    * wait in its stream (subject to its retention), not as jobs in the Redis every tenant shares.
@@ -198,10 +201,11 @@ export class Dispatcher {
   }
 
   async #dispatch(tenant: string, stream: string, entries: Array<[string, string[]]>): Promise<void> {
-    const { redis, queue, webhooks, outstanding } = this.#options;
+    const { redis, queue, webhooks, outstanding, log } = this.#options;
     const endpoints = await webhooks.compiled(tenant);
     const backlog = await outstanding.count(tenant);
     const jobs: DeliveryJob[] = [];
+    const logged: QueuedDelivery[] = [];
     for (const [offset, fields] of entries) {
       const at = fields.indexOf('e');
       const json = at >= 0 ? fields[at + 1] : undefined;
@@ -214,7 +218,9 @@ export class Dispatcher {
         event ??= JSON.parse(json) as Record<string, unknown>;
         if (!endpoint.matches(event)) continue;
         if (isSystemEvent(event.type) && !wantsSystemEvent(endpoint, event)) continue;
-        jobs.push(deliveryJob(tenant, endpoint.id, offset, backlog + jobs.length));
+        const eventType = typeof event.type === 'string' ? event.type : undefined;
+        jobs.push(deliveryJob(tenant, endpoint.id, offset, backlog + jobs.length, undefined, { eventType, url: endpoint.url }));
+        logged.push({ endpointId: endpoint.id, offset, eventId: typeof event.id === 'string' ? event.id : undefined, eventType });
       }
     }
     if (jobs.length > 0) {
@@ -223,6 +229,8 @@ export class Dispatcher {
         tenant,
         jobs.map((job) => OutstandingDeliveries.member(job.data.endpointId, job.data.offset, false)),
       );
+      // Logged before the jobs exist, so that a worker's first attempt never lands before its `pending`.
+      await log.queued(tenant, logged);
       await queue.addBulk(jobs);
     }
     // Acknowledged only now that the jobs exist: a crash before this leaves the entries pending.

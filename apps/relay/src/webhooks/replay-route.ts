@@ -12,11 +12,12 @@ type EndpointRoute = { Params: { tenantid: string; id: string } };
  * The caps and the merging are replay.ts's.
  */
 export function registerReplayRoute(app: FastifyInstance, ctx: RelayContext): void {
-  const { queue, outstanding } = ctx.delivery;
+  const { queue, outstanding, log } = ctx.delivery;
   const replayDeps: ReplayDeps = {
     reader: ctx.reader,
     queue,
     outstanding,
+    log,
     limits: { maxEvents: ctx.config.webhookReplayMaxEvents, maxOutstanding: ctx.config.webhookMaxOutstandingPerTenant },
   };
   const onRequest = requireAdmin(ctx);

@@ -2,6 +2,7 @@ import { compileFilters, type Filter } from '@tenantcast/sdk';
 import { compareOffsets, ServiceError, type StreamReader } from '@tenantcast/server';
 import type { Queue } from 'bullmq';
 import { type DeliveryJobData, deliveryJob } from './delivery-job.ts';
+import type { DeliveryLog, QueuedDelivery } from './delivery-log.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
 
 /** How long a tenant at its cap of deliveries outstanding is asked to wait before replaying, in seconds. */
@@ -25,6 +26,8 @@ export interface ReplayDeps {
   reader: StreamReader;
   queue: Queue<DeliveryJobData>;
   outstanding: OutstandingDeliveries;
+  /** Where each replayed delivery is recorded as pending again. */
+  log: DeliveryLog;
   /** WEBHOOK_REPLAY_MAX_EVENTS and WEBHOOK_MAX_OUTSTANDING_PER_TENANT. */
   limits: { maxEvents: number; maxOutstanding: number };
 }
@@ -48,7 +51,7 @@ export interface ReplayRange {
 export async function replay(
   deps: ReplayDeps,
   tenant: string,
-  endpoint: { id: string; filters: Filter[] },
+  endpoint: { id: string; filters: Filter[]; url?: string },
   range: ReplayRange,
 ): Promise<ReplayAnswer> {
   const { outstanding, queue } = deps;
@@ -68,6 +71,7 @@ export async function replay(
     // A bound past the last event (a `since` time, say) reads as the end: nothing to replay.
     const page = await deps.reader.read(tenant, cursor, 500, { until: range.until, pastEnd: 'empty' });
     const offsets: string[] = [];
+    const events = new Map<string, QueuedDelivery>();
     for (const entry of page.entries) {
       if (compareOffsets(entry.offset, cursor) <= 0) continue;
       if (answer.enqueued + offsets.length >= room) {
@@ -76,7 +80,15 @@ export async function replay(
       }
       cursor = entry.offset;
       answer.last = cursor;
-      if (matches(JSON.parse(entry.json))) offsets.push(entry.offset);
+      const event = JSON.parse(entry.json) as { id?: unknown; type?: unknown };
+      if (!matches(event)) continue;
+      offsets.push(entry.offset);
+      events.set(entry.offset, {
+        endpointId: endpoint.id,
+        offset: entry.offset,
+        eventId: typeof event.id === 'string' ? event.id : undefined,
+        eventType: typeof event.type === 'string' ? event.type : undefined,
+      });
     }
     const added = await outstanding.add(
       tenant,
@@ -86,8 +98,18 @@ export async function replay(
     answer.merged += offsets.length - fresh.length;
     try {
       if (fresh.length > 0) {
+        // Logged before the jobs exist, as the dispatcher does.
+        await deps.log.queued(
+          tenant,
+          fresh.map((offset) => events.get(offset)!),
+        );
         await queue.addBulk(
-          fresh.map((offset, i) => deliveryJob(tenant, endpoint.id, offset, backlog + answer.enqueued + i, answer.replay)),
+          fresh.map((offset, i) =>
+            deliveryJob(tenant, endpoint.id, offset, backlog + answer.enqueued + i, answer.replay, {
+              eventType: events.get(offset)!.eventType,
+              url: endpoint.url,
+            }),
+          ),
         );
       }
     } catch (error) {

@@ -81,3 +81,38 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/** Where a webhook delivery stands: queued or waiting for a retry, delivered, or failed for good. */
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** One delivery of one event to one endpoint, as the relay's delivery log shows it. */
+export interface DeliveryInfo {
+  /** The delivery's `webhook-id`, `msg_<tenant>_<offset>`: the receiver's dedupe key too. */
+  id: string;
+  endpointId: string;
+  /** The event's offset in the tenant's stream. */
+  offset: string;
+  eventId: string | null;
+  eventType: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: string;
+  lastAttemptAt: string | null;
+  /** When the next attempt is due; null once the delivery finished. */
+  nextAttemptAt: string | null;
+  /** The last HTTP status; null when no answer came. */
+  lastStatus: number | null;
+  /** One line: `HTTP 500: <start of body>`, `timeout after 15000 ms`, `refused: …`, `event trimmed before delivery`. */
+  lastError: string | null;
+}
+
+/** One attempt of a delivery. */
+export interface DeliveryAttemptInfo {
+  at: string;
+  /** The HTTP status; null when no answer came. */
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+  /** The first 1 KiB of the answer's body, as text; null when no answer came. */
+  responseBody: string | null;
+}

@@ -3,9 +3,18 @@ import { describeIssues, TenantcastError, type ValidationIssue } from '../errors
 import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
 import { abortAfter } from './abort-after.ts';
-import { callRelay, type ErrorBody, utf8Length, type WebhookEndpointInfo, type WebhookInput } from './relay-api.ts';
+import {
+  callRelay,
+  type DeliveryAttemptInfo,
+  type DeliveryInfo,
+  type DeliveryStatus,
+  type ErrorBody,
+  utf8Length,
+  type WebhookEndpointInfo,
+  type WebhookInput,
+} from './relay-api.ts';
 
-export type { WebhookEndpointInfo, WebhookInput };
+export type { DeliveryAttemptInfo, DeliveryInfo, DeliveryStatus, WebhookEndpointInfo, WebhookInput };
 
 /** Where one published event was stored. */
 export interface PublishResult {
@@ -362,5 +371,54 @@ export class RelayClient {
       `Publishing failed after ${this.#maxAttempts} attempts; check that the relay at ${this.#endpoint} is up, or raise "maxAttempts".`,
       { cause: lastError, status: lastError instanceof TenantcastError ? lastError.status : undefined },
     );
+  }
+
+  /**
+   * An endpoint's deliveries from the relay's delivery log, newest first, one page per iteration
+   * (`limit` each, default 50, at most 1000), optionally of one status.
+   * @example
+   * for await (const page of relay.listDeliveries('acme', id, { status: 'failed' })) {
+   *   for (const delivery of page) console.log(delivery.id, delivery.lastError);
+   * }
+   */
+  async *listDeliveries(
+    tenantid: string,
+    endpointId: string,
+    options: { status?: DeliveryStatus; limit?: number } = {},
+  ): AsyncGenerator<DeliveryInfo[], void, undefined> {
+    const path = `${this.#webhookPath(tenantid, endpointId)}/deliveries`;
+    let cursor: string | null | undefined;
+    do {
+      const query = new URLSearchParams();
+      if (options.status !== undefined) query.set('status', options.status);
+      if (options.limit !== undefined) query.set('limit', String(options.limit));
+      if (cursor) query.set('cursor', cursor);
+      const text = query.toString();
+      const page = await this.#api<{ deliveries: DeliveryInfo[]; next: string | null }>('GET', text ? `${path}?${text}` : path);
+      yield page.deliveries;
+      cursor = page.next;
+    } while (cursor);
+  }
+
+  /** One delivery, by its id (its `webhook-id`), with every attempt kept (the last 20). */
+  getDelivery(tenantid: string, endpointId: string, deliveryId: string): Promise<DeliveryInfo & { attemptLog: DeliveryAttemptInfo[] }> {
+    return this.#api('GET', `${this.#webhookPath(tenantid, endpointId)}/deliveries/${encodeURIComponent(deliveryId)}`);
+  }
+
+  /** Sends a delivery again, failed or succeeded, under the same `webhook-id`; it is pending once this resolves. */
+  retryDelivery(tenantid: string, endpointId: string, deliveryId: string): Promise<{ id: string; status: 'pending' }> {
+    return this.#api('POST', `${this.#webhookPath(tenantid, endpointId)}/deliveries/${encodeURIComponent(deliveryId)}/retry`);
+  }
+
+  /**
+   * Sends an endpoint's failed deliveries again, newest first, at most the relay's
+   * WEBHOOK_REPLAY_MAX_EVENTS per call: call again while `retried` is that many.
+   */
+  retryFailedDeliveries(tenantid: string, endpointId: string): Promise<{ retried: number }> {
+    return this.#api('POST', `${this.#webhookPath(tenantid, endpointId)}/deliveries/retry-failed`);
+  }
+
+  #webhookPath(tenantid: string, endpointId: string): string {
+    return `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(endpointId)}`;
   }
 }

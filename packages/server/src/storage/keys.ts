@@ -18,6 +18,8 @@ export interface TenantKeys {
   webhooks: string;
   /** Sorted set of the tenant's webhook deliveries not yet finished (member → deadline in ms). */
   deliveries: string;
+  /** Prefix of the webhook delivery log: `<prefix><endpoint>:<offset>` one hash per delivery, `<prefix><endpoint>:<status>` its indexes. */
+  deliveryLog: string;
 }
 
 /** The set of tenants that have webhook endpoints, which the dispatcher reads. Not tenant data. */
@@ -36,5 +38,6 @@ export function tenantKeys(prefix: string, tenant: string): TenantKeys {
     origins: `${base}origins`,
     webhooks: `${base}webhooks`,
     deliveries: `${base}deliveries`,
+    deliveryLog: `${base}dlog:`,
   };
 }
