@@ -123,6 +123,7 @@ export function createDeliveryServices(
           maxCooldownMs: Math.max(config.webhookCircuitCooldownMs, 600_000),
         },
         lockMs: config.webhookLockMs,
+        disableAfterMs: config.webhookDisableAfterSeconds * 1000,
       });
       dispatcher = new Dispatcher({
         redis: dispatchRedis,

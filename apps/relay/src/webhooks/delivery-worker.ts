@@ -6,7 +6,8 @@ import type { RelayMetrics } from '../ops/metrics.ts';
 import { CircuitBreakers } from './circuit-breaker.ts';
 import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
-import type { WebhookStore } from './endpoint-store.ts';
+import { disableGone, recordAttempt } from './endpoint-health.ts';
+import { signingSecrets, type WebhookStore } from './endpoint-store.ts';
 import { FairSlots, type Parked } from './fair-slots.ts';
 import type { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
@@ -48,6 +49,8 @@ export interface DeliveryWorkerOptions {
   circuit: { failures: number; cooldownMs: number; maxCooldownMs: number };
   /** BullMQ lockDuration and stalledInterval: how soon a dead worker's jobs are run again. */
   lockMs: number;
+  /** Endpoint lifecycle: how long every attempt may fail before the endpoint is disabled (WEBHOOK_DISABLE_AFTER_SECONDS), in ms. */
+  disableAfterMs: number;
 }
 
 /** A failed attempt: what the endpoint answered, and how long it asked us to wait. */
@@ -158,7 +161,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     try {
       result = await deliver({
         url: endpoint.url,
-        secret: endpoint.secret,
+        secrets: signingSecrets(endpoint, Date.now()),
         webhookId: job.data.webhookId,
         body,
         timeoutMs: options.timeoutMs,
@@ -170,6 +173,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
     options.metrics.deliverySeconds.observe(result.durationMs / 1000);
     const status = result.status;
+    // Endpoint lifecycle: the auto-disable clock (a 410 disables on its own, in `outcome`).
+    if (status !== 410) await recordAttempt(options, endpoint, status >= 200 && status < 300, job.data.webhookId);
     const health =
       status === 0 || status >= 500 || status === 408 ? (result.permanent ? 'neutral' : 'down') : status < 300 ? 'up' : 'neutral';
     const circuit = breakers.record(endpointId, health, verdict.go && verdict.probe);
@@ -192,12 +197,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     await job.log(`attempt ${job.attemptsMade + 1}: ${message}`).catch(() => {});
     if (result.permanent) throw new UnrecoverableError(message);
     if (status === 410) {
-      await options.webhooks.disable(job.data.tenantid, job.data.endpointId, `answered 410 Gone at ${new Date().toISOString()}`);
-      await options.systemEvents.emit(job.data.tenantid, WebhookEventTypes.disabled, {
-        endpointId: job.data.endpointId,
-        reason: 'gone',
-        deliveryId: job.data.webhookId,
-      });
+      // Endpoint lifecycle: disabled with reason `gone`, told once.
+      await disableGone(options, job.data.tenantid, job.data.endpointId, job.data.webhookId);
       throw new UnrecoverableError(`${message} (the endpoint is now disabled)`);
     }
     const retryable = status === 0 || status >= 500 || status === 408 || status === 429 || options.retry4xx;
