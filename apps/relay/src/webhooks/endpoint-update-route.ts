@@ -61,7 +61,7 @@ export function registerEndpointUpdateRoutes(app: FastifyInstance, ctx: RelayCon
     await endpointOf(ctx, tenant, id);
     const body = parseJson(request);
     onlyFields(body, ['graceSeconds'], 'a rotation');
-    const grace = body.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+    const grace = body.graceSeconds === undefined ? DEFAULT_GRACE_SECONDS : body.graceSeconds;
     if (!Number.isSafeInteger(grace) || (grace as number) < 0 || (grace as number) > MAX_GRACE_SECONDS) {
       throw new ServiceError(
         'TC_ERR_VALIDATION',
