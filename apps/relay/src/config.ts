@@ -68,6 +68,8 @@ export const RelayConfigSchema = Type.Object(
     webhookCircuitFailures: Type.Integer({ minimum: 1, default: 5 }),
     /** The first cooldown of an endpoint that kept failing, in ms; doubled after each failed probe, up to 10 minutes. Default 30,000. */
     webhookCircuitCooldownMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** How long every attempt to an endpoint may fail before it is disabled (reason `failing`), in seconds; one success resets it. Default 5 days, as Svix's. */
+    webhookDisableAfterSeconds: Type.Integer({ minimum: 1, default: 432_000 }),
     /** Most webhook endpoints per tenant; a create past it is refused with 409. Default 50. */
     webhookMaxEndpoints: Type.Integer({ minimum: 1, default: 50 }),
     /** Deliveries in flight per process. Default 50. */
@@ -159,6 +161,7 @@ const relayConfig = defineConfig({
     webhookDnsServers: 'WEBHOOK_DNS_SERVERS',
     webhookCircuitFailures: 'WEBHOOK_CIRCUIT_FAILURES',
     webhookCircuitCooldownMs: 'WEBHOOK_CIRCUIT_COOLDOWN_MS',
+    webhookDisableAfterSeconds: 'WEBHOOK_DISABLE_AFTER_SECONDS',
     webhookDnsTimeoutMs: 'WEBHOOK_DNS_TIMEOUT_MS',
     webhookMaxEndpoints: 'WEBHOOK_MAX_ENDPOINTS_PER_TENANT',
     webhookConcurrency: 'WEBHOOK_CONCURRENCY',

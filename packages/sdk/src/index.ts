@@ -22,8 +22,10 @@ export {
   type PublishResult,
   RelayClient,
   type RelayClientOptions,
+  type WebhookCatchUp,
   type WebhookEndpointInfo,
   type WebhookInput,
+  type WebhookPatch,
 } from './publish/relay-client.ts';
 export {
   createRegistry,

@@ -30,7 +30,7 @@ async function receiver(t: TestContext, handle: (req: IncomingMessage, res: Serv
 
 const request = (url: string, overrides: Partial<DeliveryRequest> = {}): DeliveryRequest => ({
   url,
-  secret: SECRET,
+  secrets: [SECRET],
   webhookId: 'msg_acme_1700000000000-0',
   body: JSON.stringify({ specversion: '1.0', id: 'e1', source: 'deliver-test', type: 'com.example.x', tenantid: 'acme', data: { é: '✓' } }),
   timeoutMs: 2000,

@@ -20,7 +20,11 @@ export interface DeliveryResult {
 
 export interface DeliveryRequest {
   url: string;
-  secret: string;
+  /**
+   * The secrets to sign with, each giving one `v1,` signature: the endpoint's, and during a
+   * rotation's grace its previous one too, so that a receiver holding either verifies.
+   */
+  secrets: readonly string[];
   /** Standard Webhooks message id: the same on every attempt and every manual retry. */
   webhookId: string;
   /** The structured-mode event JSON. */
@@ -43,7 +47,7 @@ function retryAfter(value: string | string[] | undefined): number | undefined {
 
 /**
  * POSTs one event to an endpoint in CloudEvents structured mode, signed per Standard Webhooks
- * (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`). It never throws: the
+ * (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`, one per secret). It never throws: the
  * result says what happened.
  */
 export async function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
@@ -66,7 +70,9 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
     });
   }
   const timestamp = Math.floor(Date.now() / 1000);
-  const signature = await signWebhook(request.webhookId, timestamp, request.body, request.secret);
+  // Several signatures are space-separated in one header (Standard Webhooks, "Signature scheme").
+  const signatures = await Promise.all(request.secrets.map((secret) => signWebhook(request.webhookId, timestamp, request.body, secret)));
+  const signature = signatures.join(' ');
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<DeliveryResult>((resolve) => {
     const req = send(

@@ -15,11 +15,12 @@ import type { RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../ops/metrics.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData, queuePrefix } from './delivery-job.ts';
 import { DeliveryLog } from './delivery-log.ts';
-import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.ts';
+import { createDeliveryWorker } from './delivery-worker.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { WebhookStore } from './endpoint-store.ts';
 import { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+import type { ReplayDeps } from './replay.ts';
 import { SystemEvents } from './system-events.ts';
 
 /** The delivery queue and, where this process runs them, the dispatcher and the workers. */
@@ -32,27 +33,19 @@ export interface DeliveryServices {
   log: DeliveryLog;
   /** Appends `com.tenantcast.webhook.*` events to a tenant's stream. */
   systemEvents: SystemEvents;
+  /** What a replay reads and writes (replay.ts): the replay route's, and an endpoint enabled again. */
+  replay: ReplayDeps;
   /** Starts the dispatcher and the workers in this process. */
   startWorkers(): void;
   /** Stops the dispatcher, lets deliveries in flight finish, closes the workers and the queue, quits Redis. */
   close(): Promise<void>;
 }
 
-/** Builds the delivery side of the relay. Redis connections of its own: the queue's, and the worker's and dispatcher's where they run. */
-export function createDeliveryServices(
-  config: RelayConfig,
-  redis: RedisClient,
-  logger: Logger,
-  metrics: RelayMetrics,
-  appender: StreamAppender,
-): DeliveryServices {
-  const prefix = queuePrefix(config.keyPrefix);
-  const target = redisTarget(config);
-  // BullMQ sends INFO as soon as the queue exists, so its connection queues commands until it is up.
-  const queueRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true });
+/** The delivery queue, on a connection of its own; jobs keep their attempts and how long they are kept. */
+function createQueue(config: RelayConfig, connection: RedisClient, logger: Logger): Queue<DeliveryJobData> {
   const queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, {
-    connection: queueRedis,
-    prefix,
+    connection,
+    prefix: queuePrefix(config.keyPrefix),
     skipWaitingForReady: true,
     defaultJobOptions: {
       attempts: config.webhookRetrySchedule.length + 1,
@@ -63,92 +56,133 @@ export function createDeliveryServices(
     },
   });
   queue.on('error', (error) => logger.warn({ err: error }, 'delivery queue error'));
-  metrics.queueDepth.source = () => queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-  const webhooks = new WebhookStore(redis, config.keyPrefix);
-  // A delivery lasts at most its retry schedule, an attempt's timeout per attempt, and margin for
-  // waits the schedule does not show (Retry-After, a parked job, a worker down): past that, a
-  // count whose removal was lost (a worker killed at the wrong moment) stops counting by itself.
-  const lifetimeMs =
-    config.webhookRetrySchedule.reduce((sum, ms) => sum + ms, 0) * 1.1 +
-    (config.webhookRetrySchedule.length + 1) * config.webhookTimeoutMs +
-    3_600_000;
-  const outstanding = new OutstandingDeliveries(redis, config.keyPrefix, lifetimeMs);
-  const systemEvents = new SystemEvents(appender, logger);
-  const logOptions = { retentionSeconds: config.webhookLogRetentionSeconds, maxPerEndpoint: config.webhookLogMaxPerEndpoint };
-  const log = new DeliveryLog(redis, config.keyPrefix, logOptions);
+  return queue;
+}
 
-  let worker: DeliveryWorker | undefined;
-  let dispatcher: Dispatcher | undefined;
-  let workerRedis: ReturnType<typeof createRedis> | undefined;
-  let dispatchRedis: ReturnType<typeof createRedis> | undefined;
+/**
+ * How long a delivery lasts at most: its retry schedule, an attempt's timeout per attempt, and
+ * margin for waits the schedule does not show (Retry-After, a parked job, a worker down). Past that,
+ * a count whose removal was lost (a worker killed at the wrong moment) stops counting by itself.
+ */
+function deliveryLifetimeMs(config: RelayConfig): number {
+  const schedule = config.webhookRetrySchedule;
+  return schedule.reduce((sum, ms) => sum + ms, 0) * 1.1 + (schedule.length + 1) * config.webhookTimeoutMs + 3_600_000;
+}
+
+/** What the worker and the dispatcher share with the API side. */
+interface Shared {
+  queue: Queue<DeliveryJobData>;
+  webhooks: WebhookStore;
+  outstanding: OutstandingDeliveries;
+  log: DeliveryLog;
+  systemEvents: SystemEvents;
+}
+
+/** The worker and the dispatcher of this process, on connections of their own. */
+function startProcessing(config: RelayConfig, shared: Shared, logger: Logger, metrics: RelayMetrics) {
+  const target = redisTarget(config);
+  const { keyPrefix } = config;
+  // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
+  // The command timeout is above BullMQ's longest block (10 s). It settles a command stranded on
+  // a connection ioredis gave up (a cluster node dropped from the slot map while reconnecting),
+  // which would otherwise hold its job, whose lock the worker keeps renewing, for ever.
+  const workerRedis = createRedis(target, logger, {
+    lazyConnect: false,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    commandTimeout: 30_000,
+  });
+  // Its reads block for at most a second: a reply later than this means a dead node, and the
+  // dispatcher's loop retries instead of waiting on it for ever.
+  const dispatchRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: 10_000 });
+  const worker = createDeliveryWorker({
+    connection: workerRedis,
+    prefix: queuePrefix(keyPrefix),
+    // Lookups wait on the worker's connection while Redis is away, instead of failing fast like a
+    // request's: an outage must not use up the attempts meant for the endpoint.
+    webhooks: new WebhookStore(workerRedis, keyPrefix),
+    events: new StreamReader(workerRedis, { keyPrefix }),
+    outstanding: new OutstandingDeliveries(workerRedis, keyPrefix, deliveryLifetimeMs(config)),
+    systemEvents: shared.systemEvents,
+    log: new DeliveryLog(workerRedis, keyPrefix, logOptions(config)),
+    metrics,
+    logger,
+    concurrency: config.webhookConcurrency,
+    endpointConcurrency: config.webhookEndpointConcurrency,
+    tenantConcurrency: config.webhookTenantConcurrency,
+    retrySchedule: config.webhookRetrySchedule,
+    retry4xx: config.webhookRetry4xx,
+    timeoutMs: config.webhookTimeoutMs,
+    allowPrivate: config.webhookAllowPrivate,
+    resolver: new HostResolver({ servers: config.webhookDnsServers, timeoutMs: config.webhookDnsTimeoutMs }),
+    circuit: {
+      failures: config.webhookCircuitFailures,
+      cooldownMs: config.webhookCircuitCooldownMs,
+      maxCooldownMs: Math.max(config.webhookCircuitCooldownMs, 600_000),
+    },
+    lockMs: config.webhookLockMs,
+    disableAfterMs: config.webhookDisableAfterSeconds * 1000,
+  });
+  const dispatcher = new Dispatcher({
+    redis: dispatchRedis,
+    queue: shared.queue,
+    webhooks: shared.webhooks,
+    outstanding: shared.outstanding,
+    log: shared.log,
+    maxOutstanding: config.webhookMaxOutstandingPerTenant,
+    logger,
+    batch: 100,
+    claimIdleMs: config.dispatchClaimIdleMs,
+    cluster: isCluster(target),
+  });
+  dispatcher.start();
+  return { worker, dispatcher, workerRedis, dispatchRedis };
+}
+
+function logOptions(config: RelayConfig) {
+  return { retentionSeconds: config.webhookLogRetentionSeconds, maxPerEndpoint: config.webhookLogMaxPerEndpoint };
+}
+
+/** Builds the delivery side of the relay. Redis connections of its own: the queue's, and the worker's and dispatcher's where they run. */
+export function createDeliveryServices(
+  config: RelayConfig,
+  redis: RedisClient,
+  logger: Logger,
+  metrics: RelayMetrics,
+  appender: StreamAppender,
+): DeliveryServices {
+  // BullMQ sends INFO as soon as the queue exists, so its connection queues commands until it is up.
+  const queueRedis = createRedis(redisTarget(config), logger, { lazyConnect: false, enableOfflineQueue: true });
+  const queue = createQueue(config, queueRedis, logger);
+  metrics.queueDepth.source = () => queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+  const shared: Shared = {
+    queue,
+    webhooks: new WebhookStore(redis, config.keyPrefix),
+    outstanding: new OutstandingDeliveries(redis, config.keyPrefix, deliveryLifetimeMs(config)),
+    log: new DeliveryLog(redis, config.keyPrefix, logOptions(config)),
+    systemEvents: new SystemEvents(appender, logger),
+  };
+  const replay: ReplayDeps = {
+    reader: new StreamReader(redis, { keyPrefix: config.keyPrefix }),
+    queue,
+    outstanding: shared.outstanding,
+    log: shared.log,
+    limits: { maxEvents: config.webhookReplayMaxEvents, maxOutstanding: config.webhookMaxOutstandingPerTenant },
+  };
+  let processing: ReturnType<typeof startProcessing> | undefined;
   let closing: Promise<void> | undefined;
 
   return {
-    queue,
-    webhooks,
-    outstanding,
-    log,
-    systemEvents,
+    ...shared,
+    replay,
     startWorkers() {
-      if (worker !== undefined) return;
-      // Workers block on Redis and must retry for ever (BullMQ requires maxRetriesPerRequest: null).
-      // The command timeout is above BullMQ's longest block (10 s). It settles a command stranded on
-      // a connection ioredis gave up (a cluster node dropped from the slot map while reconnecting),
-      // which would otherwise hold its job, whose lock the worker keeps renewing, for ever.
-      workerRedis = createRedis(target, logger, {
-        lazyConnect: false,
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-        commandTimeout: 30_000,
-      });
-      // Its reads block for at most a second: a reply later than this means a dead node, and the
-      // dispatcher's loop retries instead of waiting on it for ever.
-      dispatchRedis = createRedis(target, logger, { lazyConnect: false, enableOfflineQueue: true, commandTimeout: 10_000 });
-      worker = createDeliveryWorker({
-        connection: workerRedis,
-        prefix,
-        // Endpoint lookups wait on the worker's connection while Redis is away, instead of failing
-        // fast like a request's: an outage must not use up the attempts meant for the endpoint.
-        webhooks: new WebhookStore(workerRedis, config.keyPrefix),
-        events: new StreamReader(workerRedis, { keyPrefix: config.keyPrefix }),
-        outstanding: new OutstandingDeliveries(workerRedis, config.keyPrefix, lifetimeMs),
-        systemEvents,
-        log: new DeliveryLog(workerRedis, config.keyPrefix, logOptions),
-        metrics,
-        logger,
-        concurrency: config.webhookConcurrency,
-        endpointConcurrency: config.webhookEndpointConcurrency,
-        tenantConcurrency: config.webhookTenantConcurrency,
-        retrySchedule: config.webhookRetrySchedule,
-        retry4xx: config.webhookRetry4xx,
-        timeoutMs: config.webhookTimeoutMs,
-        allowPrivate: config.webhookAllowPrivate,
-        resolver: new HostResolver({ servers: config.webhookDnsServers, timeoutMs: config.webhookDnsTimeoutMs }),
-        circuit: {
-          failures: config.webhookCircuitFailures,
-          cooldownMs: config.webhookCircuitCooldownMs,
-          maxCooldownMs: Math.max(config.webhookCircuitCooldownMs, 600_000),
-        },
-        lockMs: config.webhookLockMs,
-      });
-      dispatcher = new Dispatcher({
-        redis: dispatchRedis,
-        queue,
-        webhooks,
-        outstanding,
-        log,
-        maxOutstanding: config.webhookMaxOutstandingPerTenant,
-        logger,
-        batch: 100,
-        claimIdleMs: config.dispatchClaimIdleMs,
-        cluster: isCluster(target),
-      });
-      dispatcher.start();
+      processing ??= startProcessing(config, shared, logger, metrics);
     },
     close() {
       closing ??= (async () => {
         // Each step is bounded: with Redis gone, BullMQ's close would wait for it for ever.
         const limit = config.shutdownTimeoutMs;
+        const { worker, dispatcher, workerRedis, dispatchRedis } = processing ?? {};
         await runSteps(
           [
             ['stop dispatcher', () => bounded(dispatcher?.stop(), limit)],

@@ -83,6 +83,7 @@ test('an endpoint lookup that fails (Redis, not the endpoint) is tried again wit
     resolver: new HostResolver({ timeoutMs: 1000 }),
     circuit: { failures: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 },
     lockMs: 5000,
+    disableAfterMs: 432_000_000,
   });
   t.after(() => worker.close(true));
   const queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE, { connection, prefix });

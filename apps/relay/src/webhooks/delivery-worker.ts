@@ -7,7 +7,8 @@ import { CircuitBreakers } from './circuit-breaker.ts';
 import { deliver } from './deliver.ts';
 import { DELIVERY_QUEUE, type DeliveryJobData } from './delivery-job.ts';
 import { type AfterAttempt, attemptEntry, type DeliveryLog, describeAttempt } from './delivery-log.ts';
-import type { WebhookStore } from './endpoint-store.ts';
+import { disableGone, recordAttempt } from './endpoint-health.ts';
+import { signingSecrets, type WebhookStore } from './endpoint-store.ts';
 import { FairSlots, type Parked } from './fair-slots.ts';
 import type { HostResolver } from './host-resolver.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
@@ -51,6 +52,8 @@ export interface DeliveryWorkerOptions {
   circuit: { failures: number; cooldownMs: number; maxCooldownMs: number };
   /** BullMQ lockDuration and stalledInterval: how soon a dead worker's jobs are run again. */
   lockMs: number;
+  /** Endpoint lifecycle: how long every attempt may fail before the endpoint is disabled (WEBHOOK_DISABLE_AFTER_SECONDS), in ms. */
+  disableAfterMs: number;
 }
 
 /** An error that planned the job's next attempt in this many ms (the backoff strategy takes it as is). */
@@ -157,7 +160,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     try {
       result = await deliver({
         url: endpoint.url,
-        secret: endpoint.secret,
+        secrets: signingSecrets(endpoint, Date.now()),
         webhookId: job.data.webhookId,
         body,
         timeoutMs: options.timeoutMs,
@@ -169,6 +172,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
     options.metrics.deliverySeconds.observe(result.durationMs / 1000);
     const status = result.status;
+    // Endpoint lifecycle: the auto-disable clock (a 410 disables on its own, in `outcome`).
+    if (status !== 410) await recordAttempt(options, endpoint, status >= 200 && status < 300, job.data.webhookId);
     const health =
       status === 0 || status >= 500 || status === 408 ? (result.permanent ? 'neutral' : 'down') : status < 300 ? 'up' : 'neutral';
     const circuit = breakers.record(endpointId, health, verdict.go && verdict.probe);
@@ -233,12 +238,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     await job.log(`attempt ${job.attemptsMade + 1}: ${message}`).catch(() => {});
     if (result.permanent) throw new UnrecoverableError(message);
     if (status === 410) {
-      await options.webhooks.disable(job.data.tenantid, job.data.endpointId, `answered 410 Gone at ${new Date().toISOString()}`);
-      await options.systemEvents.emit(job.data.tenantid, WebhookEventTypes.disabled, {
-        endpointId: job.data.endpointId,
-        reason: 'gone',
-        deliveryId: job.data.webhookId,
-      });
+      // Endpoint lifecycle: disabled with reason `gone`, told once.
+      await disableGone(options, job.data.tenantid, job.data.endpointId, job.data.webhookId);
       throw new UnrecoverableError(`${message} (the endpoint is now disabled)`);
     }
     const retryable = status === 0 || status >= 500 || status === 408 || status === 429 || options.retry4xx;

@@ -44,6 +44,7 @@ interface Endpoint {
   secret: string;
   disabled: boolean;
   disabledReason?: string;
+  disabledDetail?: string;
 }
 
 async function register(relay: TestRelay, tenant: string, url: string, filters?: unknown[]): Promise<Endpoint> {
@@ -255,7 +256,8 @@ describe('delivery', () => {
     await until(async () => (await getEndpoint(relay, tenant, endpoint.id)).disabled, 'the endpoint to be disabled', 3000);
     const shown = await getEndpoint(relay, tenant, endpoint.id);
     assert.equal(shown.disabled, true);
-    assert.match(shown.disabledReason ?? '', /410/);
+    assert.equal(shown.disabledReason, 'gone');
+    assert.match(shown.disabledDetail ?? '', /410/);
 
     const token = await relay.token({ scope: 'admin', tenants: [tenant] });
     const list = (await (

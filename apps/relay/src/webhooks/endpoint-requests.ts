@@ -27,10 +27,35 @@ export function parseJson(request: FastifyRequest): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** What the API shows of an endpoint: everything, the secret only where `withSecret`. */
+/** What the API shows of an endpoint: everything but the previous secret, the secret only where `withSecret`. */
 export function view(endpoint: WebhookEndpoint, withSecret: boolean): Record<string, unknown> {
-  const { secret, ...rest } = endpoint;
+  const { secret, previousSecret: _, ...rest } = endpoint;
   return withSecret ? { ...rest, secret } : rest;
+}
+
+/** Validates an endpoint's `description`: a string of at most 1024 characters. */
+export function checkDescription(value: unknown): string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || value.length > 1024)) {
+    throw new ServiceError('TC_ERR_VALIDATION', '"description" must be a string of at most 1024 characters.', {
+      details: [{ path: '/description', message: 'must be string' }],
+    });
+  }
+  return value;
+}
+
+/** Refuses a body field outside `allowed`, naming what the call takes. */
+export function onlyFields(body: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) {
+      throw new ServiceError(
+        'TC_ERR_VALIDATION',
+        `Unknown field "${key}"; ${what} takes ${allowed.slice(0, -1).join(', ')}${allowed.length > 1 ? ' and ' : ''}${allowed.at(-1)}.`,
+        {
+          details: [{ path: `/${key}`, message: 'is not allowed' }],
+        },
+      );
+    }
+  }
 }
 
 /** Validates an endpoint URL: http(s), no credentials, and no literal private address unless allowed. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { bound, endpointOf, parseJson, requireAdmin } from './endpoint-requests.ts';
-import { type ReplayDeps, replay } from './replay.ts';
+import { replay } from './replay.ts';
 
 type EndpointRoute = { Params: { tenantid: string; id: string } };
 
@@ -12,14 +12,7 @@ type EndpointRoute = { Params: { tenantid: string; id: string } };
  * The caps and the merging are replay.ts's.
  */
 export function registerReplayRoute(app: FastifyInstance, ctx: RelayContext): void {
-  const { queue, outstanding, log } = ctx.delivery;
-  const replayDeps: ReplayDeps = {
-    reader: ctx.reader,
-    queue,
-    outstanding,
-    log,
-    limits: { maxEvents: ctx.config.webhookReplayMaxEvents, maxOutstanding: ctx.config.webhookMaxOutstandingPerTenant },
-  };
+  const replayDeps = ctx.delivery.replay;
   const onRequest = requireAdmin(ctx);
   app.post<EndpointRoute>('/v1/tenants/:tenantid/webhooks/:id/replay', { onRequest }, async (request, reply) => {
     const tenant = request.params.tenantid;

@@ -172,7 +172,7 @@ describe('safeLookup', () => {
 describe('deliver() with allowPrivate false', () => {
   const request = (url: string, allowPrivate = false) => ({
     url,
-    secret: SECRET,
+    secrets: [SECRET],
     webhookId: 'msg_ssrf_1-0',
     body: JSON.stringify({ specversion: '1.0', id: '1', source: 'ssrf', type: 'com.example.x', tenantid: 'ssrf' }),
     timeoutMs: 2000,
@@ -420,7 +420,7 @@ describe("the host's own addresses", () => {
 function deliveryRequest(url: string, allowPrivate = false) {
   return {
     url,
-    secret: SECRET,
+    secrets: [SECRET],
     webhookId: 'msg_ssrf_2-0',
     body: JSON.stringify({ specversion: '1.0', id: '2', source: 'ssrf', type: 'com.example.x', tenantid: 'ssrf' }),
     timeoutMs: 1000,

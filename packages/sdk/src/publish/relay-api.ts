@@ -16,9 +16,40 @@ export interface WebhookEndpointInfo {
   url: string;
   filters: Filter[];
   description: string;
+  /** Its position in the stream: it gets the events stored after this time; updates keep it. */
   createdAt: string;
-  /** True once the endpoint answered 410 Gone. */
+  /** Nothing is delivered to a disabled endpoint; `updateWebhook(…, { disabled: false })` resumes it where it stopped. */
   disabled: boolean;
+  /** Why it is disabled: `gone` (it answered 410), `failing` (every attempt failed for WEBHOOK_DISABLE_AFTER_SECONDS), `manual`; null while enabled. */
+  disabledReason: 'gone' | 'failing' | 'manual' | null;
+  /** The same, for people: which answer, since when. */
+  disabledDetail: string | null;
+  /** While disabled, the offset after which events will be delivered when it is enabled again. */
+  stoppedAt: string | null;
+  /** When its current run of failed attempts began (ISO time); null after a success. */
+  failingSince: string | null;
+  /** Until when deliveries are also signed with the secret before the last rotation; null if never rotated. */
+  previousSecretExpiresAt: string | null;
+}
+
+/** What `updateWebhook` changes; absent fields stay as they are. */
+export interface WebhookPatch {
+  url?: string;
+  filters?: Filter[];
+  description?: string;
+  /** true stops deliveries (reason `manual`); false resumes a disabled endpoint from where it stopped. */
+  disabled?: boolean;
+}
+
+/** What enabling an endpoint again queued of the events it missed. */
+export interface WebhookCatchUp {
+  /** The offset it resumed after (`0`: retention had trimmed events since it stopped; null: unknown). */
+  from: string | null;
+  enqueued: number;
+  merged: number;
+  /** False when the tenant's cap of deliveries outstanding stopped it: replay with `after: last` later. */
+  complete: boolean;
+  last: string | null;
 }
 
 /** The error body every tenantcast server answers with. */

@@ -10,11 +10,13 @@ import {
   type DeliveryStatus,
   type ErrorBody,
   utf8Length,
+  type WebhookCatchUp,
   type WebhookEndpointInfo,
   type WebhookInput,
+  type WebhookPatch,
 } from './relay-api.ts';
 
-export type { DeliveryAttemptInfo, DeliveryInfo, DeliveryStatus, WebhookEndpointInfo, WebhookInput };
+export type { DeliveryAttemptInfo, DeliveryInfo, DeliveryStatus, WebhookCatchUp, WebhookEndpointInfo, WebhookInput, WebhookPatch };
 
 /** Where one published event was stored. */
 export interface PublishResult {
@@ -175,6 +177,32 @@ export class RelayClient {
   /** Deletes an endpoint. */
   async deleteWebhook(tenantid: string, id: string): Promise<void> {
     await this.#api('DELETE', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Changes an endpoint's url, filters or description, or disables it (`disabled: true`) and
+   * enables it again (`disabled: false`), which queues the events it missed (`resumed`). The id, the
+   * secret and its position in the stream stay: no event is skipped.
+   * @example
+   * await relay.updateWebhook('acme', id, { url: 'https://hooks.example/v2' });
+   * const { resumed } = await relay.updateWebhook('acme', id, { disabled: false });
+   */
+  updateWebhook(tenantid: string, id: string, patch: WebhookPatch): Promise<WebhookEndpointInfo & { resumed?: WebhookCatchUp }> {
+    return this.#api('PATCH', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}`, patch);
+  }
+
+  /**
+   * Gives an endpoint a new secret. For `graceSeconds` (default 86,400; 0 for none; at most 7 days)
+   * deliveries carry signatures with both, so receivers can switch at their pace.
+   * @example
+   * const { secret, previousSecretExpiresAt } = await relay.rotateWebhookSecret('acme', id, { graceSeconds: 3600 });
+   */
+  rotateWebhookSecret(
+    tenantid: string,
+    id: string,
+    options: { graceSeconds?: number } = {},
+  ): Promise<{ secret: string; previousSecretExpiresAt: string }> {
+    return this.#api('POST', `v1/tenants/${encodeURIComponent(tenantid)}/webhooks/${encodeURIComponent(id)}/secret/rotate`, options);
   }
 
   /**
