@@ -1,8 +1,6 @@
-import { compileFilters, type Filter, SYSTEM_EVENT_PREFIX } from '@tenantcast/sdk';
 import { compareOffsets, ServiceError, type StreamReader } from '@tenantcast/server';
 import type { WebhookEndpoint } from './endpoint-store.ts';
 import { type ReplayDeps, replay } from './replay.ts';
-import { wantsSystemEvent } from './system-events.ts';
 
 /** What enabling an endpoint again queued of what it missed (the PATCH answer's `resumed`). */
 export interface CatchUp {
@@ -35,7 +33,7 @@ export async function catchUp(
   if (stoppedAt === null) return answer;
   const until = await deps.reader.lastOffset(tenant);
   if (compareOffsets(stoppedAt, until) >= 0) return answer;
-  const target = { id: endpoint.id, filters: replayFilters(endpoint) };
+  const target = { id: endpoint.id, filters: endpoint.filters };
   let after = stoppedAt;
   while (true) {
     let part: Awaited<ReturnType<typeof replay>>;
@@ -56,23 +54,5 @@ export async function catchUp(
     if (part.last !== null) answer.last = after = part.last;
     if (part.complete) return answer;
     if (part.last === null) return { ...answer, complete: false };
-  }
-}
-
-/**
- * The endpoint's filters, and, unless they name tenantcast's own types, none of those: the
- * dispatcher never sends system events to an endpoint that did not ask for them
- * (system-events.ts), and neither does its catch-up.
- */
-function replayFilters(endpoint: WebhookEndpoint): Filter[] {
-  if (wantsSystemEvent(endpoint, {})) return endpoint.filters;
-  const filters: Filter[] = [{ not: { prefix: { type: SYSTEM_EVENT_PREFIX } } }, ...endpoint.filters];
-  try {
-    compileFilters(filters);
-    return filters;
-  } catch {
-    // The endpoint already holds the most filters a list may: its own filters then; the few system
-    // events in the range may then reach it.
-    return endpoint.filters;
   }
 }

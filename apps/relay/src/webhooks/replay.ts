@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import { type DeliveryJobData, deliveryJob } from './delivery-job.ts';
 import type { DeliveryLog, QueuedDelivery } from './delivery-log.ts';
 import { OutstandingDeliveries } from './outstanding.ts';
+import { isSystemEvent, wantsSystemEvent } from './system-events.ts';
 
 /** How long a tenant at its cap of deliveries outstanding is asked to wait before replaying, in seconds. */
 const FULL_RETRY_AFTER_S = 60;
@@ -80,8 +81,10 @@ export async function replay(
       }
       cursor = entry.offset;
       answer.last = cursor;
-      const event = JSON.parse(entry.json) as { id?: unknown; type?: unknown };
+      const event = JSON.parse(entry.json) as { id?: unknown; type?: unknown; data?: unknown };
       if (!matches(event)) continue;
+      // The dispatcher's rule for system events: only to endpoints that ask, never about themselves.
+      if (isSystemEvent(event.type) && !wantsSystemEvent(endpoint, event)) continue;
       offsets.push(entry.offset);
       events.set(entry.offset, {
         endpointId: endpoint.id,

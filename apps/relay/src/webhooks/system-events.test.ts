@@ -35,7 +35,7 @@ test('an exhausted delivery is a com.tenantcast.webhook.delivery.exhausted event
   // Filters that name tenantcast's types, and the failing endpoint with a catch-all that does too: it
   // still never gets the events about itself.
   const failingId = await create(failing.url, [{ any: [{ prefix: { type: 'com.example.' } }, { prefix: { type: 'com.tenantcast.' } }] }]);
-  await create(watcher.url, [{ prefix: { type: 'com.tenantcast.' } }]);
+  const watcherId = await create(watcher.url, [{ prefix: { type: 'com.tenantcast.' } }]);
   await create(plain.url);
 
   const [event] = await publishDrafts(relay, tenant, [{ type: 'com.example.doomed' }], 'system-test');
@@ -66,4 +66,17 @@ test('an exhausted delivery is a com.tenantcast.webhook.delivery.exhausted event
     ['com.example.doomed'],
   );
   assert.ok(failing.hits.every((hit) => !hit.body.includes('com.tenantcast.')));
+
+  // Replays apply the same rule: the failing endpoint's replay leaves out the event about itself,
+  // the watcher's takes it.
+  const replay = async (id: string) => {
+    const res = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks/${id}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ after: '0' }),
+    });
+    return ((await res.json()) as { enqueued: number }).enqueued;
+  };
+  assert.equal(await replay(failingId), 1, 'com.example.doomed alone');
+  assert.equal(await replay(watcherId), 1, 'the exhausted event alone');
 });
