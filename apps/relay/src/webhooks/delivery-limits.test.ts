@@ -127,6 +127,35 @@ describe('replay caps', () => {
     assert.deepEqual(new Set(replayedIds), new Set(events.map((e) => `msg_${s.tenant}_${e.offset}`)), 'each event replayed once');
   });
 
+  test('a tenant at its cap of deliveries outstanding: the dispatcher leaves its new events in the stream until some finish', async (t) => {
+    // The first attempt of every event fails, the retry 1.5 s later succeeds.
+    const s = await stack(
+      t,
+      { webhookMaxOutstandingPerTenant: 3, webhookRetrySchedule: [1500], webhookCircuitFailures: 1000 },
+      (attempt) => ({
+        status: attempt === 1 ? 503 : 204,
+      }),
+    );
+    const first = await publishDrafts(
+      s.relay,
+      s.tenant,
+      Array.from({ length: 3 }, () => ({ type: 'com.example.first' })),
+      'limits-test',
+    );
+    await until(() => s.receiver.hits.length >= 3, 'the first three attempts');
+    const held = await publishDrafts(
+      s.relay,
+      s.tenant,
+      Array.from({ length: 2 }, () => ({ type: 'com.example.held' })),
+      'limits-test',
+    );
+    const arrivals = (id: string) => s.receiver.hits.filter((hit) => hit.body.includes(id)).map((hit) => hit.at);
+    await until(() => held.every((e) => arrivals(e.id).length >= 2), 'the held events, once there is room', 20_000);
+    // Not one attempt of the held events came before the first three had finished (their successful retries).
+    const roomAt = Math.min(...first.map((e) => arrivals(e.id)[1]!));
+    for (const e of held) assert.ok(arrivals(e.id)[0]! >= roomAt, 'a held event was attempted while the tenant was at its cap');
+  });
+
   test('a tenant at its cap of deliveries outstanding gets 429 with Retry-After; another tenant replays', async (t) => {
     const s = await stack(t, { webhookMaxOutstandingPerTenant: 6, webhookRetrySchedule: [60_000], webhookCircuitFailures: 1000 }, () => ({
       status: 503,

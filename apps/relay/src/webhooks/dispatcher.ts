@@ -36,6 +36,9 @@ export interface DispatcherOptions {
   pollMs?: number;
 }
 
+/** How often the dispatcher counts its tenants' deliveries outstanding again, in ms. */
+const BACKLOG_RECOUNT_MS = 250;
+
 /** Stream reads in flight at once on a cluster. */
 const READS_IN_FLIGHT = 256;
 
@@ -112,8 +115,8 @@ export class Dispatcher {
       await webhooks.ensureGroup(tenant, this.#regroupFrom);
       this.#grouped.add(tenant);
     }
-    const backlogs = await this.#options.outstanding.counts(tenants);
-    const open = tenants.filter((_, i) => backlogs[i]! < this.#options.maxOutstanding);
+    await this.#countBacklogs(tenants);
+    const open = tenants.filter((tenant) => (this.#backlogs.get(tenant) ?? 0) < this.#options.maxOutstanding);
     if (open.length === 0) {
       await this.#pause(250);
       return;
@@ -200,10 +203,29 @@ export class Dispatcher {
     } while (cursor !== '0-0' && !this.#abort.signal.aborted);
   }
 
+  /** Each tenant's deliveries outstanding, as last counted, plus the jobs this dispatcher added since. */
+  readonly #backlogs = new Map<string, number>();
+  #countedAt = 0;
+
+  /**
+   * Counts the tenants' backlogs again, at most every BACKLOG_RECOUNT_MS: one round trip per
+   * tenant (a pipeline on one Redis) per read would grow with the tenants, at every read. Between
+   * counts a tenant may pass its cap by what one read adds (`batch` entries × its endpoints).
+   */
+  async #countBacklogs(tenants: string[]): Promise<void> {
+    if (Date.now() - this.#countedAt < BACKLOG_RECOUNT_MS && tenants.every((tenant) => this.#backlogs.has(tenant))) return;
+    const counts = await this.#options.outstanding.counts(tenants);
+    this.#backlogs.clear();
+    tenants.forEach((tenant, i) => {
+      this.#backlogs.set(tenant, counts[i]!);
+    });
+    this.#countedAt = Date.now();
+  }
+
   async #dispatch(tenant: string, stream: string, entries: Array<[string, string[]]>): Promise<void> {
     const { redis, queue, webhooks, outstanding, log } = this.#options;
     const endpoints = await webhooks.compiled(tenant);
-    const backlog = await outstanding.count(tenant);
+    const backlog = this.#backlogs.get(tenant) ?? (await outstanding.count(tenant));
     const jobs: DeliveryJob[] = [];
     const logged: QueuedDelivery[] = [];
     for (const [offset, fields] of entries) {
@@ -232,6 +254,7 @@ export class Dispatcher {
       // Logged before the jobs exist, so that a worker's first attempt never lands before its `pending`.
       await log.queued(tenant, logged);
       await queue.addBulk(jobs);
+      this.#backlogs.set(tenant, backlog + jobs.length);
     }
     // Acknowledged only now that the jobs exist: a crash before this leaves the entries pending.
     await redis.xack(stream, DISPATCH_GROUP, ...entries.map(([offset]) => offset));
