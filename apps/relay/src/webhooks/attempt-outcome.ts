@@ -18,6 +18,15 @@ export class EventTrimmed extends UnrecoverableError {
   override name = 'EventTrimmed';
 }
 
+/**
+ * The job's endpoint was deleted or disabled before its attempt: the delivery fails for good, but is
+ * no news to tell the tenant of (it deleted the endpoint, or was told it was disabled; an endpoint
+ * enabled again catches up on these events).
+ */
+export class EndpointUnavailable extends UnrecoverableError {
+  override name = 'EndpointUnavailable';
+}
+
 /** ±10% jitter, so that retries of one outage do not arrive together. */
 export function jitter(ms: number): number {
   return Math.round(ms * (0.9 + Math.random() * 0.2));

@@ -3,7 +3,7 @@ import type { RedisClient, StreamReader } from '@tenantcast/server';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RelayMetrics } from '../ops/metrics.ts';
-import { DeliveryFailed, EventTrimmed, nextDelay, type Planned } from './attempt-outcome.ts';
+import { DeliveryFailed, EndpointUnavailable, EventTrimmed, nextDelay, type Planned } from './attempt-outcome.ts';
 import { AttemptRecorder } from './attempt-recorder.ts';
 import { type DeliveryResult, deliver } from './deliver.ts';
 import { DeliveryGates, postpone } from './delivery-gates.ts';
@@ -103,8 +103,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       options.logger.warn({ err: error, job: job.id }, 'endpoint or event lookup failed; delivery postponed');
       return postpone(job, token, 1000);
     }
-    if (endpoint === undefined) throw new UnrecoverableError(`Endpoint ${endpointId} was deleted.`);
-    if (endpoint.disabled) throw new UnrecoverableError(`Endpoint ${endpointId} is disabled: ${endpoint.disabledReason ?? ''}`);
+    if (endpoint === undefined) throw new EndpointUnavailable(`Endpoint ${endpointId} was deleted.`);
+    if (endpoint.disabled) throw new EndpointUnavailable(`Endpoint ${endpointId} is disabled: ${endpoint.disabledReason ?? ''}`);
 
     const pass = await gates.enter(job, token);
     let result: DeliveryResult | undefined;
@@ -197,6 +197,7 @@ function watchOutcomes(worker: Worker<DeliveryJobData>, options: DeliveryWorkerO
     finished(job.data);
     const reason = error.message.split('\n', 1)[0]!.slice(0, 300);
     recorder.failedForGood(job, error, reason);
+    if (error instanceof EndpointUnavailable) return;
     void options.systemEvents.emit(job.data.tenantid, WebhookEventTypes.exhausted, {
       endpointId: job.data.endpointId,
       deliveryId: job.data.webhookId,

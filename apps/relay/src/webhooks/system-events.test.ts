@@ -80,3 +80,47 @@ test('an exhausted delivery is a com.tenantcast.webhook.delivery.exhausted event
   assert.equal(await replay(failingId), 1, 'com.example.doomed alone');
   assert.equal(await replay(watcherId), 1, 'the exhausted event alone');
 });
+
+test('deliveries that find their endpoint disabled fail for good without an exhausted event each: the disabled event told it', async (t) => {
+  const { relay, close } = await startRelayWithRedis({
+    webhookAllowPrivate: true,
+    webhookRetrySchedule: [300],
+    webhookCircuitFailures: 1000,
+  });
+  t.after(close);
+  const failing = await startReceiver(() => ({ status: 503 }));
+  t.after(() => failing.close());
+  const tenant = uniqueTenant('system-disabled');
+  const admin = await relay.token({ scope: 'admin subscribe', tenants: [tenant] });
+  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  const created = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ url: failing.url }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  await publishDrafts(
+    relay,
+    tenant,
+    Array.from({ length: 3 }, () => ({ type: 'com.example.queued' })),
+    'system-test',
+  );
+  await until(() => failing.hits.length >= 3, 'the first attempts');
+  // Disabled while the three wait for their retry, which then finds the endpoint disabled.
+  const patched = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks/${id}`, {
+    method: 'PATCH',
+    headers,
+    body: JSON.stringify({ disabled: true }),
+  });
+  assert.equal(patched.status, 200);
+  const types = async () => {
+    const history = await fetch(`${relay.url}/v1/tenants/${tenant}/events?after=0`, { headers });
+    return ((await history.json()) as { events: Array<{ event: { type: string } }> }).events.map((e) => e.event.type);
+  };
+  const deliveries = async () => {
+    const res = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks/${id}/deliveries?status=failed`, { headers });
+    return ((await res.json()) as { deliveries: unknown[] }).deliveries.length;
+  };
+  await until(async () => (await deliveries()) === 3, 'the three deliveries to fail for good');
+  assert.deepEqual(await types(), ['com.example.queued', 'com.example.queued', 'com.example.queued', WebhookEventTypes.disabled]);
+});
