@@ -1,0 +1,7 @@
+import { render } from 'preact';
+import { App } from './app.tsx';
+import './styles.css';
+
+// The console's entry point: everything renders into #app (index.html has no inline script).
+const root = document.getElementById('app');
+if (root !== null) render(<App />, root);
