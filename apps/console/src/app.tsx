@@ -38,7 +38,11 @@ export function App() {
 
   useEffect(() => {
     loadConfig().then(setConfig, (error: unknown) => setConfigError(String(error instanceof Error ? error.message : error)));
-    const onHash = () => setRoute(routeOf(location.hash));
+    // A portal link opened in a tab that shows the console already changes only the fragment.
+    const onHash = () => {
+      if (/(?:^#|&)token=/.test(location.hash)) setSession(initialSession());
+      setRoute(routeOf(location.hash));
+    };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
