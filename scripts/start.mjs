@@ -15,6 +15,12 @@ if (!existsSync(join(root, 'node_modules', '.pnpm')) || !existsSync(modules) || 
   const install = spawnSync('bash', [join(root, 'scripts', 'pnpm.sh'), 'install', '--frozen-lockfile'], { cwd: root, stdio: 'inherit' });
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
+if (!existsSync(join(root, 'apps', 'console', 'dist', 'index.html'))) {
+  // The relay serves the console whenever it has been built: build it once, as `pnpm build` does.
+  process.stdout.write('== building the console (first run)\n');
+  const build = spawnSync('bash', [join(root, 'scripts', 'pnpm.sh'), '--filter', '@tenantcast/console', 'run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 const { register } = await import('tsx/esm/api');
 register();
 await import('./dev.ts');

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { within } from '@tenantcast/testkit';
+import type { Page } from 'playwright-core';
+import { buildConsole } from '../../apps/console/build.ts';
+import { launchChromium, needsChromium } from '../support/browser.ts';
+import { onEnd } from '../support/cleanup.ts';
+import { serveConsole } from '../support/console-server.ts';
+import { publishOffsets, seededTenant } from '../support/events.ts';
+import { startReceiver } from '../support/receiver.ts';
+import { startStack } from '../support/stack.ts';
+
+// The tenant console (apps/console) in Debian's chromium, against a real relay, gateway, Redis and
+// receiver, driven only by accessible names. CONSOLE_SCREENSHOTS=1 writes docs/console-*.png.
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1' ? join(import.meta.dirname, '../../docs') : undefined;
+
+/** Runs axe-core in the page (loaded from the page's own origin: the CSP forbids inline scripts); returns serious or critical violations. */
+async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ url: '/__axe.js' });
+  const violations = await page.evaluate(async () => {
+    const result = await (
+      window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }
+    ).axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}, ${v.nodes} nodes)`);
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
+}
+
+/** A JWT-shaped token whose payload says it expired; the console decodes, never verifies. */
+function expiredToken(tenant: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ scope: 'admin subscribe', tenants: [tenant], exp: 1 })}.c2lnbmF0dXJl`;
+}
+
+test(
+  'the console: sign in by link, live events of its tenant only, a failed delivery retried to success, no foreign request, no serious axe violation',
+  needsChromium,
+  async (t) => {
+    const stack = await startStack({
+      relay: { webhookAllowPrivate: true, webhookRetrySchedule: [], webhookRetry4xx: false, webhookCircuitFailures: 1000 },
+    });
+    onEnd(t, () => stack.close());
+    const { relay, gateway } = stack;
+    const dist = join(tmpdir(), `tenantcast-console-${process.pid}-${Date.now()}`);
+    await buildConsole(dist);
+    const origin = await serveConsole((close) => onEnd(t, close), {
+      dist,
+      relayUrl: relay.url,
+      gatewayUrl: gateway.wsUrl,
+      extra: { '/__axe.js': await readFile(AXE, 'utf8') },
+    });
+
+    const receiver = await startReceiver(t);
+    let answer = 500;
+    receiver.server.removeAllListeners('request');
+    receiver.server.on('request', (req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        receiver.deliveries.push({ headers: req.headers, body });
+        res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer === 500 ? 'receiver broke: database down' : undefined);
+      });
+    });
+
+    const tenant = await seededTenant(relay, 'console');
+    const other = await seededTenant(relay, 'console-other');
+    const token = await relay.token({ scope: 'admin subscribe', tenants: [tenant] });
+
+    const browser = await launchChromium((close) => onEnd(t, close));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors: string[] = [];
+    const foreign: string[] = [];
+    const gatewayOrigin = new URL(gateway.wsUrl).host;
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    page.on('request', (request) => {
+      if (!request.url().startsWith(`${origin}/`)) foreign.push(request.url());
+    });
+    page.on('websocket', (socket) => {
+      if (new URL(socket.url()).host !== gatewayOrigin) foreign.push(socket.url());
+    });
+
+    // Signed in by the link's fragment, which leaves the address bar.
+    await page.goto(`${origin}/console/#token=${encodeURIComponent(token)}`);
+    await page.getByRole('heading', { name: `Events of ${tenant}` }).waitFor();
+    assert.ok(!page.url().includes('token='), `the token left the address bar: ${page.url()}`);
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+    await publishOffsets(relay, other, [{ type: 'com.example.other-tenant', data: {} }]);
+    await publishOffsets(relay, tenant, [{ type: 'com.example.console', data: { hello: 'console' } }]);
+    await page.getByRole('button', { name: 'com.example.console' }).waitFor({ timeout: 5000 });
+    await page.getByRole('button', { name: 'com.example.console' }).click();
+    await page.getByRole('heading', { name: /^Event / }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'com.example.other-tenant' }).count(), 0, "another tenant's event is shown");
+    await page.getByRole('button', { name: 'Load older' }).click();
+    await page.getByRole('button', { name: 'com.example.seed' }).waitFor();
+    await page.getByLabel('Type filter').fill('com.example.console');
+    assert.equal(await page.getByRole('button', { name: 'com.example.seed' }).count(), 0);
+    await page.getByLabel('Type filter').fill('');
+    assert.deepEqual(await axeViolations(page), [], 'Events');
+    await shoot(page, 'events');
+
+    // An endpoint whose receiver answers 500: the delivery fails for good (no retries configured).
+    await page.getByRole('link', { name: 'Endpoints' }).click();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByLabel('URL').fill(receiver.url);
+    await page.getByLabel('Description').fill('console test receiver');
+    await page.getByLabel('Event type filter').fill('com.example.hook');
+    assert.deepEqual(await axeViolations(page), [], 'Add endpoint');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByText('shown only now').waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'Endpoints');
+    await shoot(page, 'endpoints');
+
+    await publishOffsets(relay, tenant, [{ type: 'com.example.hook', data: { n: 1 } }]);
+    await within(
+      (async () => {
+        while (receiver.deliveries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(),
+      'the receiver to get the webhook',
+    );
+    const webhookId = receiver.deliveries[0]?.headers['webhook-id'];
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    const row = page.getByRole('row').filter({ hasText: String(webhookId) });
+    for (let i = 0; i < 50 && !(await row.getByText('failed').isVisible()); i++) {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(100);
+    }
+    await row.getByText('failed').waitFor({ timeout: 1000 });
+    await row.getByText('HTTP 500', { exact: false }).first().waitFor();
+    await row.getByRole('button', { name: String(webhookId) }).click();
+    await page.getByRole('cell', { name: 'receiver broke: database down' }).waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'Deliveries');
+    await shoot(page, 'deliveries');
+
+    // The receiver recovers; Retry sends the same webhook-id, and the row says succeeded.
+    answer = 204;
+    await row.getByRole('button', { name: 'Retry' }).click();
+    for (let i = 0; i < 50 && !(await row.getByText('succeeded').isVisible()); i++) {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(100);
+    }
+    await row.getByText('succeeded').waitFor({ timeout: 1000 });
+    assert.equal(receiver.deliveries.length, 2);
+    assert.equal(receiver.deliveries[1]?.headers['webhook-id'], webhookId);
+
+    // Sign out forgets the token; an expired link shows the sign-in form with its message.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token').waitFor();
+    await page.goto(`${origin}/console/#token=${expiredToken(tenant)}`);
+    await page.getByText('Your link has expired; ask for a new one or sign in with a token').waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'Sign in');
+    await shoot(page, 'sign-in');
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: `Events of ${tenant}` }).waitFor();
+
+    assert.deepEqual(foreign, [], 'requests outside the console origin and the gateway');
+    assert.deepEqual(pageErrors, []);
+  },
+);
