@@ -7,7 +7,8 @@
  *   private addresses and prints tokens for every tenant, so it is not for other machines to reach. Their metrics are on
  *   listeners of their own, 127.0.0.1:9080 and :9081 (RELAY_METRICS_PORT, GATEWAY_METRICS_PORT).
  * - Prints ready-to-use dev tokens, valid as long as the servers allow (AUTH_MAX_TOKEN_LIFETIME_SECONDS, 24 h by default),
- *   and a first request to try.
+ *   a first request to try, and a console link for the tenant `demo` (a portal link made through the relay's API; the
+ *   console subscribes through this gateway: CONSOLE_GATEWAY_URL).
  * - SIGINT or SIGTERM (Ctrl-C, or a signal to `npm start`) stops the relay, the gateway and the redis-server it started, then
  *   exits; so does the parent going away.
  */
@@ -142,9 +143,12 @@ const relayMetricsPort = process.env.RELAY_METRICS_PORT ?? '9080';
 const gatewayMetricsPort = process.env.GATEWAY_METRICS_PORT ?? '9081';
 // The dev tokens live as long as the servers accept (their default, unless set).
 const tokenLifetime = Number(process.env.AUTH_MAX_TOKEN_LIFETIME_SECONDS || 24 * 3600);
-// Local development delivers webhooks to endpoints on this machine too.
+/** Where a client on this machine reaches a server listening on `host`. */
+const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
+// Local development delivers webhooks to endpoints on this machine too; the console subscribes through this gateway.
 const env = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
+  CONSOLE_GATEWAY_URL: `ws://${local(gatewayHost)}:${gatewayPort}`,
   ...process.env,
   REDIS_URL: redisUrl,
   TENANTCAST_SECRET: secret,
@@ -171,8 +175,6 @@ function startApp(name: string): ChildProcess {
 
 const relay = startApp('relay');
 const gateway = startApp('gateway');
-/** Where a client on this machine reaches a server listening on `host`. */
-const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
 const relayUrl = `http://${local(relayHost)}:${relayPort}`;
 const gatewayUrl = `http://${local(gatewayHost)}:${gatewayPort}`;
 const relayMetricsUrl = `http://${local(process.env.RELAY_METRICS_HOST ?? '127.0.0.1')}:${relayMetricsPort}/metrics`;
@@ -186,11 +188,14 @@ const tokens = {
   admin: await mintToken({ sub: 'dev-admin', scope: 'publish subscribe admin', tenants: ['*'], expiresIn: tokenLifetime }, secret),
 };
 const validFor = tokenLifetime % 3600 === 0 ? `${tokenLifetime / 3600} h` : `${tokenLifetime} s`;
+const portal = await portalLink('demo');
 
 process.stdout.write(`
 tenantcast is running.
   relay     ${relayUrl}   (POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, /healthz, /readyz)
   dashboard ${relayUrl}/admin/queues   (user: any, password: the admin token below)
+  console   ${portal.url}
+            (tenant demo, until ${portal.expiresAt}; more links: POST /v1/tenants/{tenantid}/portal-links)${consoleBuilt() ? '' : '\n            (not built yet: run pnpm build)'}
   gateway   ${gatewayUrl.replace('http', 'ws')}   (/v1/tenants/{tenantid}/events, /v1/connect; /healthz, /readyz)
   metrics   ${relayMetricsUrl} (relay)   ${gatewayMetricsUrl} (gateway)
   redis     ${redisUrl}
@@ -209,3 +214,19 @@ Try it:
 
 Ctrl-C (or SIGINT / SIGTERM to npm start) stops everything.
 `);
+
+/** A console link for `tenant`, made by the relay's API (POST /v1/tenants/{t}/portal-links) with the dev admin token. */
+async function portalLink(tenant: string): Promise<{ url: string; expiresAt: string }> {
+  const res = await fetch(`${relayUrl}/v1/tenants/${tenant}/portal-links`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ expiresInSeconds: Math.min(tokenLifetime, 86_400) }),
+  });
+  if (res.status !== 201) fail(`the relay refused a portal link for tenant ${tenant}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { url: string; expiresAt: string };
+}
+
+/** Whether the relay has a console to serve (apps/console/dist, or CONSOLE_DIR). */
+function consoleBuilt(): boolean {
+  return existsSync(join(process.env.CONSOLE_DIR ?? join(root, 'apps/console/dist'), 'index.html'));
+}

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { freePort, until } from '@tenantcast/testkit';
 
 /**
@@ -124,6 +124,30 @@ async function startNpm(): Promise<Started> {
 }
 
 const linux = existsSync('/proc/self/stat');
+const consoleBuilt = existsSync(join(root, 'apps', 'console', 'dist', 'index.html'));
+
+/** The console link `npm start` printed: a portal link for the tenant demo, its token in the fragment. */
+async function checkConsoleLink(t: TestContext, started: Started): Promise<void> {
+  const match = /console {3}(http:\/\/127\.0\.0\.1:(\d+)\/console\/#token=[\w.-]+)\n\s+\(tenant demo, until (\S+);/.exec(started.output());
+  assert.ok(match, `prints a console link for the tenant demo:\n${started.output()}`);
+  const [, link, port, until] = match;
+  assert.equal(Number(port), started.ports.relay);
+  assert.ok(Date.parse(until!) > Date.now(), `the link is valid until ${until}`);
+  const config = (await (await fetch(`http://127.0.0.1:${port}/console/config.json`)).json()) as { gatewayUrl: string };
+  assert.equal(config.gatewayUrl, `ws://127.0.0.1:${started.ports.gateway}`, 'the console subscribes through npm start’s gateway');
+  const token = link!.slice(link!.indexOf('#token=') + 7);
+  const history = await fetch(`http://127.0.0.1:${port}/v1/tenants/demo/events`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(history.status, 200, 'the link’s token reads the tenant demo');
+  await t.test(
+    'the console link answers 200',
+    { skip: consoleBuilt ? false : 'apps/console/dist is not built in this checkout (pnpm build builds it)' },
+    async () => {
+      const page = await fetch(link!);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    },
+  );
+}
 
 describe('npm start', { skip: linux ? false : 'reads the process tree from /proc' }, () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -145,6 +169,7 @@ describe('npm start', { skip: linux ? false : 'reads the process tree from /proc
       }
       assert.ok(started.output().includes(`http://127.0.0.1:${started.ports.gatewayMetrics}/metrics`), 'prints the metrics URLs');
       assert.equal((await fetch(`http://127.0.0.1:${started.ports.gatewayMetrics}/metrics`)).status, 200);
+      await checkConsoleLink(t, started);
 
       started.npm.kill(signal);
       await until(() => tree.every((pid) => !alive(pid)), `every process npm start started to exit after ${signal}`, 15_000, 100);

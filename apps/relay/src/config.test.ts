@@ -128,6 +128,36 @@ describe('relay configuration', () => {
     assert.deepEqual([set.requestTimeoutMs, set.headersTimeoutMs, set.keepAliveTimeoutMs, set.maxConnections], [2000, 1000, 5000, 100]);
   });
 
+  test('the console: CONSOLE_URL, CONSOLE_GATEWAY_URL and CONSOLE_DIR, unset by default, URLs checked at boot', () => {
+    const defaults = loadConfig(configFromEnv({ TENANTCAST_SECRET: secret }));
+    assert.deepEqual([defaults.consoleUrl, defaults.consoleGatewayUrl, defaults.consoleDir], [undefined, undefined, undefined]);
+    const set = loadConfig(
+      configFromEnv({
+        TENANTCAST_SECRET: secret,
+        CONSOLE_URL: 'https://events.example/tc',
+        CONSOLE_GATEWAY_URL: 'wss://gw.example',
+        CONSOLE_DIR: '/srv/console',
+      }),
+    );
+    assert.deepEqual(
+      [set.consoleUrl, set.consoleGatewayUrl, set.consoleDir],
+      ['https://events.example/tc', 'wss://gw.example', '/srv/console'],
+    );
+    for (const [name, value] of [
+      ['CONSOLE_GATEWAY_URL', 'http://gw.example'],
+      ['CONSOLE_GATEWAY_URL', 'gw.example:8081'],
+      ['CONSOLE_GATEWAY_URL', 'wss://gw.example/?token=x'],
+      ['CONSOLE_URL', 'ws://events.example'],
+      ['CONSOLE_URL', 'https://user:pw@events.example'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig(configFromEnv({ TENANTCAST_SECRET: secret, [name]: value })),
+        (error: Error) => error instanceof ConfigError && error.message.startsWith(`${name}: "${value}" must be a`),
+        `${name}=${value}`,
+      );
+    }
+  });
+
   test('unknown options are refused', () => {
     assert.throws(() => loadConfig({ secret, bogus: true } as never), /unknown option bogus/);
   });

@@ -102,6 +102,15 @@ export const RelayConfigSchema = Type.Object(
      * tenant shares a bounded amount (docs/webhooks.md, "Delivery log").
      */
     webhookLogMaxPerEndpoint: Type.Integer({ minimum: 1, default: 10_000 }),
+    /**
+     * The relay's public base URL as browsers reach it (`https://events.example`), which portal links
+     * start with; default the origin of the request that made the link (its Host header). Set it behind a proxy.
+     */
+    consoleUrl: Type.Optional(Type.String({ minLength: 1 })),
+    /** The gateway the console subscribes through (`ws://` or `wss://`); default the request's host name on port 8081, the gateway's default. */
+    consoleGatewayUrl: Type.Optional(Type.String({ minLength: 1 })),
+    /** The built console the relay serves at /console/; default apps/console/dist beside the relay's package. */
+    consoleDir: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -173,6 +182,9 @@ const relayConfig = defineConfig({
     webhookLockMs: 'WEBHOOK_LOCK_MS',
     webhookLogRetentionSeconds: 'WEBHOOK_LOG_RETENTION_SECONDS',
     webhookLogMaxPerEndpoint: 'WEBHOOK_LOG_MAX_PER_ENDPOINT',
+    consoleUrl: 'CONSOLE_URL',
+    consoleGatewayUrl: 'CONSOLE_GATEWAY_URL',
+    consoleDir: 'CONSOLE_DIR',
   },
   parse: {
     rateLimitTenants: parseTenantLimits,
@@ -193,5 +205,23 @@ export const configFromEnv = (env: Record<string, string | undefined>): Partial<
 export function loadConfig(input: Partial<RelayConfig>): RelayConfig {
   const config = relayConfig.load(input);
   checkServerOptions(config, 'RELAY');
+  checkBaseUrl(config.consoleUrl, 'CONSOLE_URL', ['http:', 'https:'], 'https://events.example');
+  checkBaseUrl(config.consoleGatewayUrl, 'CONSOLE_GATEWAY_URL', ['ws:', 'wss:'], 'wss://gateway.example');
   return config;
+}
+
+/** Refuses a base URL of another scheme, or with credentials, a query or a fragment, which links and CSP cannot carry. */
+function checkBaseUrl(value: string | undefined, name: string, schemes: readonly string[], example: string): void {
+  if (value === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !schemes.includes(url.protocol) || url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(
+      `${name}: "${value}" must be a ${schemes.map((s) => s.slice(0, -1)).join(' or ')} URL without credentials, query or fragment, e.g. "${example}".`,
+    );
+  }
 }

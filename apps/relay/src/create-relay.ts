@@ -19,6 +19,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import pino, { type Logger } from 'pino';
 import { registerTokenChecks } from './auth/require-token.ts';
 import type { RelayConfig } from './config.ts';
+import { registerConsole } from './console/console-routes.ts';
+import { registerPortalLinksRoute } from './console/portal-links-route.ts';
 import type { RelayContext } from './context.ts';
 import { registerDashboard } from './dashboard/dashboard.ts';
 import { createClientErrorHandler, createRefuse, pathOf, registerErrorHandlers } from './errors.ts';
@@ -115,7 +117,9 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
   registerQlikRoute(app, ctx);
   registerWebhooksRoutes(app, ctx);
   registerDeliveriesRoutes(app, ctx);
+  registerPortalLinksRoute(app, ctx);
   void app.register(async (scope) => registerDashboard(scope, ctx));
+  void app.register(async (scope) => registerConsole(scope, ctx));
   registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
   const metricsListener = new MetricsListener({
     port: config.metricsPort,

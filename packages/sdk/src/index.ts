@@ -19,6 +19,7 @@ export {
   type DeliveryAttemptInfo,
   type DeliveryInfo,
   type DeliveryStatus,
+  type PortalLink,
   type PublishResult,
   RelayClient,
   type RelayClientOptions,

@@ -3,6 +3,7 @@ import { describeIssues, TenantcastError, type ValidationIssue } from '../errors
 import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
 import { abortAfter } from './abort-after.ts';
+import { AdminMethods, type PortalLink } from './admin-methods.ts';
 import {
   callRelay,
   type DeliveryAttemptInfo,
@@ -15,9 +16,17 @@ import {
   type WebhookInput,
   type WebhookPatch,
 } from './relay-api.ts';
-import { WebhookMethods } from './webhook-methods.ts';
 
-export type { DeliveryAttemptInfo, DeliveryInfo, DeliveryStatus, WebhookCatchUp, WebhookEndpointInfo, WebhookInput, WebhookPatch };
+export type {
+  DeliveryAttemptInfo,
+  DeliveryInfo,
+  DeliveryStatus,
+  PortalLink,
+  WebhookCatchUp,
+  WebhookEndpointInfo,
+  WebhookInput,
+  WebhookPatch,
+};
 
 /** Where one published event was stored. */
 export interface PublishResult {
@@ -83,7 +92,7 @@ interface Accepted {
  * const relay = new RelayClient({ url: 'http://127.0.0.1:8080', token });
  * const { offset } = await relay.publish(createEvent('com.qlik.web-integration.deleted', { ... }));
  */
-export class RelayClient extends WebhookMethods {
+export class RelayClient extends AdminMethods {
   readonly #endpoint: string;
   readonly #base: string;
   readonly #token: RelayClientOptions['token'];
