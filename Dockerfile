@@ -1,4 +1,5 @@
-# One production image for every tenantcast app; compose picks the app with `command`:
+# One production image for every tenantcast app (and the console's static files, served by the relay);
+# compose picks the app with `command`:
 #   node relay/dist/main.js  ·  node gateway/dist/main.js  ·  node relay/dist/delivery-main.js
 
 # Build stage: the whole workspace with its devDependencies, compiled; then one folder per app with
@@ -14,6 +15,7 @@ COPY packages/server/package.json packages/server/
 COPY packages/testkit/package.json packages/testkit/
 COPY apps/relay/package.json apps/relay/
 COPY apps/gateway/package.json apps/gateway/
+COPY apps/console/package.json apps/console/
 COPY tests/package.json tests/
 RUN pnpm install --frozen-lockfile
 COPY tsconfig.json tsconfig.build.json ./
@@ -31,6 +33,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /out/relay relay
 COPY --from=build /out/gateway gateway
+# The tenant console's static files, where the relay looks by default (CONSOLE_DIR): /app/console/dist.
+COPY --from=build /src/apps/console/dist console/dist
 USER node
 # 8080 relay, 8081 gateway (public); 9080 and 9081 their metrics listeners (GET /metrics), which bind
 # 127.0.0.1 unless RELAY_METRICS_HOST / GATEWAY_METRICS_HOST say otherwise: never publish them with the public ports.

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { within } from '@tenantcast/testkit';
+import { freePort, within } from '@tenantcast/testkit';
 import type { Page } from 'playwright-core';
 import { buildConsole } from '../../apps/console/build.ts';
 import { launchChromium, needsChromium } from '../support/browser.ts';
 import { onEnd } from '../support/cleanup.ts';
-import { serveConsole } from '../support/console-server.ts';
 import { publishOffsets, seededTenant } from '../support/events.ts';
 import { startReceiver } from '../support/receiver.ts';
 import { startStack } from '../support/stack.ts';
@@ -46,19 +45,27 @@ test(
   'the console: sign in by link, live events of its tenant only, a failed delivery retried to success, no foreign request, no serious axe violation',
   needsChromium,
   async (t) => {
+    // The relay serves the console it was pointed at (a build of the test's own) with its CSP.
+    const dist = join(tmpdir(), `tenantcast-console-${process.pid}-${Date.now()}`);
+    await buildConsole(dist);
+    onEnd(t, () => rm(dist, { recursive: true, force: true }));
+    // The gateway's port is chosen first: the relay names it to the console (and in its CSP).
+    const gatewayPort = await freePort();
     const stack = await startStack({
-      relay: { webhookAllowPrivate: true, webhookRetrySchedule: [], webhookRetry4xx: false, webhookCircuitFailures: 1000 },
+      relay: {
+        webhookAllowPrivate: true,
+        webhookRetrySchedule: [],
+        webhookRetry4xx: false,
+        webhookCircuitFailures: 1000,
+        consoleDir: dist,
+        consoleGatewayUrl: `ws://127.0.0.1:${gatewayPort}`,
+      },
+      gateway: { port: gatewayPort },
     });
     onEnd(t, () => stack.close());
     const { relay, gateway } = stack;
-    const dist = join(tmpdir(), `tenantcast-console-${process.pid}-${Date.now()}`);
-    await buildConsole(dist);
-    const origin = await serveConsole((close) => onEnd(t, close), {
-      dist,
-      relayUrl: relay.url,
-      gatewayUrl: gateway.wsUrl,
-      extra: { '/__axe.js': await readFile(AXE, 'utf8') },
-    });
+    const origin = relay.url;
+    const axeSource = await readFile(AXE, 'utf8');
 
     const receiver = await startReceiver(t);
     let answer = 500;
@@ -80,6 +87,8 @@ test(
 
     const browser = await launchChromium((close) => onEnd(t, close));
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // axe-core, offered at the console's own origin (the CSP allows no inline script): intercepted, never sent.
+    await page.route(`${origin}/__axe.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: axeSource }));
     const pageErrors: string[] = [];
     const foreign: string[] = [];
     const gatewayOrigin = new URL(gateway.wsUrl).host;
@@ -91,8 +100,16 @@ test(
       if (new URL(socket.url()).host !== gatewayOrigin) foreign.push(socket.url());
     });
 
-    // Signed in by the link's fragment, which leaves the address bar.
-    await page.goto(`${origin}/console/#token=${encodeURIComponent(token)}`);
+    // A portal link from the API signs in by its fragment, which leaves the address bar.
+    const minted = await fetch(`${relay.url}/v1/tenants/${tenant}/portal-links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await relay.token({ scope: 'admin', tenants: [tenant] })}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(minted.status, 201);
+    const link = ((await minted.json()) as { url: string }).url;
+    assert.ok(link.startsWith(`${origin}/console/#token=`), link);
+    await page.goto(link);
     await page.getByRole('heading', { name: `Events of ${tenant}` }).waitFor();
     assert.ok(!page.url().includes('token='), `the token left the address bar: ${page.url()}`);
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
