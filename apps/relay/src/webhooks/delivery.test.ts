@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { verifyWebhook } from '@tenantcast/sdk';
 import { scrapeMetric, sleep, uniqueTenant, until } from '@tenantcast/testkit';
