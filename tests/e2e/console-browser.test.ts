@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { freePort, within } from '@tenantcast/testkit';
 import type { Page } from 'playwright-core';
 import { buildConsole } from '../../apps/console/build.ts';
@@ -41,31 +41,53 @@ function expiredToken(tenant: string): string {
   return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ scope: 'admin subscribe', tenants: [tenant], exp: 1 })}.c2lnbmF0dXJl`;
 }
 
+/** A stack whose relay serves a console built for the test, and a page signed in to `tenant` by a portal link. */
+async function openConsole(t: TestContext, name: string) {
+  const dist = join(tmpdir(), `tenantcast-console-${process.pid}-${Date.now()}`);
+  await buildConsole(dist);
+  onEnd(t, () => rm(dist, { recursive: true, force: true }));
+  // The gateway's port is chosen first: the relay names it to the console (and in its CSP).
+  const gatewayPort = await freePort();
+  const stack = await startStack({
+    relay: {
+      webhookAllowPrivate: true,
+      webhookRetrySchedule: [],
+      webhookRetry4xx: false,
+      webhookCircuitFailures: 1000,
+      consoleDir: dist,
+      consoleGatewayUrl: `ws://127.0.0.1:${gatewayPort}`,
+    },
+    gateway: { port: gatewayPort },
+  });
+  onEnd(t, () => stack.close());
+  const tenant = await seededTenant(stack.relay, name);
+  const admin = await stack.relay.token({ scope: 'admin', tenants: [tenant] });
+  const browser = await launchChromium((close) => onEnd(t, close));
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const axeSource = await readFile(AXE, 'utf8');
+  // axe-core, offered at the console's own origin (the CSP allows no inline script): intercepted, never sent.
+  await page.route(`${stack.relay.url}/__axe.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: axeSource }));
+  return { stack, tenant, admin, page };
+}
+
+/** Mints a portal link for `tenant` through the API. */
+async function portalLink(relayUrl: string, tenant: string, admin: string): Promise<string> {
+  const minted = await fetch(`${relayUrl}/v1/tenants/${tenant}/portal-links`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  assert.equal(minted.status, 201);
+  return ((await minted.json()) as { url: string }).url;
+}
+
 test(
   'the console: sign in by link, live events of its tenant only, a failed delivery retried to success, no foreign request, no serious axe violation',
   needsChromium,
   async (t) => {
-    // The relay serves the console it was pointed at (a build of the test's own) with its CSP.
-    const dist = join(tmpdir(), `tenantcast-console-${process.pid}-${Date.now()}`);
-    await buildConsole(dist);
-    onEnd(t, () => rm(dist, { recursive: true, force: true }));
-    // The gateway's port is chosen first: the relay names it to the console (and in its CSP).
-    const gatewayPort = await freePort();
-    const stack = await startStack({
-      relay: {
-        webhookAllowPrivate: true,
-        webhookRetrySchedule: [],
-        webhookRetry4xx: false,
-        webhookCircuitFailures: 1000,
-        consoleDir: dist,
-        consoleGatewayUrl: `ws://127.0.0.1:${gatewayPort}`,
-      },
-      gateway: { port: gatewayPort },
-    });
-    onEnd(t, () => stack.close());
+    const { stack, tenant, admin, page } = await openConsole(t, 'console');
     const { relay, gateway } = stack;
     const origin = relay.url;
-    const axeSource = await readFile(AXE, 'utf8');
 
     const receiver = await startReceiver(t);
     let answer = 500;
@@ -81,14 +103,9 @@ test(
       });
     });
 
-    const tenant = await seededTenant(relay, 'console');
     const other = await seededTenant(relay, 'console-other');
     const token = await relay.token({ scope: 'admin subscribe', tenants: [tenant] });
 
-    const browser = await launchChromium((close) => onEnd(t, close));
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    // axe-core, offered at the console's own origin (the CSP allows no inline script): intercepted, never sent.
-    await page.route(`${origin}/__axe.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: axeSource }));
     const pageErrors: string[] = [];
     const foreign: string[] = [];
     const gatewayOrigin = new URL(gateway.wsUrl).host;
@@ -101,13 +118,7 @@ test(
     });
 
     // A portal link from the API signs in by its fragment, which leaves the address bar.
-    const minted = await fetch(`${relay.url}/v1/tenants/${tenant}/portal-links`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await relay.token({ scope: 'admin', tenants: [tenant] })}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    assert.equal(minted.status, 201);
-    const link = ((await minted.json()) as { url: string }).url;
+    const link = await portalLink(relay.url, tenant, admin);
     assert.ok(link.startsWith(`${origin}/console/#token=`), link);
     await page.goto(link);
     await page.getByRole('heading', { name: `Events of ${tenant}` }).waitFor();
@@ -185,5 +196,89 @@ test(
 
     assert.deepEqual(foreign, [], 'requests outside the console origin and the gateway');
     assert.deepEqual(pageErrors, []);
+  },
+);
+
+test(
+  'the console’s endpoint actions do what they say: Edit, Rotate secret, Disable/Enable, Replay, Delete (checked through the API)',
+  needsChromium,
+  async (t) => {
+    const { stack, tenant, admin, page } = await openConsole(t, 'console-actions');
+    const { relay } = stack;
+    const receiver = await startReceiver(t);
+    const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+      const res = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (res.status === 204 ? undefined : await res.json()) as T };
+    };
+    const created = await api<{ id: string; secret: string }>('POST', '', { url: receiver.url, description: 'before' });
+    const { id, secret } = created.body;
+    await publishOffsets(relay, tenant, [{ type: 'com.example.one', data: {} }]);
+    await within(
+      (async () => {
+        while (receiver.deliveries.length < 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(),
+      'the first delivery',
+    );
+
+    await page.goto(await portalLink(relay.url, tenant, admin));
+    await page.getByRole('link', { name: 'Endpoints' }).click();
+
+    // Edit: the description changes; the id and the secret stay.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Description').fill('after');
+    assert.deepEqual(await axeViolations(page), [], 'Edit');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: /after/ }).waitFor();
+    const edited = await api<{ id: string; description: string; secret: string }>('GET', `/${id}`);
+    assert.deepEqual([edited.body.id, edited.body.description, edited.body.secret], [id, 'after', secret]);
+
+    // Rotate secret: the new secret is shown once and is the endpoint's now.
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('button', { name: 'Rotate now' }).click();
+    const shown = await page.getByText(/New secret, shown only now: whsec_/).textContent();
+    const rotated = await api<{ secret: string; previousSecretExpiresAt: string }>('GET', `/${id}`);
+    assert.notEqual(rotated.body.secret, secret);
+    assert.ok(shown?.includes(rotated.body.secret), `${shown} names the new secret`);
+    assert.ok(rotated.body.previousSecretExpiresAt, 'the old secret has a grace');
+    assert.deepEqual(await axeViolations(page), [], 'Rotate secret');
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    // Disable, then Enable.
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('button', { name: 'Enable' }).waitFor();
+    const disabled = await api<{ disabled: boolean; disabledReason: string }>('GET', `/${id}`);
+    assert.deepEqual([disabled.body.disabled, disabled.body.disabledReason], [true, 'manual']);
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.getByRole('button', { name: 'Disable' }).waitFor();
+    assert.equal((await api<{ disabled: boolean }>('GET', `/${id}`)).body.disabled, false);
+
+    // Replay (the whole range): the stored event is delivered again.
+    const before = receiver.deliveries.length;
+    await page.getByRole('button', { name: 'Replay' }).click();
+    assert.deepEqual(await axeViolations(page), [], 'Replay');
+    await page.getByRole('button', { name: 'Start replay' }).click();
+    await page.getByText(/Replay queued: \d+ deliveries/).waitFor();
+    await within(
+      (async () => {
+        while (receiver.deliveries.length <= before) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(),
+      'the replayed delivery',
+    );
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    // Delete, confirmed: the endpoint is gone.
+    await page.getByRole('button', { name: 'Delete' }).click();
+    assert.deepEqual(await axeViolations(page), [], 'Delete');
+    await page.getByRole('button', { name: 'Delete for good' }).click();
+    await page
+      .getByText('No endpoints yet', { exact: false })
+      .or(page.getByRole('button', { name: 'Add endpoint' }))
+      .first()
+      .waitFor();
+    assert.equal((await api('GET', `/${id}`)).status, 404);
   },
 );
