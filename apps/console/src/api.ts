@@ -48,9 +48,9 @@ export class Api {
     return parsed as T;
   }
 
-  /** A page of stored events, oldest first, after `after`. */
-  events(after: string, limit: number): Promise<{ events: StoredEvent[]; next: string | null }> {
-    return this.call('GET', `/events?after=${encodeURIComponent(after)}&limit=${limit}`);
+  /** The page of stored events just before `before` (an offset, or `end`), oldest first. */
+  eventsBefore(before: string, limit: number): Promise<{ events: StoredEvent[]; previous: string | null }> {
+    return this.call('GET', `/events?before=${encodeURIComponent(before)}&limit=${limit}`);
   }
 
   endpoints(): Promise<{ webhooks: WebhookEndpointInfo[] }> {

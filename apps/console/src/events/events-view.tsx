@@ -60,7 +60,7 @@ export function EventsView(props: { api: Api; gatewayUrl: string }) {
   const onLoadOlder = async () => {
     setOlder({ busy: true, more: older.more });
     try {
-      const page = await loadOlder((after, limit) => api.events(after, limit), events.at(-1)?.offset);
+      const page = await loadOlder((before, limit) => api.eventsBefore(before, limit), events.at(-1)?.offset);
       setEvents((list) => [...list, ...page.events.reverse()]);
       setOlder({ busy: false, more: page.more });
     } catch (error) {
@@ -125,7 +125,7 @@ function EventRow(props: { listed: ListedEvent; selected: boolean; onSelect: () 
   const system = type.startsWith(SYSTEM_EVENT_PREFIX);
   return (
     <tr class={props.selected ? 'selected' : undefined}>
-      <td>{event.time ?? ''}</td>
+      <td>{event.time ?? storedAt(offset)}</td>
       <td>
         <button type="button" class="link" aria-pressed={props.selected} onClick={props.onSelect}>
           {type}
@@ -142,4 +142,10 @@ function EventRow(props: { listed: ListedEvent; selected: boolean; onSelect: () 
 function toListed(event: ReceivedEvent): ListedEvent {
   const { relayoffset, ...rest } = event as ReceivedEvent & Record<string, unknown>;
   return { offset: relayoffset, event: rest as ListedEvent['event'] };
+}
+
+/** When the relay stored an event: its offset starts with the time in ms (the Time column's fallback for events without `time`). */
+function storedAt(offset: string): string {
+  const ms = Number(offset.split('-')[0]);
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : '';
 }

@@ -120,3 +120,33 @@ describe('GET /v1/tenants/{tenantid}/events', () => {
     assert.equal((await get('/v1/tenants/hist/events', forged)).status, 401);
   });
 });
+
+describe('GET /v1/tenants/{tenantid}/events?before=', () => {
+  test('pages back from the end, each page oldest first, with previous as the next older page’s before, and null at the start', async () => {
+    const tenant = `hist-back-${Date.now()}`;
+    const token = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
+    const offsets = await post(tenant, ['b1', 'b2', 'b3', 'b4', 'b5']);
+    const pages: string[][] = [];
+    let before: string | null = 'end';
+    while (before !== null) {
+      const res = await get(`/v1/tenants/${tenant}/events?before=${before}&limit=2`, token);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { events: Array<{ offset: string }>; previous: string | null };
+      pages.push(body.events.map((e) => e.offset));
+      before = body.previous;
+      assert.ok(pages.length < 10);
+    }
+    assert.deepEqual(pages, [offsets.slice(3), offsets.slice(1, 3), offsets.slice(0, 1)]);
+  });
+
+  test('refuses before with after, and a before that is no offset, with 400 saying what to pass', async () => {
+    const both = await get('/v1/tenants/hist/events?before=end&after=0');
+    assert.equal(both.status, 400);
+    assert.match(((await both.json()) as { error: { message: string } }).error.message, /not both/);
+    for (const bad of ['0', 'yesterday', '1-2-3']) {
+      const res = await get(`/v1/tenants/hist/events?before=${bad}`);
+      assert.equal(res.status, 400, bad);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'TC_ERR_BAD_OFFSET');
+    }
+  });
+});

@@ -32,6 +32,21 @@ export class StreamReader {
     return tenantKeys(this.#keyPrefix, tenant);
   }
 
+  /**
+   * Up to `limit` entries just before `before` (exclusive; `end` for the stream's last ones), oldest
+   * first, and whether older ones remain: paging back through what the stream holds (what retention
+   * trimmed is simply not there any more, so no gap check applies).
+   */
+  async readBefore(tenant: string, before: string | 'end', limit: number): Promise<{ entries: StreamEntry[]; more: boolean }> {
+    const end = before === 'end' ? '+' : `(${before}`;
+    const rows = (await this.#redis.xrevrange(this.keys(tenant).stream, end, '-', 'COUNT', limit + 1)) as Array<[string, string[]]>;
+    const entries = rows
+      .slice(0, limit)
+      .reverse()
+      .map(([offset, fields]) => ({ offset, json: fieldOf(fields, 'e') ?? 'null' }));
+    return { entries, more: rows.length > limit };
+  }
+
   /** The event stored at `offset`, as JSON text; undefined when the stream no longer holds it (trimmed, or lost). */
   async entry(tenant: string, offset: string): Promise<string | undefined> {
     const rows = (await this.#redis.xrange(this.keys(tenant).stream, offset, offset)) as Array<[string, string[]]>;
