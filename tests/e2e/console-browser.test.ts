@@ -35,12 +35,6 @@ async function shoot(page: Page, name: string): Promise<void> {
   if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
 }
 
-/** A JWT-shaped token whose payload says it expired; the console decodes, never verifies. */
-function expiredToken(tenant: string): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ scope: 'admin subscribe', tenants: [tenant], exp: 1 })}.c2lnbmF0dXJl`;
-}
-
 /** A stack whose relay serves a console built for the test, and a page signed in to `tenant` by a portal link. */
 async function openConsole(t: TestContext, name: string) {
   const dist = join(tmpdir(), `tenantcast-console-${process.pid}-${Date.now()}`);
@@ -71,11 +65,11 @@ async function openConsole(t: TestContext, name: string) {
 }
 
 /** Mints a portal link for `tenant` through the API. */
-async function portalLink(relayUrl: string, tenant: string, admin: string): Promise<string> {
+async function portalLink(relayUrl: string, tenant: string, admin: string, expiresInSeconds?: number): Promise<string> {
   const minted = await fetch(`${relayUrl}/v1/tenants/${tenant}/portal-links`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: '{}',
+    body: JSON.stringify(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
   });
   assert.equal(minted.status, 201);
   return ((await minted.json()) as { url: string }).url;
@@ -137,6 +131,13 @@ test(
     await page.getByLabel('Type filter').fill('com.example.console');
     assert.equal(await page.getByRole('button', { name: 'com.example.seed' }).count(), 0);
     await page.getByLabel('Type filter').fill('');
+    // "Pause" holds new events back (the status line says how many wait); pressing it again shows them.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await publishOffsets(relay, tenant, [{ type: 'com.example.while-paused', data: {} }]);
+    await page.getByRole('status').filter({ hasText: 'Paused: 1 new events waiting' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'com.example.while-paused' }).count(), 0, 'shown while paused');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'com.example.while-paused' }).waitFor();
     assert.deepEqual(await axeViolations(page), [], 'Events');
     await shoot(page, 'events');
 
@@ -193,16 +194,35 @@ test(
     await exhausted.first().waitFor();
     await exhausted.first().getByText('system', { exact: true }).waitFor();
 
-    // Sign out forgets the token; an expired link shows the sign-in form with its message.
+    // Sign out forgets the token; an expired portal link shows the sign-in form with its message.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Token').waitFor();
-    await page.goto(`${origin}/console/#token=${expiredToken(tenant)}`);
+    const shortLived = await portalLink(relay.url, tenant, admin, 1);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await page.goto(shortLived);
     await page.getByText('Your link has expired; ask for a new one or sign in with a token').waitFor();
     assert.deepEqual(await axeViolations(page), [], 'Sign in');
     await shoot(page, 'sign-in');
     await page.getByLabel('Token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: `Events of ${tenant}` }).waitFor();
+
+    // An operator's token over every tenant asks which tenant to open.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token').fill(await relay.token({ scope: 'admin subscribe', tenants: ['*'] }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Tenant').fill(other);
+    await page.getByRole('button', { name: 'Open tenant' }).click();
+    await page.getByRole('heading', { name: `Events of ${other}` }).waitFor();
+
+    // A phone's width: the page itself does not scroll sideways (wide tables scroll in their box), and axe is content.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+      'the page scrolls sideways at 390 px',
+    );
+    assert.deepEqual(await axeViolations(page), [], 'Events at 390 px');
+    await shoot(page, 'phone');
 
     assert.deepEqual(foreign, [], 'requests outside the console origin and the gateway');
     assert.deepEqual(pageErrors, []);
