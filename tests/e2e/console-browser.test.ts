@@ -169,7 +169,11 @@ test(
     }
     await row.getByText('failed').waitFor({ timeout: 1000 });
     await row.getByText('HTTP 500', { exact: false }).first().waitFor();
-    await row.getByRole('button', { name: String(webhookId) }).click();
+    // The delivery's id is its webhook-id, and copyable.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    await row.getByRole('button', { name: `Copy ${webhookId}` }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), webhookId);
+    await row.getByRole('button', { name: String(webhookId), exact: true }).click();
     await page.getByRole('cell', { name: 'receiver broke: database down' }).waitFor();
     assert.deepEqual(await axeViolations(page), [], 'Deliveries');
     await shoot(page, 'deliveries');

@@ -90,6 +90,13 @@ export function DeliveriesView(props: { api: Api; endpointId: string }) {
                     onClick={() => setOpen(open === delivery.id ? undefined : delivery.id)}
                   >
                     {delivery.id}
+                  </button>{' '}
+                  <button
+                    type="button"
+                    aria-label={`Copy ${delivery.id}`}
+                    onClick={() => void navigator.clipboard?.writeText(delivery.id).then(() => setMessage(`Copied ${delivery.id}.`))}
+                  >
+                    Copy
                   </button>
                 </td>
                 <td>{delivery.eventType ?? ''}</td>
