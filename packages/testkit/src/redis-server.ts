@@ -24,7 +24,23 @@ export interface RedisServerOptions {
 }
 
 /** A free TCP port on 127.0.0.1, as the kernel hands one out for port 0. */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  // A port is free when asked, and taken later by a process the test starts: two calls close
+  // together could otherwise get the same port from the kernel (it happened: two gateways spawned
+  // at once, each with a metrics port, and one failed with EADDRINUSE). So never hand one out twice.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port that was not handed out already');
+}
+
+/** Ports this process's freePort() has handed out. */
+const handedOut = new Set<number>();
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
