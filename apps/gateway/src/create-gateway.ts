@@ -67,7 +67,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
     lifecycle,
-    tokens: new TokenVerifier(hs256Keys(config.secret), { policy: tokenPolicy(config) }),
+    tokens: new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) }),
     admission,
     store,
     onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),

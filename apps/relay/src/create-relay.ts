@@ -77,7 +77,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     reader,
     singleAppends: new SingleAppends(appender),
     registry,
-    tokens: new TokenVerifier(hs256Keys(config.secret), { policy: tokenPolicy(config) }),
+    tokens: new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) }),
     metrics,
     refuse: createRefuse(metrics, config.bodyLimit),
     delivery,

@@ -137,6 +137,8 @@ export function serverOptions(defaults: { port: number; metricsPort: number; max
     keyPrefix: Type.String({ pattern: '^[^{}]*$', maxLength: 64, default: 'tc:' }),
     /** HS256 key for tokens: the string's UTF-8 bytes, the same for every app. Required, at least 16 characters. */
     secret: Type.String({ minLength: 16 }),
+    /** The HS256 key before the current one, accepted for verification only while a secret is rotated. Default none. */
+    secretPrevious: Type.Optional(Type.String({ minLength: 16 })),
     /** Port to listen on; 0 picks a free one. */
     port: Type.Integer({ minimum: 0, maximum: 65535, default: defaults.port }),
     /** Interface to listen on. Default 0.0.0.0. */
@@ -187,6 +189,7 @@ export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
     redisClusterNodes: 'REDIS_CLUSTER_NODES',
     keyPrefix: 'REDIS_KEY_PREFIX',
     secret: 'TENANTCAST_SECRET',
+    secretPrevious: 'TENANTCAST_SECRET_PREVIOUS',
     port: `${app}_PORT`,
     host: `${app}_HOST`,
     logLevel: 'LOG_LEVEL',

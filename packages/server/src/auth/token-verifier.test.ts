@@ -95,3 +95,25 @@ describe('the token policy', () => {
     await assert.rejects(tokens.verify(long), refused(/AUTH_MAX_TOKEN_LIFETIME_SECONDS/));
   });
 });
+
+describe('a secret rotated (TENANTCAST_SECRET_PREVIOUS)', () => {
+  const OLD = 'the-previous-secret-0123456789';
+  const NEW = 'the-current-secret-0123456789ab';
+  const rotated = () => new TokenVerifier(hs256Keys(NEW, OLD));
+  const authorization = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  test('tokens signed with the previous secret still verify, as do new ones; without it, old ones are refused', async () => {
+    const old = await mintToken({ sub: 'old', scope: 'publish', tenants: ['acme'] }, OLD);
+    const fresh = await mintToken({ sub: 'new', scope: 'publish', tenants: ['acme'] }, NEW);
+    assert.equal((await rotated().authenticate(authorization(old))).sub, 'old');
+    assert.equal((await rotated().authenticate(authorization(fresh))).sub, 'new');
+    await assert.rejects(new TokenVerifier(hs256Keys(NEW)).authenticate(authorization(old)), /signature does not verify/);
+  });
+
+  test('a token of neither secret is refused for its signature; an expired old one for its expiry', async () => {
+    const other = await mintToken({ sub: 'x', scope: 'publish', tenants: ['acme'] }, 'neither-of-the-two-secrets-0123');
+    await assert.rejects(rotated().authenticate(authorization(other)), /signature does not verify/);
+    const expired = await mintToken({ sub: 'old', scope: 'publish', tenants: ['acme'], expiresIn: -10 }, OLD);
+    await assert.rejects(rotated().authenticate(authorization(expired)), /expired/i);
+  });
+});

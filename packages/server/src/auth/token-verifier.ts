@@ -16,9 +16,29 @@ export interface KeySource {
   verify(token: string, checks: VerifyTokenOptions): Promise<TokenClaims>;
 }
 
-/** The key source of HS256 tokens signed with `secret` (its UTF-8 bytes), as `mintToken` makes them. */
-export function hs256Keys(secret: string): KeySource {
-  return { verify: (token, checks) => verifyToken(token, secret, checks) };
+/**
+ * The key source of HS256 tokens signed with `secret` (its UTF-8 bytes), as `mintToken` makes them,
+ * and, when given, with `previous` (TENANTCAST_SECRET_PREVIOUS): accepted for verification only, so
+ * that a secret is rotated without a flag day (new tokens are signed with `secret`; those signed with
+ * the old one keep working until they expire or `previous` is removed). A token is checked against
+ * `previous` only when its signature does not verify with `secret`.
+ */
+export function hs256Keys(secret: string, previous?: string): KeySource {
+  return {
+    async verify(token, checks) {
+      try {
+        return await verifyToken(token, secret, checks);
+      } catch (error) {
+        if (previous === undefined || !signatureFailed(error)) throw error;
+        return verifyToken(token, previous, checks);
+      }
+    },
+  };
+}
+
+/** Whether a refusal came from the signature (jose's JWSSignatureVerificationFailed), not from a claim. */
+function signatureFailed(error: unknown): boolean {
+  return ((error as { cause?: { code?: unknown } }).cause?.code ?? '') === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
 }
 
 /** What a verifier accepts of a token's claims beyond its signature: the AUTH_* settings. */
