@@ -7,6 +7,9 @@ import type { DeliveryResult } from './deliver.ts';
 import type { DeliveryJobData } from './delivery-job.ts';
 import { FairSlots, type Parked, type SlotLimits } from './fair-slots.ts';
 
+/** How soon jobs parked here are woken when their tenant has nothing in flight here, in ms. */
+const STRANDED_WAKE_MS = 250;
+
 /** Runs the job again in `ms` without counting an attempt: the endpoint was not tried. */
 export async function postpone(job: Job<DeliveryJobData>, token: string, ms: number): Promise<never> {
   await job.moveToDelayed(Date.now() + ms, token);
@@ -50,6 +53,7 @@ export class DeliveryGates {
     if (!took && token !== undefined) {
       await job.moveToDelayed(Date.now() + this.#options.parkMs, token);
       this.#wake(this.#slots.park(tenantid, endpointId, { wake: () => job.promote() }));
+      this.#watchStranded();
       throw new DelayedError();
     }
     const verdict = this.#breakers.check(endpointId);
@@ -65,6 +69,7 @@ export class DeliveryGates {
   leave(job: Job<DeliveryJobData>, pass: Pass, result: DeliveryResult | undefined): void {
     const { tenantid, endpointId } = job.data;
     if (pass.took) this.#wake(this.#slots.release(tenantid, endpointId));
+    this.#watchStranded();
     if (result === undefined) return;
     const circuit = this.#breakers.record(endpointId, endpointHealth(result), pass.probe);
     if (circuit === 'opened') {
@@ -78,8 +83,28 @@ export class DeliveryGates {
     }
   }
 
+  #strandedTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Wakes, every STRANDED_WAKE_MS, the jobs parked here of tenants with nothing in flight here: the
+   * jobs this process's releases woke may have been taken by another delivery process, and parked
+   * jobs would otherwise wait for `parkMs` (a minute by default). A woken job that finds no slot where
+   * it lands is parked there again; the timer stops once no tenant is stranded here.
+   */
+  #watchStranded(): void {
+    if (this.#strandedTimer !== undefined || this.#slots.stranded().length === 0) return;
+    this.#strandedTimer = setTimeout(() => {
+      this.#strandedTimer = undefined;
+      for (const tenant of this.#slots.stranded()) for (const parked of this.#slots.wakeable(tenant)) this.#wake(parked);
+      this.#watchStranded();
+    }, STRANDED_WAKE_MS);
+    this.#strandedTimer.unref();
+  }
+
   /** Puts every parked job back in the queue: the process stops. */
   async drain(): Promise<void> {
+    clearTimeout(this.#strandedTimer);
+    this.#strandedTimer = undefined;
     await Promise.all(this.#slots.drain().map((parked) => parked.wake().catch(() => {})));
   }
 

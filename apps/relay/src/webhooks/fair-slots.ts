@@ -71,6 +71,37 @@ export class FairSlots {
     return next;
   }
 
+  /**
+   * The tenants with jobs parked here and none in flight here: no release in this process will wake
+   * them. That happens when the jobs woken by this process's releases were taken by another delivery
+   * process (any process takes any job); the gates then wake them by a timer (delivery-gates.ts).
+   */
+  stranded(): string[] {
+    return [...this.#tenants].filter(([, slots]) => slots.inFlight <= 0 && slots.parked.size > 0).map(([tenant]) => tenant);
+  }
+
+  /** Up to a tenant's share of its parked jobs (its endpoints in turn, each up to its cap), removed, to be woken. */
+  wakeable(tenant: string): Parked[] {
+    const slots = this.#tenants.get(tenant);
+    if (slots === undefined) return [];
+    const woken: Parked[] = [];
+    const perEndpoint = new Map<string, number>();
+    while (woken.length < this.#limits.perTenant) {
+      let found = false;
+      for (const [endpoint, queue] of slots.parked) {
+        const taken = (slots.endpoints.get(endpoint) ?? 0) + (perEndpoint.get(endpoint) ?? 0);
+        if (taken >= this.#limits.perEndpoint || queue.length === 0 || woken.length >= this.#limits.perTenant) continue;
+        woken.push(queue.shift()!);
+        perEndpoint.set(endpoint, (perEndpoint.get(endpoint) ?? 0) + 1);
+        found = true;
+      }
+      if (!found) break;
+    }
+    for (const [endpoint, queue] of [...slots.parked]) if (queue.length === 0) slots.parked.delete(endpoint);
+    if (slots.inFlight <= 0 && slots.parked.size === 0) this.#tenants.delete(tenant);
+    return woken;
+  }
+
   /** Every parked job, removed: for a process that stops, so that they go back to the queue now. */
   drain(): Parked[] {
     const all: Parked[] = [];
