@@ -7,8 +7,10 @@ import { createGateway } from './create-gateway.ts';
 const config = loadOrExit(() => loadConfig(configFromEnv(process.env)));
 const logger = pino({ level: config.logLevel, base: { app: 'gateway' } });
 const gateway = createGateway(config, { logger });
-await gateway.listen();
+// Before anything is logged as ready: a signal that comes then must find its handler (without one,
+// SIGTERM kills the process at once, with no drain).
 exitOnSignal(
   () => gateway.close(),
   (signal) => logger.info({ signal }, 'shutting down'),
 );
+await gateway.listen();

@@ -14,8 +14,8 @@ const logger = pino({ level: config.logLevel, base: { app: 'delivery' } });
 const redis = createRedis(redisTarget(config), logger);
 await connectRedis(redis);
 const delivery = createDeliveryServices(config, redis, logger, createRelayMetrics(), createAppender(config, redis));
-delivery.startWorkers();
-logger.info('delivery workers running');
+// Before the workers start and "running" is logged: a signal that comes then must find its handler
+// (without one, SIGTERM kills the process at once: a CI run's test sent it just after the log line).
 exitOnSignal(
   async () => {
     await delivery.close();
@@ -23,3 +23,5 @@ exitOnSignal(
   },
   (signal) => logger.info({ signal }, 'shutting down'),
 );
+delivery.startWorkers();
+logger.info('delivery workers running');
