@@ -68,3 +68,20 @@ export function endpointsApi(relay: TestRelay, tenant: string, token: string) {
     },
   };
 }
+
+/** Registers an endpoint for `tenant` with an admin token of its own; answers its id and secret, and the token. */
+export async function createEndpoint(
+  relay: TestRelay,
+  tenant: string,
+  endpoint: { url: string; filters?: unknown[]; description?: string },
+): Promise<{ id: string; secret: string; admin: string }> {
+  const admin = await relay.token({ scope: 'admin', tenants: [tenant] });
+  const created = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify(endpoint),
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  const { id, secret } = (await created.json()) as { id: string; secret: string };
+  return { id, secret, admin };
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { uniqueTenant, until } from '@tenantcast/testkit';
 import type { RelayConfig } from '../config.ts';
+import { createEndpoint } from '../testing/endpoints-api.ts';
 import { publishDrafts } from '../testing/publish-drafts.ts';
 import type { TestRelay } from '../testing/start-relay.ts';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
@@ -29,14 +30,8 @@ async function stack(t: TestContext, config: Partial<RelayConfig>, respond: (hit
     await receiver.close();
   });
   const tenant = uniqueTenant('dlog');
-  const admin = await relay.token({ scope: 'admin', tenants: [tenant] });
-  const created = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ url: receiver.url }),
-  });
-  assert.equal(created.status, 201);
-  return { relay, receiver, tenant, endpoint: ((await created.json()) as { id: string }).id, admin };
+  const { id: endpointId, admin } = await createEndpoint(relay, tenant, { url: receiver.url });
+  return { relay, receiver, tenant, endpoint: endpointId, admin };
 }
 
 /** A call to the endpoint's deliveries API: `path` after `/deliveries`. */

@@ -3,6 +3,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { scrapeMetric, uniqueTenant, until } from '@tenantcast/testkit';
 import { Redis } from 'ioredis';
 import type { RelayConfig } from '../config.ts';
+import { createEndpoint } from '../testing/endpoints-api.ts';
 import { publishDrafts } from '../testing/publish-drafts.ts';
 import type { TestRelay } from '../testing/start-relay.ts';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
@@ -33,14 +34,8 @@ async function stack(t: TestContext, config: Partial<RelayConfig>, respond: (att
     await receiver.close();
   });
   const tenant = uniqueTenant('limits');
-  const admin = await relay.token({ scope: 'admin', tenants: [tenant] });
-  const created = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ url: receiver.url }),
-  });
-  assert.equal(created.status, 201);
-  return { relay, receiver, redis, tenant, endpoint: ((await created.json()) as { id: string }).id, admin };
+  const { id: endpointId, admin } = await createEndpoint(relay, tenant, { url: receiver.url });
+  return { relay, receiver, redis, tenant, endpoint: endpointId, admin };
 }
 
 async function replay(s: Stack, body: Record<string, unknown>): Promise<Response> {

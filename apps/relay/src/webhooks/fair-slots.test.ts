@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { uniqueTenant, until } from '@tenantcast/testkit';
+import { createEndpoint } from '../testing/endpoints-api.ts';
 import { publishDrafts } from '../testing/publish-drafts.ts';
 import { startRelayWithRedis } from '../testing/use-relay.ts';
 import { startReceiver } from '../testing/webhook-receiver.ts';
@@ -41,13 +42,7 @@ test('two delivery processes sharing a tenant’s deliveries deliver them all wi
   const receiver = await startReceiver(() => ({ status: 204, delayMs: 20 }));
   t.after(() => receiver.close());
   const tenant = uniqueTenant('two-workers');
-  const admin = await relay.token({ scope: 'admin', tenants: [tenant] });
-  const created = await fetch(`${relay.url}/v1/tenants/${tenant}/webhooks`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ url: receiver.url }),
-  });
-  assert.equal(created.status, 201);
+  await createEndpoint(relay, tenant, { url: receiver.url });
   await publishDrafts(
     relay,
     tenant,
