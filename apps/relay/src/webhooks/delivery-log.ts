@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { DeliveryAttemptInfo, DeliveryInfo, DeliveryStatus } from '@tenantcast/sdk';
 import { type RedisClient, tenantKeys } from '@tenantcast/server';
 import type { DeliveryResult } from './deliver.ts';
 import { webhookId } from './delivery-job.ts';
@@ -9,41 +10,11 @@ const trimLua = readFileSync(new URL('./commands/trim-delivery-log-4.lua', impor
 type RecordAttempt = (...args: Array<string | number>) => Promise<number>;
 type TrimLog = (...args: Array<string | number>) => Promise<number>;
 
-/** Where a delivery stands: queued or waiting for a retry, delivered, or failed for good. */
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+/** Where a delivery stands, what it is and its attempts: the API's shapes, which the SDK declares once. */
+export type { DeliveryStatus };
+export type Delivery = DeliveryInfo;
+export type DeliveryAttempt = DeliveryAttemptInfo;
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
-
-/** One delivery of one event to one endpoint, as the API shows it; retries and replays of it update it. */
-export interface Delivery {
-  /** The delivery's webhook-id, `msg_<tenant>_<offset>`. */
-  id: string;
-  endpointId: string;
-  offset: string;
-  eventId: string | null;
-  eventType: string | null;
-  status: DeliveryStatus;
-  attempts: number;
-  createdAt: string;
-  lastAttemptAt: string | null;
-  /** When the next attempt is due: the time it was queued while it waits for one, null once finished. */
-  nextAttemptAt: string | null;
-  /** The last HTTP status, null when no answer came (or no attempt yet). */
-  lastStatus: number | null;
-  /** One line: `HTTP 500: <start of body>`, `timeout after 15000 ms`, `refused: …`, `event trimmed before delivery`. */
-  lastError: string | null;
-}
-
-/** One attempt, as `attemptLog` shows it. */
-export interface DeliveryAttempt {
-  at: string;
-  /** The HTTP status, null when no answer came. */
-  status: number | null;
-  durationMs: number;
-  /** The attempt's one-line error, null when it succeeded. */
-  error: string | null;
-  /** The first 1 KiB of the answer's body, as text; null when no answer came. */
-  responseBody: string | null;
-}
 
 /** A delivery as it is queued: by the dispatcher, a replay, or a retry. */
 export interface QueuedDelivery {
