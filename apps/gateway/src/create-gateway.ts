@@ -1,14 +1,5 @@
 import { createServer } from 'node:http';
-import {
-  capConnections,
-  hs256Keys,
-  httpLimitOptions,
-  Lifecycle,
-  MetricsListener,
-  StreamReader,
-  TokenVerifier,
-  tokenPolicy,
-} from '@tenantcast/server';
+import { capConnections, createTokenVerifier, httpLimitOptions, Lifecycle, MetricsListener, StreamReader } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { Admission } from './admission/admission.ts';
 import type { GatewayConfig } from './config.ts';
@@ -67,7 +58,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
     lifecycle,
-    tokens: new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) }),
+    tokens: createTokenVerifier(config, logger),
     admission,
     store,
     onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),

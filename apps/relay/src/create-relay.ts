@@ -5,15 +5,13 @@ import {
   closeRedis,
   connectRedis,
   createRedis,
+  createTokenVerifier,
   describeRedis,
-  hs256Keys,
   httpLimitOptions,
   Lifecycle,
   MetricsListener,
   redisTarget,
   StreamReader,
-  TokenVerifier,
-  tokenPolicy,
 } from '@tenantcast/server';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -77,7 +75,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     reader,
     singleAppends: new SingleAppends(appender),
     registry,
-    tokens: new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) }),
+    tokens: createTokenVerifier(config, logger),
     metrics,
     refuse: createRefuse(metrics, config.bodyLimit),
     delivery,

@@ -135,6 +135,12 @@ export const ERRORS = {
     close: CloseCode.TryAgainLater,
     message: 'Redis is unavailable; retry after the time in Retry-After.',
   },
+  TC_ERR_KEYS_UNAVAILABLE: {
+    status: 503,
+    close: CloseCode.TryAgainLater,
+    message:
+      "The identity provider's signing keys (AUTH_JWKS_URLS) could not be fetched, and none is cached yet; retry after the time in Retry-After.",
+  },
   TC_ERR_NOT_REPLICATED: {
     status: 503,
     message:

@@ -135,33 +135,48 @@ export async function verifyToken(token: string, secret: string | Uint8Array, op
   try {
     ({ payload } = await jwtVerify(token, await verifyKeyOf(secret), {
       algorithms: ['HS256'],
-      issuer: options.issuer,
-      audience: options.audience,
-      requiredClaims: options.requireExp ? ['exp'] : [],
+      ...joseClaimChecks(options),
     }));
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) throw invalid('Token expired; mint a new one.', error);
-    if (error instanceof joseErrors.JWTClaimValidationFailed) throw claimRefusal(error);
-    if (error instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('Token algorithm not allowed; sign with HS256.', error);
-    if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-      throw invalid('Token signature does not verify; sign it with TENANTCAST_SECRET.', error);
-    }
-    throw invalid('Token is not a valid JWT; send a HS256 JWT as "Authorization: Bearer <token>".', error);
+    throw tokenRefusal(error, { keys: 'TENANTCAST_SECRET', algorithms: 'HS256' });
   }
-  const { sub, scope, tenants, exp, iat } = payload;
+  const { sub, scope, tenants } = payload;
   if (typeof sub !== 'string' || sub === '') throw invalid('Token lacks a "sub" claim.');
   if (typeof scope !== 'string') throw invalid('Token lacks a "scope" claim: a space-separated list of publish, subscribe, admin.');
   if (!Array.isArray(tenants) || !tenants.every((t) => t === '*' || isTenantId(t))) {
     throw invalid('Token lacks a valid "tenants" claim: an array of tenant ids matching ^[A-Za-z0-9._-]{1,128}$, or ["*"].');
   }
   const scopes = new Set(scope.split(' ').filter((s): s is Scope => SCOPES.has(s)));
+  return { sub, scopes, tenants: tenants.includes('*') ? '*' : new Set(tenants as string[]), ...timesOf(payload) };
+}
+
+/** jose's options for the claim checks `options` asks for. */
+export function joseClaimChecks(options: VerifyTokenOptions): { issuer?: string; audience?: string; requiredClaims: string[] } {
+  return { issuer: options.issuer, audience: options.audience, requiredClaims: options.requireExp ? ['exp'] : [] };
+}
+
+/** A verified payload's `exp` and `iat`, when they are numbers. */
+export function timesOf(payload: Record<string, unknown>): { exp: number | undefined; iat: number | undefined } {
   return {
-    sub,
-    scopes,
-    tenants: tenants.includes('*') ? '*' : new Set(tenants as string[]),
-    exp: typeof exp === 'number' ? exp : undefined,
-    iat: typeof iat === 'number' ? iat : undefined,
+    exp: typeof payload.exp === 'number' ? payload.exp : undefined,
+    iat: typeof payload.iat === 'number' ? payload.iat : undefined,
   };
+}
+
+/**
+ * The refusal of a token jose did not verify: 401 TC_ERR_TOKEN_INVALID with what to fix. `keys` says
+ * what to sign with (`TENANTCAST_SECRET`, `a key published at AUTH_JWKS_URLS`) and `algorithms` what
+ * is accepted, for the messages. Errors that are already refusals pass through.
+ */
+export function tokenRefusal(error: unknown, keys: { keys: string; algorithms: string }): TenantcastError {
+  if (error instanceof TenantcastError) return error;
+  if (error instanceof joseErrors.JWTExpired) return invalid('Token expired; mint a new one.', error);
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return claimRefusal(error);
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return invalid(`Token algorithm not allowed; sign with ${keys.algorithms}.`, error);
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return invalid(`Token signature does not verify; sign it with ${keys.keys}.`, error);
+  }
+  return invalid(`Token is not a valid JWT; send a JWT signed with ${keys.algorithms} as "Authorization: Bearer <token>".`, error);
 }
 
 /** Whether the claims grant `scope` over `tenant`. */

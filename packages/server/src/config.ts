@@ -99,6 +99,9 @@ export function defineConfig<S extends TObject>(spec: ConfigSpec<S>): ConfigLoad
         }
         if (e.keyword === 'boolean') return '';
         if (key === 'logLevel') return `${describe(key)} must be one of ${LOG_LEVELS.join(', ')}`;
+        if (key === 'authAlgorithms')
+          return `${describe(key)} must name algorithms among ${JWKS_ALGORITHMS.join(', ')}, separated by commas (HS256 is TENANTCAST_SECRET's)`;
+        if (key === 'authJwksUrls') return `${describe(key)} must be http(s) URLs separated by commas`;
         if (key === 'redisClusterNodes')
           return `${describe(key)} must be host:port seed nodes separated by commas, e.g. "10.0.0.1:7000,10.0.0.2:7000"`;
         return `${describe(key)} ${e.message}`;
@@ -109,14 +112,30 @@ export function defineConfig<S extends TObject>(spec: ConfigSpec<S>): ConfigLoad
   };
 }
 
+/** The algorithms a JWKS key may sign with (AUTH_ALGORITHMS): jose's asymmetric JWS algorithms. */
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+const JwksAlgorithm = Type.Union(JWKS_ALGORITHMS.map((alg) => Type.Literal(alg)));
+
 /**
  * The `REDIS_CLUSTER_NODES` option's schema: seed nodes of a Redis Cluster, `host:port` (or
  * `redis://user:password@host:port`); empty for one Redis at `REDIS_URL`.
  */
 export const RedisClusterNodes = Type.Array(Type.String({ pattern: CLUSTER_NODE_PATTERN }), { default: [] });
 
-/** Reads `REDIS_CLUSTER_NODES`: nodes separated by commas, spaces allowed. */
-export function parseClusterNodes(raw: string): string[] {
+/** Reads a comma-separated list (`REDIS_CLUSTER_NODES`, `AUTH_JWKS_URLS`), spaces allowed. */
+export function parseList(raw: string): string[] {
   return raw
     .split(',')
     .map((node) => node.trim())
@@ -159,6 +178,22 @@ export function serverOptions(defaults: { port: number; metricsPort: number; max
     authMaxTokenLifetimeSeconds: Type.Integer({ minimum: 1, default: 24 * 3600 }),
     /** Accept tokens without `exp` (they never expire). Default false. */
     authAllowNoExp: Type.Boolean({ default: false }),
+    /** JWKS URLs of identity providers whose tokens are accepted (comma-separated); none: HS256 tokens only. Default none. */
+    authJwksUrls: Type.Array(Type.String({ pattern: '^https?://' }), { default: [] }),
+    /** The algorithms a JWKS key may sign with: asymmetric ones only (HS256 is the secret's). Default RS256, ES256, EdDSA. */
+    authAlgorithms: Type.Array(JwksAlgorithm, { minItems: 1, default: ['RS256', 'ES256', 'EdDSA'] }),
+    /** Least time between two fetches of one JWKS, for an unknown `kid` or after a failed fetch, in ms. Default 30,000. */
+    authJwksCooldownMs: Type.Integer({ minimum: 0, default: 30_000 }),
+    /** Longest a JWKS fetch may take, in ms. Default 5,000. */
+    authJwksTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
+    /** JWKS keys older than this are fetched again in the background (cached ones keep verifying), in ms. Default 600,000. */
+    authJwksMaxAgeMs: Type.Integer({ minimum: 1000, default: 600_000 }),
+    /** The claim of a JWKS-signed token that holds its tenant ids (a name, or a dotted path). Default `tenants`. */
+    authTenantsClaim: Type.String({ minLength: 1, default: 'tenants' }),
+    /** The claim of a JWKS-signed token that holds its scopes (a space-separated string or an array). Default `scope`. */
+    authScopeClaim: Type.String({ minLength: 1, default: 'scope' }),
+    /** The scopes of a JWKS-signed token that carries none of tenantcast's (space-separated), or `none`. Default `subscribe`. */
+    authDefaultScope: Type.String({ pattern: '^(none|(publish|subscribe)( (publish|subscribe))*)$', default: 'subscribe' }),
     /** Longest a whole request (headers and body) may take to arrive, in ms; then 408 and the connection closes. Default 30,000. */
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
     /** Longest a request's headers may take to arrive (also a new connection's first), in ms; at most the request timeout. Default 10,000. */
@@ -200,6 +235,14 @@ export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
     authAudience: 'AUTH_AUDIENCE',
     authMaxTokenLifetimeSeconds: 'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
     authAllowNoExp: 'AUTH_ALLOW_NO_EXP',
+    authJwksUrls: 'AUTH_JWKS_URLS',
+    authAlgorithms: 'AUTH_ALGORITHMS',
+    authJwksCooldownMs: 'AUTH_JWKS_COOLDOWN_MS',
+    authJwksTimeoutMs: 'AUTH_JWKS_TIMEOUT_MS',
+    authJwksMaxAgeMs: 'AUTH_JWKS_MAX_AGE_MS',
+    authTenantsClaim: 'AUTH_TENANTS_CLAIM',
+    authScopeClaim: 'AUTH_SCOPE_CLAIM',
+    authDefaultScope: 'AUTH_DEFAULT_SCOPE',
     requestTimeoutMs: `${app}_REQUEST_TIMEOUT_MS`,
     headersTimeoutMs: `${app}_HEADERS_TIMEOUT_MS`,
     keepAliveTimeoutMs: `${app}_KEEP_ALIVE_TIMEOUT_MS`,
@@ -208,4 +251,4 @@ export function serverOptionsEnv(app: 'RELAY' | 'GATEWAY') {
 }
 
 /** Readers of the server options whose text is not a plain string or number. */
-export const serverOptionsParse = { redisClusterNodes: parseClusterNodes } as const;
+export const serverOptionsParse = { redisClusterNodes: parseList, authJwksUrls: parseList, authAlgorithms: parseList } as const;

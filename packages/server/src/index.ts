@@ -1,6 +1,10 @@
+export { ALL_TENANTS_SCOPE, type ClaimsMapping, claimAt, DEFAULT_CLAIMS_MAPPING, mapClaims } from './auth/claims-mapping.ts';
+export { JwksKeys, type JwksOptions } from './auth/jwks-keys.ts';
+export { keysByAlgorithm } from './auth/key-sources.ts';
 export {
   basicOrBearerToken,
   bearerToken,
+  createTokenVerifier,
   DEFAULT_TOKEN_POLICY,
   hs256Keys,
   type KeySource,
@@ -9,6 +13,7 @@ export {
   TOKEN_CACHE_SIZE,
   type TokenPolicy,
   TokenVerifier,
+  type TokenVerifierConfig,
   tokenPolicy,
   upgradeToken,
 } from './auth/token-verifier.ts';
@@ -20,7 +25,7 @@ export {
   defineConfig,
   LOG_LEVELS,
   LogLevel,
-  parseClusterNodes,
+  parseList,
   RedisClusterNodes,
   serverOptions,
   serverOptionsEnv,

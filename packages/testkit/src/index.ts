@@ -1,6 +1,7 @@
 export { testAppOptions } from './app-options.ts';
 export { makeEvent } from './cloud-events.ts';
 export { closeAll, type OnClose, startFixture, useFixture, useRedisServer } from './fixture.ts';
+export { startIdentityProvider, type TestAlgorithm, type TestIdentityProvider } from './identity-provider.ts';
 export { uniqueKeyPrefix, uniqueTenant } from './ids.ts';
 export { metricValue, scrapeMetric, scrapeMetrics } from './metrics.ts';
 export { TSX_NODE_ARGS } from './node-args.ts';

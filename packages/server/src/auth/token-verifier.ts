@@ -1,45 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { TenantcastError } from '@tenantcast/sdk';
-import { type Scope, type TokenClaims, type VerifyTokenOptions, verifyToken } from '@tenantcast/sdk/tokens';
+import type { Scope, TokenClaims, VerifyTokenOptions } from '@tenantcast/sdk/tokens';
 import { ServiceError } from '../errors.ts';
+import type { ClaimsMapping } from './claims-mapping.ts';
+import { JwksKeys } from './jwks-keys.ts';
+import { hs256Keys, type KeySource, keysByAlgorithm } from './key-sources.ts';
 
-/**
- * Where a verifier's keys come from. Today an HS256 secret; keys of an identity provider (JWKS)
- * are another source behind the same interface.
- */
-export interface KeySource {
-  /**
-   * Verifies the token's signature and claims, with the claim checks `checks` asks for (issuer,
-   * audience, a required `exp`: jose's `jwtVerify` options); throws a `TenantcastError`
-   * (TC_ERR_TOKEN_INVALID) that says what is wrong.
-   */
-  verify(token: string, checks: VerifyTokenOptions): Promise<TokenClaims>;
-}
-
-/**
- * The key source of HS256 tokens signed with `secret` (its UTF-8 bytes), as `mintToken` makes them,
- * and, when given, with `previous` (TENANTCAST_SECRET_PREVIOUS): accepted for verification only, so
- * that a secret is rotated without a flag day (new tokens are signed with `secret`; those signed with
- * the old one keep working until they expire or `previous` is removed). A token is checked against
- * `previous` only when its signature does not verify with `secret`.
- */
-export function hs256Keys(secret: string, previous?: string): KeySource {
-  return {
-    async verify(token, checks) {
-      try {
-        return await verifyToken(token, secret, checks);
-      } catch (error) {
-        if (previous === undefined || !signatureFailed(error)) throw error;
-        return verifyToken(token, previous, checks);
-      }
-    },
-  };
-}
-
-/** Whether a refusal came from the signature (jose's JWSSignatureVerificationFailed), not from a claim. */
-function signatureFailed(error: unknown): boolean {
-  return ((error as { cause?: { code?: unknown } }).cause?.code ?? '') === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
-}
+export { hs256Keys, type KeySource };
 
 /** What a verifier accepts of a token's claims beyond its signature: the AUTH_* settings. */
 export interface TokenPolicy {
@@ -56,19 +23,61 @@ export interface TokenPolicy {
 /** The policy of a verifier that is given none: the settings' defaults. */
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = { maxLifetimeSeconds: 24 * 3600, allowNoExp: false };
 
-/** The token policy of a server's configuration (the shared `auth*` options of `serverOptions`). */
-export function tokenPolicy(config: {
+/** The options a token policy is read from. */
+export interface TokenPolicyConfig {
   authIssuer?: string;
   authAudience?: string;
   authMaxTokenLifetimeSeconds: number;
   authAllowNoExp: boolean;
-}): TokenPolicy {
+}
+
+/** The token policy of a server's configuration (the shared `auth*` options of `serverOptions`). */
+export function tokenPolicy(config: TokenPolicyConfig): TokenPolicy {
   return {
     issuer: config.authIssuer,
     audience: config.authAudience,
     maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
     allowNoExp: config.authAllowNoExp,
   };
+}
+
+/** The configuration a verifier is made from: the shared `secret*` and `auth*` options of `serverOptions`. */
+export interface TokenVerifierConfig extends TokenPolicyConfig {
+  secret: string;
+  secretPrevious?: string;
+  authJwksUrls: readonly string[];
+  authAlgorithms: readonly string[];
+  authJwksCooldownMs: number;
+  authJwksTimeoutMs: number;
+  authJwksMaxAgeMs: number;
+  authTenantsClaim: string;
+  authScopeClaim: string;
+  authDefaultScope: string;
+}
+
+/**
+ * The verifier of a server's configuration: HS256 tokens of TENANTCAST_SECRET (and
+ * TENANTCAST_SECRET_PREVIOUS), and, when AUTH_JWKS_URLS is set, identity providers' tokens signed
+ * with an algorithm of AUTH_ALGORITHMS, their claims read through the AUTH_*_CLAIM mapping.
+ */
+export function createTokenVerifier(config: TokenVerifierConfig, log?: { warn(fields: Record<string, unknown>, message: string): void }) {
+  const secret = hs256Keys(config.secret, config.secretPrevious);
+  if (config.authJwksUrls.length === 0) return new TokenVerifier(keysByAlgorithm(secret), { policy: tokenPolicy(config) });
+  const mapping: ClaimsMapping = {
+    tenantsClaim: config.authTenantsClaim,
+    scopeClaim: config.authScopeClaim,
+    defaultScopes: config.authDefaultScope === 'none' ? [] : (config.authDefaultScope.split(' ') as Scope[]),
+  };
+  const keys = new JwksKeys({
+    urls: config.authJwksUrls,
+    algorithms: config.authAlgorithms,
+    mapping,
+    cooldownMs: config.authJwksCooldownMs,
+    timeoutMs: config.authJwksTimeoutMs,
+    maxAgeMs: config.authJwksMaxAgeMs,
+    log,
+  });
+  return new TokenVerifier(keysByAlgorithm(secret, { keys, algorithms: config.authAlgorithms }), { policy: tokenPolicy(config) });
 }
 
 /** How many verified tokens a verifier keeps; a publisher reuses its token, so a few are enough. */
@@ -103,6 +112,8 @@ export class TokenVerifier {
    * was a sixth of the relay's CPU per single-event request (BENCHMARKS.md).
    */
   readonly #verified = new Map<string, TokenClaims>();
+  /** The key source's generation the cached claims were verified in; a change empties the cache. */
+  #generation: number | undefined;
 
   constructor(keys: KeySource, options: { cacheSize?: number; policy?: TokenPolicy } = {}) {
     const policy = options.policy ?? DEFAULT_TOKEN_POLICY;
@@ -114,8 +125,13 @@ export class TokenVerifier {
 
   /** Verifies a token; 401 TC_ERR_TOKEN_INVALID with the reason when it does not verify or the policy refuses it. */
   async verify(token: string): Promise<TokenClaims> {
+    if (this.#keys.generation !== this.#generation) {
+      this.#verified.clear();
+      this.#generation = this.#keys.generation;
+    }
     const cached = this.#cached(token);
     if (cached !== undefined) return cached;
+    const generation = this.#keys.generation;
     let claims: TokenClaims;
     try {
       claims = await this.#keys.verify(token, this.#checks);
@@ -126,7 +142,8 @@ export class TokenVerifier {
       throw error;
     }
     this.#checkLifetime(claims);
-    this.#remember(token, claims);
+    // Keys that changed meanwhile may have dropped the one this token was verified with.
+    if (this.#keys.generation === generation) this.#remember(token, claims);
     return claims;
   }
 
