@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CloudEvent, RelayClient, subscribe } from '@tenantcast/sdk';
 import {
@@ -11,6 +14,8 @@ import {
   type TestIdentityProvider,
   uniqueTenant,
 } from '@tenantcast/testkit';
+import { buildConsole } from '../../apps/console/build.ts';
+import { launchChromium, needsChromium } from '../support/browser.ts';
 import { startStack, type TestStack } from '../support/stack.ts';
 
 // Tokens of the user's identity provider (AUTH_JWKS_URLS): the relay, the gateway and the dashboard
@@ -21,8 +26,10 @@ const TENANTS_CLAIM = 'https://qlik.example/tenants';
 describe('tokens of an identity provider, end to end', () => {
   let idp: TestIdentityProvider;
   let stack: TestStack;
+  const consoleDir = join(tmpdir(), `tenantcast-idp-console-${process.pid}`);
   before(async () => {
     idp = await startIdentityProvider();
+    await buildConsole(consoleDir);
     const auth = {
       authJwksUrls: [idp.jwksUrl],
       authIssuer: idp.issuer,
@@ -31,11 +38,12 @@ describe('tokens of an identity provider, end to end', () => {
       authScopeClaim: 'permissions',
       authJwksCooldownMs: 0,
     };
-    stack = await startStack({ relay: auth, gateway: auth });
+    stack = await startStack({ relay: { ...auth, consoleDir }, gateway: auth });
   });
   after(async () => {
     await stack?.close();
     await idp?.close();
+    await rm(consoleDir, { recursive: true, force: true });
   });
 
   /** A token as Auth0 would issue it: a namespaced tenants claim, permissions as an array. */
@@ -110,6 +118,30 @@ describe('tokens of an identity provider, end to end', () => {
     assert.equal((await fetch(dashboard, { headers: { authorization: `Bearer ${admin}` } })).status, 200);
     const role = await idp.sign({ sub: 'ops', aud: 'tenantcast', [TENANTS_CLAIM]: ['*'], permissions: ['admin'] });
     assert.equal((await fetch(dashboard, { headers: { authorization: `Bearer ${role}` } })).status, 401);
+  });
+
+  test('GET /v1/whoami answers what the relay grants a provider token, after the claims mapping', async () => {
+    await idp.addKey('RS256');
+    const tenant = uniqueTenant('idp-whoami');
+    const token = await providerToken(tenant, ['tenantcast:publish', 'openid']);
+    const res = await fetch(`${stack.relay.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { sub: string; tenants: string[]; scopes: string[]; exp: number };
+    assert.deepEqual({ ...body, exp: typeof body.exp }, { sub: 'auth0|user-1', tenants: [tenant], scopes: ['publish'], exp: 'number' });
+    assert.equal((await fetch(`${stack.relay.url}/v1/whoami`)).status, 401);
+  });
+
+  test('the console signs in with a provider token and shows the tenant its claims map to', needsChromium, async (t) => {
+    await idp.addKey('ES256');
+    const tenant = uniqueTenant('idp-console');
+    const token = await providerToken(tenant, ['tenantcast:subscribe']);
+    const browser = await launchChromium((close) => t.after(close));
+    const page = await browser.newPage();
+    await page.goto(`${stack.relay.url}/console/#token=${token}`);
+    await page.getByText(`Tenant: ${tenant}`).waitFor({ timeout: 10_000 });
+    const refused = await idp.sign({ sub: 'u', aud: 'billing', [TENANTS_CLAIM]: [tenant] });
+    await page.goto(`${stack.relay.url}/console/#token=${refused}`);
+    await page.getByText(/"aud" claim/).waitFor({ timeout: 10_000 });
   });
 
   function post(token: string, tenant: string): Promise<Response> {

@@ -5,7 +5,16 @@ import { EndpointsView } from './endpoints/endpoints-view.tsx';
 import { EventsView } from './events/events-view.tsx';
 import { type ConsoleConfig, loadConfig } from './session/config.ts';
 import { SignIn } from './session/sign-in.tsx';
-import { decodeToken, forgetToken, isExpired, storeToken, type TokenInfo, takeToken } from './session/token.ts';
+import {
+  decodeToken,
+  forgetToken,
+  isExpired,
+  storeToken,
+  type TokenInfo,
+  TokenRefused,
+  takeToken,
+  verifyWithRelay,
+} from './session/token.ts';
 
 const EXPIRED = 'Your link has expired; ask for a new one or sign in with a token';
 
@@ -60,8 +69,27 @@ export function App() {
     setSession({ message: 'Signed out.' });
   };
 
+  // What the token grants is the relay's word: an identity provider's token names its claims its own way.
+  useEffect(() => {
+    const decoded = session.info;
+    if (decoded === undefined || decoded.verified === true) return;
+    let live = true;
+    verifyWithRelay(decoded).then(
+      (verified) => live && setSession({ info: verified }),
+      (error: unknown) => {
+        if (!live || !(error instanceof TokenRefused)) return;
+        forgetToken();
+        setSession({ message: error.message });
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [session.info?.token]);
+
   const info = session.info;
   if (info === undefined) return <SignIn message={session.message} onSignIn={signIn} />;
+  if (info.verified !== true) return <p role="status">Checking the token…</p>;
   const everyTenant = info.tenants.includes('*');
   const current = everyTenant ? tenant : (tenant ?? info.tenants[0]);
 

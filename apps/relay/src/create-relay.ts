@@ -16,6 +16,7 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { registerTokenChecks } from './auth/require-token.ts';
+import { registerWhoAmIRoute } from './auth/whoami-route.ts';
 import type { RelayConfig } from './config.ts';
 import { registerConsole } from './console/console-routes.ts';
 import { registerPortalLinksRoute } from './console/portal-links-route.ts';
@@ -112,6 +113,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
 
   registerEventsRoute(app, ctx);
   registerHistoryRoute(app, ctx);
+  registerWhoAmIRoute(app, ctx);
   registerQlikRoute(app, ctx);
   registerWebhooksRoutes(app, ctx);
   registerDeliveriesRoutes(app, ctx);

@@ -1,6 +1,7 @@
 // The console's credential: a token from the portal link's fragment (`#token=`) or the sign-in
 // form, kept in this tab's sessionStorage only. It is decoded, not verified: the relay and the
-// gateway verify it on every call; the console only needs its tenants and expiry.
+// gateway verify it on every call. What it grants (tenants, scopes) is the relay's word
+// (`GET /v1/whoami`), since an identity provider's token names its claims its own way.
 
 const KEY = 'tenantcast.console.token';
 
@@ -12,6 +13,32 @@ export interface TokenInfo {
   scopes: string[];
   /** Expiry in seconds since the epoch, when the token has one. */
   exp: number | undefined;
+  /** Tenants and scopes are the relay's (`/v1/whoami`), not only decoded. */
+  verified?: boolean;
+}
+
+/** A token the relay refused at sign-in: its message says why. */
+export class TokenRefused extends Error {}
+
+/**
+ * What the relay grants `info`'s token: its tenants and scopes after verification and claims
+ * mapping. Throws `TokenRefused` on a 401 or 403; any other failure (a relay without the route, the
+ * network) leaves the decoded claims standing, marked verified so that the console goes on.
+ */
+export async function verifyWithRelay(info: TokenInfo): Promise<TokenInfo> {
+  let response: Response;
+  try {
+    response = await fetch('/v1/whoami', { headers: { authorization: `Bearer ${info.token}`, accept: 'application/json' } });
+  } catch {
+    return { ...info, verified: true };
+  }
+  const body = (await response.json().catch(() => undefined)) as
+    | { tenants?: string[]; scopes?: string[]; exp?: number | null; error?: { message?: string } }
+    | undefined;
+  if (response.status === 401 || response.status === 403)
+    throw new TokenRefused(body?.error?.message ?? `The relay refused the token (${response.status}).`);
+  if (!response.ok || body?.tenants === undefined) return { ...info, verified: true };
+  return { ...info, tenants: body.tenants, scopes: body.scopes ?? [], exp: body.exp ?? undefined, verified: true };
 }
 
 /** Decodes a JWT's payload (base64url JSON); undefined when it is not a JWT. */

@@ -12,7 +12,8 @@ declare module 'fastify' {
 
 /** What a route asks of its token. */
 export interface TokenRule {
-  scope: Scope;
+  /** The scope the route needs; absent: any valid token. */
+  scope?: Scope;
   /** The path names the tenant (`:tenantid`): its id is checked, and the token must grant it. */
   tenantInPath?: boolean;
 }
@@ -52,9 +53,9 @@ export function requireToken(tokens: TokenVerifier, rule: TokenRule): onRequestA
             `Tenant id "${String(tenantid).slice(0, 140)}" must match ^[A-Za-z0-9._-]{1,128}$.`,
           );
         }
-        requireScope(claims, rule.scope);
+        if (rule.scope !== undefined) requireScope(claims, rule.scope);
         requireTenant(claims, tenantid);
-      } else {
+      } else if (rule.scope !== undefined) {
         requireScope(claims, rule.scope);
       }
       request.tokenClaims = claims;
