@@ -81,57 +81,86 @@ export function DeliveriesView(props: { api: Api; endpointId: string }) {
           </thead>
           <tbody>
             {(page?.deliveries ?? []).map((delivery) => (
-              <tr key={delivery.id}>
-                <td>
-                  <button
-                    type="button"
-                    class="link mono"
-                    aria-expanded={open === delivery.id}
-                    onClick={() => setOpen(open === delivery.id ? undefined : delivery.id)}
-                  >
-                    {delivery.id}
-                  </button>{' '}
-                  <button
-                    type="button"
-                    aria-label={`Copy ${delivery.id}`}
-                    onClick={() => void navigator.clipboard?.writeText(delivery.id).then(() => setMessage(`Copied ${delivery.id}.`))}
-                  >
-                    Copy
-                  </button>
-                </td>
-                <td>{delivery.eventType ?? ''}</td>
-                <td>
-                  <span class={`badge badge-${delivery.status}`}>{delivery.status}</span>
-                  {delivery.lastStatus !== null && ` (HTTP ${delivery.lastStatus})`}
-                </td>
-                <td>{delivery.attempts}</td>
-                <td>{delivery.lastAttemptAt ?? '—'}</td>
-                <td>{delivery.lastError ?? ''}</td>
-                <td>
-                  <button type="button" onClick={() => retry(delivery)}>
-                    Retry
-                  </button>
-                </td>
-              </tr>
+              <DeliveryRow
+                key={delivery.id}
+                delivery={delivery}
+                open={open === delivery.id}
+                onToggle={() => setOpen(open === delivery.id ? undefined : delivery.id)}
+                onRetry={() => retry(delivery)}
+                onMessage={setMessage}
+              />
             ))}
           </tbody>
         </table>
         {page?.deliveries.length === 0 && <p>No deliveries{status === '' ? '' : ` with status ${status}`} yet.</p>}
       </div>
-      <div class="actions">
-        {cursors.length > 1 && (
-          <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
-            Previous page
-          </button>
-        )}
-        {page?.next != null && (
-          <button type="button" onClick={() => setCursors([...cursors, page.next])}>
-            Next page
-          </button>
-        )}
-      </div>
+      <Pager
+        hasPrevious={cursors.length > 1}
+        next={page?.next ?? null}
+        onPrevious={() => setCursors(cursors.slice(0, -1))}
+        onNext={(next) => setCursors([...cursors, next])}
+      />
       {open !== undefined && <Attempts api={api} endpointId={endpointId} deliveryId={open} />}
     </section>
+  );
+}
+
+/** Previous and Next page, where there are such pages. */
+function Pager(props: { hasPrevious: boolean; next: string | null; onPrevious: () => void; onNext: (next: string) => void }) {
+  const { next } = props;
+  return (
+    <div class="actions">
+      {props.hasPrevious && (
+        <button type="button" onClick={props.onPrevious}>
+          Previous page
+        </button>
+      )}
+      {next !== null && (
+        <button type="button" onClick={() => props.onNext(next)}>
+          Next page
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** One delivery: its id (opens its attempts), Copy, type, status, attempts, last attempt and error, Retry. */
+function DeliveryRow(props: {
+  delivery: DeliveryInfo;
+  open: boolean;
+  onToggle: () => void;
+  onRetry: () => void;
+  onMessage: (message: string) => void;
+}) {
+  const { delivery } = props;
+  return (
+    <tr>
+      <td>
+        <button type="button" class="link mono" aria-expanded={props.open} onClick={props.onToggle}>
+          {delivery.id}
+        </button>{' '}
+        <button
+          type="button"
+          aria-label={`Copy ${delivery.id}`}
+          onClick={() => void navigator.clipboard?.writeText(delivery.id).then(() => props.onMessage(`Copied ${delivery.id}.`))}
+        >
+          Copy
+        </button>
+      </td>
+      <td>{delivery.eventType ?? ''}</td>
+      <td>
+        <span class={`badge badge-${delivery.status}`}>{delivery.status}</span>
+        {delivery.lastStatus !== null && ` (HTTP ${delivery.lastStatus})`}
+      </td>
+      <td>{delivery.attempts}</td>
+      <td>{delivery.lastAttemptAt ?? '—'}</td>
+      <td>{delivery.lastError ?? ''}</td>
+      <td>
+        <button type="button" onClick={props.onRetry}>
+          Retry
+        </button>
+      </td>
+    </tr>
   );
 }
 
