@@ -64,10 +64,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     originPolicy: config.originPolicy,
     origins: (tenant) => store.origins(tenant),
   });
+  // One verifier for the upgrades and the refreshes of multiplexed connections.
+  const tokens = new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) });
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
     lifecycle,
-    tokens: new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) }),
+    tokens,
     admission,
     store,
     onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
@@ -93,7 +95,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     heartbeat,
     maxBufferedBytes: config.maxBufferedBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    tokens,
+    tokenExpiryWarningSeconds: config.tokenExpiryWarningSeconds,
     onSlow: () => metrics.slowConsumers.inc(),
+    onOpen: () => metrics.connectionsOpened.inc(),
+    onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
     logger,
   });
   const limits = httpLimitOptions(config);
