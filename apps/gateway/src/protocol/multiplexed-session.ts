@@ -71,6 +71,9 @@ const SUBSCRIPTION_ENDS: Readonly<Partial<Record<number, ServerErrorCode>>> = {
 
 const SUBSCRIPTION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** Refreshes one connection may have waiting; a client sends one at a time (docs/protocol.md). */
+const MAX_QUEUED_REFRESHES = 8;
+
 /** What a multiplexed session is configured with. */
 export interface MultiplexedOptions {
   /** Subscriptions one connection may hold. */
@@ -103,6 +106,8 @@ export class MultiplexedSession {
   readonly #pending = new Set<string>();
   /** Refreshes are applied one at a time, in the order they came. */
   #refreshes: Promise<void> = Promise.resolve();
+  /** Refreshes received and not applied yet: bounded, so that a flood of them queues no unbounded work. */
+  #queuedRefreshes = 0;
 
   constructor(connection: Connection, claims: TokenClaims, origin: string | undefined, host: SessionHost, options: MultiplexedOptions) {
     this.#connection = connection;
@@ -237,7 +242,15 @@ export class MultiplexedSession {
       this.#connection.close(CloseCode.BadMessage, '"refresh" needs "token": the new token, a JWT string');
       return;
     }
-    this.#refreshes = this.#refreshes.then(() => this.#applyRefresh(token));
+    if (this.#queuedRefreshes >= MAX_QUEUED_REFRESHES) {
+      this.#connection.close(CloseCode.BadMessage, 'too many refreshes at once: send one, and the next after its "refreshed"');
+      return;
+    }
+    this.#queuedRefreshes++;
+    this.#refreshes = this.#refreshes.then(async () => {
+      await this.#applyRefresh(token);
+      this.#queuedRefreshes--;
+    });
   }
 
   /**
@@ -246,6 +259,8 @@ export class MultiplexedSession {
    * closes the connection with the error's close code; the client connects again with a valid token.
    */
   async #applyRefresh(token: string): Promise<void> {
+    // A refresh queued behind one that was refused (or sent as the connection closed) is moot.
+    if (this.#connection.closed) return;
     try {
       const claims = await this.#options.tokens.verify(token);
       if (this.#connection.closed) return;
