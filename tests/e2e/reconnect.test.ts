@@ -163,14 +163,16 @@ describe('subscribe() reconnects and resumes', () => {
     await until(() => sub.status === 'open', 'open again');
   });
 
-  test('after the token expires (4001), with a token function called again for each connection', async (t) => {
+  test('after the token expires (4001) because a refresh got no token, with the token function called again to reconnect', async (t) => {
     const { relay } = stack;
     const tenant = await seededTenant(relay, 'expiry');
     const gateway = await gatewayFor(t);
     let calls = 0;
     const { sub, statuses, settle } = await follow(t, gateway.wsUrl, tenant, {
+      // The second call is the refresh the gateway's warning asks for: it fails, so the token expires.
       token: () => {
         calls++;
+        if (calls === 2) return Promise.reject(new Error('identity provider unavailable'));
         return relay.token({ scope: 'subscribe', tenants: [tenant], expiresIn: 2 });
       },
     });
@@ -185,7 +187,7 @@ describe('subscribe() reconnects and resumes', () => {
       statuses.some((s) => s.status === 'reconnecting' && s.code === 4001),
       'closed with 4001 at expiry',
     );
-    assert.ok(calls >= 2, `the token function is called again on reconnect (called ${calls} times)`);
+    assert.ok(calls >= 3, `the token function is called again on reconnect (called ${calls} times)`);
   });
 
   test('an expired resume offset ends the iteration with TC_ERR_OFFSET_EXPIRED', async (t) => {

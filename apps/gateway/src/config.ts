@@ -21,6 +21,11 @@ export const GatewayConfigSchema = Type.Object(
     catchUpPageSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     /** Subscriptions one multiplexed connection may hold. Default 100. */
     maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100 }),
+    /**
+     * Seconds before a token's `exp` at which a multiplexed connection is sent `{"op":"expiring"}`, so
+     * that its client refreshes in time; at most half the token's remaining life. Default 30.
+     */
+    tokenExpiryWarningSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
     /** Tenants with a series of their own in the subscriptions metric (the most subscribed); the rest are summed as "(other)". Default 100. */
     metricsMaxTenants: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
   },
@@ -42,6 +47,7 @@ const gatewayConfig = defineConfig({
     catchUpPageSize: 'GATEWAY_CATCH_UP_PAGE_SIZE',
     maxSubscriptionsPerConnection: 'GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION',
     metricsMaxTenants: 'GATEWAY_METRICS_MAX_TENANTS',
+    tokenExpiryWarningSeconds: 'GATEWAY_TOKEN_EXPIRY_WARNING_SECONDS',
   },
   parse: serverOptionsParse,
 });

@@ -55,10 +55,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     originPolicy: config.originPolicy,
     origins: (tenant) => store.origins(tenant),
   });
+  // One verifier for the upgrades and the refreshes of multiplexed connections.
+  const tokens = createTokenVerifier(config, logger);
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
     lifecycle,
-    tokens: createTokenVerifier(config, logger),
+    tokens,
     admission,
     store,
     onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
@@ -84,7 +86,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     heartbeat,
     maxBufferedBytes: config.maxBufferedBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    tokens,
+    tokenExpiryWarningSeconds: config.tokenExpiryWarningSeconds,
     onSlow: () => metrics.slowConsumers.inc(),
+    onOpen: () => metrics.connectionsOpened.inc(),
+    onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
     logger,
   });
   const limits = httpLimitOptions(config);

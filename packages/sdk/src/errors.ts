@@ -17,6 +17,14 @@ export const CloseCode = {
   BadMessage: 4000,
   /** The token expired: reconnect with a fresh one. */
   TokenExpired: 4001,
+  /** Multiplexed mode: a refresh token that does not verify (signature, expiry, issuer, audience, lifetime). */
+  TokenInvalid: 4002,
+  /** Multiplexed mode: a refresh token without the `subscribe` scope. */
+  ForbiddenScope: 4003,
+  /** Multiplexed mode: a refresh token that does not grant the tenant of an open subscription. */
+  ForbiddenTenant: 4004,
+  /** Multiplexed mode: a refresh token for another subject (`sub`) than the connection's. */
+  SubjectChanged: 4005,
   /** The client fell too far behind (its send buffer overflowed): reconnect and resume from its last offset. */
   SlowConsumer: 4008,
   /** The resume offset is older than retention: events were trimmed; restart from 0 or from live. */
@@ -45,10 +53,21 @@ export interface ErrorSpec {
 export const ERRORS = {
   // Credentials (401) and grants (403).
   TC_ERR_UNAUTHORIZED: { status: 401, message: 'Send a token as "Authorization: Bearer <token>".' },
-  TC_ERR_TOKEN_INVALID: { status: 401, message: 'The token is not valid; mint a new HS256 token signed with TENANTCAST_SECRET.' },
+  TC_ERR_TOKEN_INVALID: {
+    status: 401,
+    close: CloseCode.TokenInvalid,
+    message: 'The token is not valid; mint a new HS256 token signed with TENANTCAST_SECRET.',
+  },
+  // A refresh (multiplexed mode) may not change who is connected: that is a new connection's job.
+  TC_ERR_TOKEN_SUBJECT: {
+    status: 403,
+    close: CloseCode.SubjectChanged,
+    message:
+      'A refresh token must carry the connection\'s subject ("sub"); to connect as another subject, open a new connection with its token.',
+  },
   TC_ERR_SIGNATURE_INVALID: { status: 401, message: 'The Qlik-Signature header does not match the body; check QLIK_WEBHOOK_SECRET.' },
-  TC_ERR_FORBIDDEN_SCOPE: { status: 403, message: 'The token lacks the scope this call needs.' },
-  TC_ERR_FORBIDDEN_TENANT: { status: 403, message: 'The token does not grant this tenant.' },
+  TC_ERR_FORBIDDEN_SCOPE: { status: 403, close: CloseCode.ForbiddenScope, message: 'The token lacks the scope this call needs.' },
+  TC_ERR_FORBIDDEN_TENANT: { status: 403, close: CloseCode.ForbiddenTenant, message: 'The token does not grant this tenant.' },
   TC_ERR_FORBIDDEN_ORIGIN: {
     status: 403,
     message: "The page's Origin is not in the tenant's web integrations' validOrigins; add it to a web integration.",

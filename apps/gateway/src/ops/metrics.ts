@@ -5,6 +5,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export interface GatewayMetrics {
   registry: Registry;
   connections: Gauge;
+  connectionsOpened: Counter;
+  tokenRefreshes: Counter<'outcome'>;
   subscriptions: Gauge<'tenant'>;
   tenants: Gauge;
   messagesOut: Counter;
@@ -31,6 +33,17 @@ export function createGatewayMetrics(tenants: () => Map<string, number>, connect
       collect() {
         this.set(connections());
       },
+    }),
+    connectionsOpened: new Counter({
+      name: 'tenantcast_gateway_connections_opened_total',
+      help: 'WebSocket connections accepted (upgrades that got their 101): with the connections gauge, how often clients reconnect.',
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: 'tenantcast_gateway_token_refreshes_total',
+      help: 'Token refreshes of multiplexed connections, by outcome: refreshed, or the error code the connection was closed for.',
+      labelNames: ['outcome'],
+      registers: [registry],
     }),
     subscriptions: new Gauge({
       name: 'tenantcast_gateway_subscriptions',

@@ -1,12 +1,14 @@
 import type { EventPredicate, TokenClaims } from '@tenantcast/sdk';
 import { CloseCode, isTenantId } from '@tenantcast/sdk';
-import { requireTenant, type ServerErrorCode, ServiceError, toServiceError } from '@tenantcast/server';
+import { requireTenant, type ServerErrorCode, ServiceError, type TokenVerifier, toServiceError } from '@tenantcast/server';
 import type { Entry } from '../fanout/entry.ts';
 import { parseAfter } from '../fanout/resume.ts';
 import type { Subscriber } from '../fanout/subscriber.ts';
 import { compileFilter } from '../upgrade/parse-upgrade.ts';
 import type { Connection } from './connection.ts';
 import type { SessionHost } from './session-host.ts';
+import { TokenLifetime } from './token-expiry.ts';
+import { checkRefresh } from './token-refresh.ts';
 
 interface ActiveSubscription {
   tenant: string;
@@ -69,38 +71,70 @@ const SUBSCRIPTION_ENDS: Readonly<Partial<Record<number, ServerErrorCode>>> = {
 
 const SUBSCRIPTION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** Refreshes one connection may have waiting; a client sends one at a time (docs/protocol.md). */
+const MAX_QUEUED_REFRESHES = 8;
+
+/** What a multiplexed session is configured with. */
+export interface MultiplexedOptions {
+  /** Subscriptions one connection may hold. */
+  maxSubscriptions: number;
+  /** The gateway's one verifier, which refresh tokens go through as upgrade tokens do. */
+  tokens: Pick<TokenVerifier, 'verify'>;
+  /** How long before `exp` the client is sent `expiring` (token-expiry.ts `warningTime`). */
+  warningSeconds: number;
+  /** Counts a refresh: `refreshed`, or the refusal's error code. */
+  onRefresh(outcome: string): void;
+}
+
 /**
  * Multiplexed mode (`tenantcast.v1`, docs/protocol.md): several subscriptions on one connection,
  * each with its own tenant, filters and resume point. Client messages are JSON objects with an `op`;
- * a message that is not valid closes the connection with 4000.
+ * a message that is not valid closes the connection with 4000. The connection's token may be
+ * refreshed in place (`refresh`); it is warned of shortly before it expires (`expiring`), and closed
+ * with 4001 when it does.
  */
 export class MultiplexedSession {
   readonly #connection: Connection;
-  readonly #claims: TokenClaims;
+  /** The claims of the connection's token: the upgrade's, then each accepted refresh's. */
+  #claims: TokenClaims;
   readonly #origin: string | undefined;
   readonly #host: SessionHost;
-  readonly #maxSubscriptions: number;
+  readonly #options: MultiplexedOptions;
+  readonly #lifetime: TokenLifetime;
   readonly #subscriptions = new Map<string, ActiveSubscription>();
   /** Ids of subscribes still being checked (token, origin, limits). */
   readonly #pending = new Set<string>();
+  /** Refreshes are applied one at a time, in the order they came. */
+  #refreshes: Promise<void> = Promise.resolve();
+  /** Refreshes received and not applied yet: bounded, so that a flood of them queues no unbounded work. */
+  #queuedRefreshes = 0;
 
-  constructor(connection: Connection, claims: TokenClaims, origin: string | undefined, host: SessionHost, maxSubscriptions: number) {
+  constructor(connection: Connection, claims: TokenClaims, origin: string | undefined, host: SessionHost, options: MultiplexedOptions) {
     this.#connection = connection;
     this.#claims = claims;
     this.#origin = origin;
     this.#host = host;
-    this.#maxSubscriptions = maxSubscriptions;
+    this.#options = options;
+    this.#lifetime = new TokenLifetime(() => connection.close(CloseCode.TokenExpired, 'token expired: reconnect with a fresh token'), {
+      seconds: options.warningSeconds,
+      onWarning: (exp) => this.#reply({ op: 'expiring', exp, in: Math.max(0, Math.floor(exp - Date.now() / 1000)) }),
+    });
+    this.#lifetime.watch(claims.exp);
   }
 
   /** Handles one client frame. */
   onMessage(data: Buffer, isBinary: boolean): void {
-    let message: { op?: unknown; id?: unknown; tenantid?: unknown; filters?: unknown; after?: unknown };
+    let message: { op?: unknown; id?: unknown; tenantid?: unknown; filters?: unknown; after?: unknown; token?: unknown };
     try {
       if (isBinary) throw new Error('binary');
       message = JSON.parse(data.toString('utf8'));
       if (message === null || typeof message !== 'object') throw new Error('not an object');
     } catch {
       this.#connection.close(CloseCode.BadMessage, 'send JSON text messages of tenantcast.v1 (docs/protocol.md)');
+      return;
+    }
+    if (message.op === 'refresh') {
+      this.#refresh(message.token);
       return;
     }
     const id = message.id;
@@ -110,11 +144,12 @@ export class MultiplexedSession {
     }
     if (message.op === 'subscribe') void this.#subscribe(id, message);
     else if (message.op === 'unsubscribe') this.#unsubscribe(id, true);
-    else this.#connection.close(CloseCode.BadMessage, '"op" must be "subscribe" or "unsubscribe"');
+    else this.#connection.close(CloseCode.BadMessage, '"op" must be "subscribe", "unsubscribe" or "refresh"');
   }
 
-  /** Ends every subscription: the connection closed. */
+  /** Ends every subscription and stops watching the token: the connection closed. */
   closeAll(): void {
+    this.#lifetime.cancel();
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id, false);
   }
 
@@ -149,12 +184,12 @@ export class MultiplexedSession {
       this.#fail(id, new ServiceError('TC_ERR_BAD_REQUEST', `Subscription "${id}" exists already; unsubscribe first, or use another id.`));
       return;
     }
-    if (this.#subscriptions.size + this.#pending.size >= this.#maxSubscriptions) {
+    if (this.#subscriptions.size + this.#pending.size >= this.#options.maxSubscriptions) {
       this.#fail(
         id,
         new ServiceError(
           'TC_ERR_TOO_MANY_CONNECTIONS',
-          `A connection holds at most ${this.#maxSubscriptions} subscriptions; open another connection.`,
+          `A connection holds at most ${this.#options.maxSubscriptions} subscriptions; open another connection.`,
         ),
       );
       return;
@@ -182,6 +217,8 @@ export class MultiplexedSession {
         this.#host.release(tenant);
         return;
       }
+      // A refresh accepted while we waited is checked against the open subscriptions only: check this one against it too.
+      requireTenant(this.#claims, tenant);
       const subscriber = new MultiplexedSubscriber(this, this.#connection, id, start, predicate);
       this.#pending.delete(id);
       this.#subscriptions.set(id, { tenant, subscriber });
@@ -196,6 +233,51 @@ export class MultiplexedSession {
       this.#fail(id, gatewayError);
     } finally {
       this.#pending.delete(id);
+    }
+  }
+
+  /** `{"op":"refresh","token":…}`: queued behind the refreshes before it. */
+  #refresh(token: unknown): void {
+    if (typeof token !== 'string' || token === '') {
+      this.#connection.close(CloseCode.BadMessage, '"refresh" needs "token": the new token, a JWT string');
+      return;
+    }
+    if (this.#queuedRefreshes >= MAX_QUEUED_REFRESHES) {
+      this.#connection.close(CloseCode.BadMessage, 'too many refreshes at once: send one, and the next after its "refreshed"');
+      return;
+    }
+    this.#queuedRefreshes++;
+    this.#refreshes = this.#refreshes.then(async () => {
+      await this.#applyRefresh(token);
+      this.#queuedRefreshes--;
+    });
+  }
+
+  /**
+   * Verifies the new token with the one verifier, holds it to what the connection has (token-refresh.ts),
+   * and moves the connection to it: its claims (for the subscribes that follow) and its expiry. A refusal
+   * closes the connection with the error's close code; the client connects again with a valid token.
+   */
+  async #applyRefresh(token: string): Promise<void> {
+    // A refresh queued behind one that was refused (or sent as the connection closed) is moot.
+    if (this.#connection.closed) return;
+    try {
+      const claims = await this.#options.tokens.verify(token);
+      if (this.#connection.closed) return;
+      checkRefresh(
+        this.#claims,
+        claims,
+        [...this.#subscriptions].map(([id, { tenant }]) => [id, tenant] as const),
+      );
+      this.#claims = claims;
+      this.#lifetime.watch(claims.exp);
+      this.#reply({ op: 'refreshed', exp: claims.exp ?? null });
+      this.#options.onRefresh('refreshed');
+    } catch (error) {
+      const refusal = toServiceError(error);
+      this.#options.onRefresh(refusal.code);
+      if (refusal.status >= 500) this.#host.onError(error);
+      this.#connection.close(refusal.closeCode ?? CloseCode.InternalError, refusal.message);
     }
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_TIMER_MS, nextExpiryWait, onTokenExpiry } from './token-expiry.ts';
+import { MAX_TIMER_MS, nextExpiryWait, onTokenExpiry, TokenLifetime, warningTime } from './token-expiry.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -67,5 +67,42 @@ describe('onTokenExpiry', () => {
     onTokenExpiry(undefined, () => fired++);
     t.mock.timers.tick(100 * DAY_MS);
     assert.equal(fired, 0);
+  });
+});
+
+describe('the warning before a token expires', () => {
+  const now = Date.UTC(2026, 0, 1);
+
+  test('comes warningSeconds before exp, or halfway through what is left for a shorter-lived token', () => {
+    assert.equal(warningTime(now / 1000 + 3600, now, 30), now / 1000 + 3570);
+    assert.equal(warningTime(now / 1000 + 60, now, 30), now / 1000 + 30);
+    assert.equal(warningTime(now / 1000 + 4, now, 30), now / 1000 + 2);
+    assert.equal(warningTime(now / 1000 - 5, now, 30), now / 1000 - 5, 'an expired token: at once');
+  });
+
+  test('TokenLifetime warns, then expires; a refresh moves both; the same exp again is not warned twice', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now });
+    const seen: string[] = [];
+    const lifetime = new TokenLifetime(() => seen.push('expired'), {
+      seconds: 30,
+      onWarning: (exp) => seen.push(`warn ${exp - now / 1000}`),
+    });
+    lifetime.watch(now / 1000 + 60);
+    t.mock.timers.tick(29_999);
+    assert.deepEqual(seen, []);
+    t.mock.timers.tick(1);
+    assert.deepEqual(seen, ['warn 60']);
+    lifetime.watch(now / 1000 + 60);
+    lifetime.watch(now / 1000 + 120);
+    t.mock.timers.tick(30_000);
+    assert.deepEqual(seen, ['warn 60'], 'the old exp no longer closes it');
+    t.mock.timers.tick(30_000);
+    assert.deepEqual(seen, ['warn 60', 'warn 120']);
+    t.mock.timers.tick(30_000);
+    assert.deepEqual(seen, ['warn 60', 'warn 120', 'expired']);
+    lifetime.watch(now / 1000 + 500);
+    lifetime.cancel();
+    t.mock.timers.tick(1000_000);
+    assert.equal(seen.length, 3, 'cancel() stops both');
   });
 });

@@ -5,6 +5,7 @@ import { compareOffsets } from '../offsets.ts';
 import type { EventOf, QlikEventMap } from '../schemas/qlik-events.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { askWhyRefused, type Refusal, readRefusal, type UpgradeResponse } from './refusals.ts';
+import { REFRESH_REFUSED_CLOSE, TokenRefresher } from './token-refresh.ts';
 
 /** An event as the gateway delivers it: a CloudEvent with its stream offset in `relayoffset`. */
 export type ReceivedEvent<TMap extends object = QlikEventMap> = EventOf<TMap> & { relayoffset: string };
@@ -27,7 +28,11 @@ type SocketConstructor = new (url: string, protocols: string | string[], options
 export interface SubscribeOptions<TMap extends object = QlikEventMap> {
   /** The gateway's base URL, e.g. `ws://127.0.0.1:8081` (http and https are accepted too). */
   url: string;
-  /** A token with `subscribe` scope over the tenant, or a function that returns one (called per connection). */
+  /**
+   * A token with `subscribe` scope over the tenant, or a function that returns one: called for each
+   * connection, and again shortly before the token expires (when the gateway says `expiring`), to
+   * refresh it on the open connection without reconnecting. A string token is used until it expires.
+   */
   token: string | (() => string | Promise<string>);
   tenantid: string;
   /** CloudEvents Subscriptions API filters, all of which must hold. */
@@ -76,6 +81,7 @@ const FATAL_CLOSE = new Set<number>([1002, 1003, 1007, 1008, CloseCode.MessageTo
 const ENDING_CLOSE: Readonly<Partial<Record<number, ErrorCode>>> = {
   [CloseCode.OffsetExpired]: 'TC_ERR_OFFSET_EXPIRED',
   [CloseCode.OffsetAhead]: 'TC_ERR_OFFSET_AHEAD',
+  ...REFRESH_REFUSED_CLOSE,
 };
 
 /** The longest wait a Retry-After may impose between two attempts. */
@@ -110,7 +116,8 @@ const RETRIED_CODES = new Set(['TC_ERR_REDIS_UNAVAILABLE', 'TC_ERR_INTERNAL', 'T
  * carrying the gateway's own code and message. When the resume offset cannot be served (trimmed by
  * retention: `TC_ERR_OFFSET_EXPIRED`; ahead of the stream, Redis having lost events:
  * `TC_ERR_OFFSET_AHEAD`), the iteration ends with that code, so that the caller can reconcile and
- * subscribe again with `after: '0'` or without `after`.
+ * subscribe again with `after: '0'` or without `after`. With a token function, the token is
+ * refreshed on the open connection before it expires (token-refresh.ts), with no reconnect.
  * @example
  * const subscription = subscribe({ url: 'ws://127.0.0.1:8081', token, tenantid: 'acme' });
  * for await (const event of subscription) {
@@ -144,6 +151,8 @@ class SubscriptionClient<TMap extends object> {
   #offset: string | undefined;
   #status: SubscriptionStatus = 'connecting';
   #socket: SocketLike | undefined;
+  /** Refreshes the open connection's token, when the token is a function. */
+  #refresher: TokenRefresher | undefined;
   #closed = false;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -188,10 +197,10 @@ class SubscriptionClient<TMap extends object> {
 
   async connect(): Promise<void> {
     if (this.#closed) return;
+    const { token: given, WebSocket } = this.#options;
     let token: string;
     let impl: { ctor: SocketConstructor; headers: boolean };
     try {
-      const { token: given, WebSocket } = this.#options;
       token = typeof given === 'function' ? await given() : given;
       impl = WebSocket !== undefined ? { ctor: WebSocket, headers: false } : await defaultSocket();
     } catch (cause) {
@@ -206,6 +215,7 @@ class SubscriptionClient<TMap extends object> {
       ? new impl.ctor(target.href, 'tenantcast.v1', { headers: { authorization: `Bearer ${token}` } })
       : new impl.ctor(target.href, 'tenantcast.v1');
     this.#socket = ws;
+    this.#refresher = typeof given === 'function' ? new TokenRefresher(given, ws) : undefined;
     let opened = false;
     ws.onopen = () => {
       opened = true;
@@ -245,7 +255,9 @@ class SubscriptionClient<TMap extends object> {
       return;
     }
     if (message.op === 'event' && message.event !== undefined) this.#onEvent(message.event);
-    else if (message.op === 'subscribed') {
+    else if (message.op === 'expiring' || message.op === 'refreshed') {
+      if (ws === this.#socket) this.#refresher?.onMessage(message);
+    } else if (message.op === 'subscribed') {
       this.#attempt = 0;
       // A live-only subscription starts where the gateway says, so that a reconnect resumes there.
       this.#offset ??= message.after;
@@ -280,6 +292,7 @@ class SubscriptionClient<TMap extends object> {
     if (this.#closed || this.#socket !== ws) return;
     const ending = ENDING_CLOSE[code];
     if (ending !== undefined) {
+      // A refused refresh (4002-4005) or an offset the stream cannot serve (4010, 4011).
       this.#fail(new TenantcastError(ending, `The gateway ended the subscription at offset ${this.#offset} (${code}): ${reason}`));
     } else if (FATAL_CLOSE.has(code)) {
       this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', `The gateway closed the connection (${code}): ${reason}`));
