@@ -9,21 +9,24 @@ import { createTokenVerifier, type TokenVerifier, type TokenVerifierConfig } fro
 const SECRET = 'jwks-keys-test-secret-0123456789';
 
 /** A verifier of the configuration a server reads, with the JWKS of `jwksUrls` and short cooldowns. */
-function verifier(jwksUrls: string[], overrides: Partial<TokenVerifierConfig> = {}): TokenVerifier {
-  return createTokenVerifier({
-    secret: SECRET,
-    authMaxTokenLifetimeSeconds: 24 * 3600,
-    authAllowNoExp: false,
-    authJwksUrls: jwksUrls,
-    authAlgorithms: ['RS256', 'ES256', 'EdDSA'],
-    authJwksCooldownMs: 0,
-    authJwksTimeoutMs: 1000,
-    authJwksMaxAgeMs: 600_000,
-    authTenantsClaim: 'tenants',
-    authScopeClaim: 'scope',
-    authDefaultScope: 'subscribe',
-    ...overrides,
-  });
+function verifier(jwksUrls: string[], overrides: Partial<TokenVerifierConfig> = {}, log?: { warn(): void }): TokenVerifier {
+  return createTokenVerifier(
+    {
+      secret: SECRET,
+      authMaxTokenLifetimeSeconds: 24 * 3600,
+      authAllowNoExp: false,
+      authJwksUrls: jwksUrls,
+      authAlgorithms: ['RS256', 'ES256', 'EdDSA'],
+      authJwksCooldownMs: 0,
+      authJwksTimeoutMs: 1000,
+      authJwksMaxAgeMs: 600_000,
+      authTenantsClaim: 'tenants',
+      authScopeClaim: 'scope',
+      authDefaultScope: 'subscribe',
+      ...overrides,
+    },
+    log,
+  );
 }
 
 /** Checks a refusal: `code` (TC_ERR_TOKEN_INVALID by default) and a message matching `message`. */
@@ -106,6 +109,36 @@ describe('tokens of an identity provider (AUTH_JWKS_URLS)', () => {
     const later = await idp.addKey('RS256');
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal((await tokens.verify(await idp.sign({ sub: 'back', tenants: ['acme'] }, { kid: later }))).sub, 'back');
+  });
+
+  test('keys older than AUTH_JWKS_MAX_AGE_MS are fetched again in the background: a removed key stops verifying without an unknown kid', async () => {
+    const tokens = verifier([idp.jwksUrl], { authJwksMaxAgeMs: 100, authJwksCooldownMs: 100 });
+    const kid = await idp.addKey('RS256');
+    await tokens.verify(await idp.sign({ sub: 'first', tenants: ['acme'] }, { kid }));
+    idp.removeKey(kid);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Stale: this one still verifies with the cached key, and starts a fetch it does not wait for.
+    assert.equal((await tokens.verify(await idp.sign({ sub: 'stale', tenants: ['acme'] }, { kid }))).sub, 'stale');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await assert.rejects(tokens.verify(await idp.sign({ sub: 'after', tenants: ['acme'] }, { kid })), refused(/"kid"/));
+  });
+
+  test('stale keys with the provider down keep verifying; the failed refresh is tried (and logged) once per cooldown', async () => {
+    let warnings = 0;
+    const tokens = verifier([idp.jwksUrl], { authJwksMaxAgeMs: 50, authJwksCooldownMs: 60_000 }, { warn: () => void (warnings += 1) });
+    const kid = await idp.addKey('ES256');
+    await tokens.verify(await idp.sign({ sub: 'warm', tenants: ['acme'] }, { kid }));
+    await idp.stop();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 5; i += 1) {
+        assert.equal((await tokens.verify(await idp.sign({ sub: `down-${i}`, tenants: ['acme'] }, { kid }))).sub, `down-${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(warnings, 1);
+    } finally {
+      await idp.start();
+    }
   });
 
   test('a JWKS unreachable with no key cached yet: 503 TC_ERR_KEYS_UNAVAILABLE, not a hang', async () => {

@@ -55,7 +55,7 @@ class RemoteKeySet {
   /** jose's key lookup: a key of this set for the token's header, or JWKSNoMatchingKey. */
   readonly getKey = async (header: JWTHeaderParameters, token: Parameters<ReturnType<typeof createRemoteJWKSet>>[1]) => {
     const cached = this.#loadedAt !== Number.NEGATIVE_INFINITY;
-    if (cached && Date.now() - this.#loadedAt > this.#options.maxAgeMs && !this.#jose.reloading) this.#refreshInBackground();
+    if (cached && this.#due()) this.#refreshInBackground();
     try {
       return await this.#jose(header, token);
     } catch (error) {
@@ -68,6 +68,12 @@ class RemoteKeySet {
       });
     }
   };
+
+  /** Stale keys are fetched again, once at a time, and not within the cooldown of a failed fetch (one warning per cooldown). */
+  #due(): boolean {
+    const now = Date.now();
+    return now - this.#loadedAt > this.#options.maxAgeMs && !this.#jose.reloading && now - this.#failedAt >= this.#options.cooldownMs;
+  }
 
   #refreshInBackground(): void {
     this.#jose.reload().catch((error: unknown) => {
