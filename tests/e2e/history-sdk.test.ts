@@ -7,7 +7,10 @@ const stack = useRelayStack();
 
 test('RelayClient.history pages through a tenant’s stored events oldest first, from after an offset to the end', async (t) => {
   const tenant = 'sdk-history';
-  const client = new RelayClient({ url: stack.relay.url, token: await stack.relay.token({ scope: 'publish subscribe', tenants: [tenant] }) });
+  const client = new RelayClient({
+    url: stack.relay.url,
+    token: await stack.relay.token({ scope: 'publish subscribe', tenants: [tenant] }),
+  });
   t.after(() => client.close());
   const ids = Array.from({ length: 7 }, (_, i) => `h-${i}`);
   const published = await client.publish(
