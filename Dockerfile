@@ -13,6 +13,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .pnpmfile.cjs ./
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/server/package.json packages/server/
 COPY packages/testkit/package.json packages/testkit/
+COPY packages/cli/package.json packages/cli/
 COPY apps/relay/package.json apps/relay/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/console/package.json apps/console/

@@ -7,7 +7,7 @@
  *   private addresses and prints tokens for every tenant, so it is not for other machines to reach. Their metrics are on
  *   listeners of their own, 127.0.0.1:9080 and :9081 (RELAY_METRICS_PORT, GATEWAY_METRICS_PORT).
  * - Prints ready-to-use dev tokens, valid as long as the servers allow (AUTH_MAX_TOKEN_LIFETIME_SECONDS, 24 h by default),
- *   a first request to try, and a console link for the tenant `demo` (a portal link made through the relay's API; the
+ *   a first request to try, the CLI's commands for this stack (start.mjs builds the CLI), and a console link for the tenant `demo` (a portal link made through the relay's API; the
  *   console subscribes through this gateway: CONSOLE_GATEWAY_URL).
  * - SIGINT or SIGTERM (Ctrl-C, or a signal to `npm start`) stops the relay, the gateway and the redis-server it started, then
  *   exits; so does the parent going away.
@@ -210,7 +210,14 @@ Try it:
     -H 'Content-Type: application/cloudevents+json' \\
     -d '{"specversion":"1.0","id":"demo-1","source":"com.qlik/demo","type":"com.qlik.web-integration.deleted","tenantid":"demo","data":{"id":"wi-1"}}'
   curl -s "${relayUrl}/v1/tenants/demo/events?after=0" -H "Authorization: Bearer ${tokens.subscribe}"
-  npx wscat -s cloudevents.json -c "${gatewayUrl.replace('http', 'ws')}/v1/tenants/demo/events?after=0&token=${tokens.subscribe}"
+
+The CLI (docs/cli.md), from this folder in another terminal:
+  export TENANTCAST_URL=${relayUrl} TENANTCAST_GATEWAY_URL=${gatewayUrl.replace('http', 'ws')}
+  export TENANTCAST_TOKEN=${tokens.admin}
+  npx tenantcast tail demo --after 0
+  npx tenantcast publish --tenant demo --type com.qlik.web-integration.deleted --source com.qlik/demo --data '{"id":"wi-1"}'
+  npx tenantcast history demo
+  npx tenantcast --help
 
 Ctrl-C (or SIGINT / SIGTERM to npm start) stops everything.
 `);

@@ -21,6 +21,13 @@ if (!existsSync(join(root, 'apps', 'console', 'dist', 'index.html'))) {
   const build = spawnSync('bash', [join(root, 'scripts', 'pnpm.sh'), '--filter', '@tenantcast/console', 'run', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
+// The CLI that `npm start` prints commands of (`npx tenantcast …`) runs its compiled dist/: build it,
+// and its SDK, each time (tsc -b does nothing when they are current, in a fraction of a second).
+const cli = spawnSync('bash', [join(root, 'scripts', 'pnpm.sh'), 'exec', 'tsc', '-b', join(root, 'packages', 'cli', 'tsconfig.build.json')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (cli.status !== 0) process.exit(cli.status ?? 1);
 const { register } = await import('tsx/esm/api');
 register();
 await import('./dev.ts');

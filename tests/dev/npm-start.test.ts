@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -149,6 +149,33 @@ async function checkConsoleLink(t: TestContext, started: Started): Promise<void>
   );
 }
 
+/** The CLI commands `npm start` printed work as printed, from the repository's root: publish, then history shows the event. */
+function checkCliCommands(started: Started): void {
+  const block = /The CLI \(docs\/cli\.md\)[^\n]*\n((?: {2}.*\n)+)/.exec(started.output());
+  assert.ok(block, `prints the CLI's commands:\n${started.output()}`);
+  const lines = block[1]!.split('\n').map((line) => line.trim());
+  assert.ok(lines.includes('npx tenantcast tail demo --after 0'), 'a tail command');
+  assert.ok(!started.output().includes('wscat'), 'no wscat line any more');
+  const script = [
+    ...lines.filter((line) => line.startsWith('export ') || line.startsWith('npx tenantcast publish ')),
+    'npx tenantcast history demo --json',
+  ];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('TENANTCAST_') || name === 'NODE_TEST_CONTEXT') delete env[name];
+  const result = spawnSync('bash', ['-euc', script.join('\n')], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0, `${script.join('\n')}\n${result.stdout}${result.stderr}`);
+  // The publish command's result (JSON: stdout is a pipe), then the history's one event.
+  const [published, ...events] = result.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { source: string; data: unknown; duplicate?: boolean });
+  assert.equal(published!.duplicate, false);
+  assert.deepEqual(
+    events.map((e) => [e.source, e.data]),
+    [['com.qlik/demo', { id: 'wi-1' }]],
+  );
+}
+
 describe('npm start', { skip: linux ? false : 'reads the process tree from /proc' }, () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal} to the npm start process stops the relay, the gateway and its redis-server`, async (t) => {
@@ -170,6 +197,7 @@ describe('npm start', { skip: linux ? false : 'reads the process tree from /proc
       assert.ok(started.output().includes(`http://127.0.0.1:${started.ports.gatewayMetrics}/metrics`), 'prints the metrics URLs');
       assert.equal((await fetch(`http://127.0.0.1:${started.ports.gatewayMetrics}/metrics`)).status, 200);
       await checkConsoleLink(t, started);
+      if (signal === 'SIGTERM') checkCliCommands(started);
 
       started.npm.kill(signal);
       await until(() => tree.every((pid) => !alive(pid)), `every process npm start started to exit after ${signal}`, 15_000, 100);

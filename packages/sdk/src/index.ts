@@ -23,6 +23,7 @@ export {
   type PublishResult,
   RelayClient,
   type RelayClientOptions,
+  type StoredEvent,
   type WebhookCatchUp,
   type WebhookEndpointInfo,
   type WebhookInput,

@@ -1,4 +1,4 @@
-import { WebhookMethods } from './webhook-methods.ts';
+import { HistoryMethods } from './history-methods.ts';
 
 /** A link that opens the tenant console signed in for one tenant. */
 export interface PortalLink {
@@ -9,10 +9,10 @@ export interface PortalLink {
 }
 
 /**
- * The relay's tenant administration beyond webhooks, as methods of `RelayClient` (which extends
- * this): the console's portal links. Tokens need `admin` scope over the tenant.
+ * The relay's tenant administration beyond webhooks and history, as methods of `RelayClient` (which
+ * extends this): the console's portal links. Tokens need `admin` scope over the tenant.
  */
-export abstract class AdminMethods extends WebhookMethods {
+export abstract class AdminMethods extends HistoryMethods {
   /**
    * Makes a link that opens the tenant console signed in for `tenantid` alone (admin and subscribe
    * over it), valid `expiresInSeconds` (default 3,600, at most 86,400).

@@ -4,6 +4,7 @@ import { defaultRegistry, type EventRegistry } from '../registry.ts';
 import type { CloudEvent } from '../schemas/envelope.ts';
 import { abortAfter } from './abort-after.ts';
 import { AdminMethods, type PortalLink } from './admin-methods.ts';
+import type { StoredEvent } from './history-methods.ts';
 import {
   callRelay,
   type DeliveryAttemptInfo,
@@ -22,6 +23,7 @@ export type {
   DeliveryInfo,
   DeliveryStatus,
   PortalLink,
+  StoredEvent,
   WebhookCatchUp,
   WebhookEndpointInfo,
   WebhookInput,

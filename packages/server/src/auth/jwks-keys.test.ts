@@ -125,7 +125,15 @@ describe('tokens of an identity provider (AUTH_JWKS_URLS)', () => {
 
   test('stale keys with the provider down keep verifying; the failed refresh is tried (and logged) once per cooldown', async () => {
     let warnings = 0;
-    const tokens = verifier([idp.jwksUrl], { authJwksMaxAgeMs: 50, authJwksCooldownMs: 60_000 }, { warn: () => void (warnings += 1) });
+    const tokens = verifier(
+      [idp.jwksUrl],
+      { authJwksMaxAgeMs: 50, authJwksCooldownMs: 60_000 },
+      {
+        warn: () => {
+          warnings += 1;
+        },
+      },
+    );
     const kid = await idp.addKey('ES256');
     await tokens.verify(await idp.sign({ sub: 'warm', tenants: ['acme'] }, { kid }));
     await idp.stop();
