@@ -19,7 +19,9 @@ import { createGatewayMetrics } from './ops/metrics.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
 import { closeClients } from './protocol/close-clients.ts';
 import { Heartbeat } from './protocol/heartbeat.ts';
+import type { SessionHost } from './protocol/session-host.ts';
 import { Sessions } from './protocol/sessions.ts';
+import { EventStreams } from './sse/event-streams.ts';
 import { Handshake } from './upgrade/handshake.ts';
 
 export interface GatewayDeps {
@@ -39,8 +41,9 @@ export interface Gateway {
 
 /**
  * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
- * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode. It wires the parts
- * (upgrade/, admission/, fanout/, protocol/, ops/) and runs the lifecycle.
+ * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode, and the same as
+ * Server-Sent Events. It wires the parts (upgrade/, admission/, fanout/, protocol/, sse/, ops/) and
+ * runs the lifecycle.
  * @example
  * const gateway = createGateway(loadConfig(configFromEnv(process.env)));
  * console.log(await gateway.listen());
@@ -59,6 +62,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onSent: (messages) => metrics.messagesOut.inc(messages),
     onError: (error) => logger.warn({ err: error }, 'fan-out task failed; it will be retried'),
   });
+  const tokens = new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) });
   const admission = new Admission({
     maxPerTenant: config.maxConnectionsPerTenant,
     originPolicy: config.originPolicy,
@@ -67,7 +71,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
     lifecycle,
-    tokens: new TokenVerifier(hs256Keys(config.secret, config.secretPrevious), { policy: tokenPolicy(config) }),
+    tokens,
     admission,
     store,
     onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
@@ -81,30 +85,43 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   );
   const metricsListener = new MetricsListener({ port: config.metricsPort, host: config.metricsHost, registry: metrics.registry, logger });
   const heartbeat = new Heartbeat(handshake.clients, config.heartbeatMs);
+  const host: SessionHost = {
+    admit: (tenant, origin) => admission.admit(tenant, origin),
+    release: (tenant) => admission.release(tenant),
+    start: (tenant, after) => startOffset(store, tenant, after),
+    subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
+    unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
+    onError: (error) => logger.error({ err: error }, 'subscription failed'),
+  };
   const sessions = new Sessions({
-    host: {
-      admit: (tenant, origin) => admission.admit(tenant, origin),
-      release: (tenant) => admission.release(tenant),
-      start: (tenant, after) => startOffset(store, tenant, after),
-      subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
-      unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
-      onError: (error) => logger.error({ err: error }, 'subscription failed'),
-    },
+    host,
     heartbeat,
     maxBufferedBytes: config.maxBufferedBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     onSlow: () => metrics.slowConsumers.inc(),
     logger,
   });
+  const eventStreams = new EventStreams({
+    lifecycle,
+    tokens,
+    host,
+    maxBufferedBytes: config.maxBufferedBytes,
+    heartbeatMs: config.sseHeartbeatMs,
+    onSlow: () => metrics.slowConsumers.inc(),
+    onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
+    logger,
+  });
   const limits = httpLimitOptions(config);
   const server = createServer(
     limits.http,
-    opsRoutes({
-      lifecycle,
-      redisReady: () => redis.ready,
-      probe: (request, url) => handshake.probe(request, url),
-      logger,
-    }),
+    eventStreams.routes(
+      opsRoutes({
+        lifecycle,
+        redisReady: () => redis.ready,
+        probe: (request, url) => handshake.probe(request, url),
+        logger,
+      }),
+    ),
   );
   server.keepAliveTimeout = limits.keepAliveTimeout;
   capConnections(server, config, metrics.connectionsDropped);
@@ -135,6 +152,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         [
           'close clients with 1001',
           async () => {
+            eventStreams.close();
             await closeClients(handshake.clients, config.shutdownTimeoutMs);
             server.closeAllConnections();
           },

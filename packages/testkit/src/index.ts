@@ -22,3 +22,4 @@ export {
   refusal,
   TestClient,
 } from './ws-clients.ts';
+export { openStream, type StreamMessage, type StreamOptions, type StreamRefusal, streamRefusal, TestStream } from './sse-clients.ts';
