@@ -64,7 +64,7 @@ export class TestStream {
           const colon = line.indexOf(':');
           const name = colon < 0 ? line : line.slice(0, colon);
           const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-          if (name === 'data') (fields.data ??= []).push(value);
+          if (name === 'data') fields.data = [...(fields.data ?? []), value];
           else if (name === 'event') fields.event = value;
           else if (name === 'id') fields.id = value;
         }

@@ -174,7 +174,10 @@ describe('Server-Sent Events: refusals, before the stream, as HTTP statuses with
       name: 'an offset ahead of the stream',
       status: 409,
       code: 'TC_ERR_OFFSET_AHEAD',
-      open: async (tenant, history) => [streamUrl(tenant), { token: stack.token, headers: { 'last-event-id': `${Number(history.offset.split('-')[0]) + 60_000}-0` } }],
+      open: async (tenant, history) => [
+        streamUrl(tenant),
+        { token: stack.token, headers: { 'last-event-id': `${Number(history.offset.split('-')[0]) + 60_000}-0` } },
+      ],
     },
     {
       name: 'a Last-Event-ID that is no offset',
