@@ -10,7 +10,7 @@
  *   pnpm bench -- --only deliverylog   the webhook delivery log with 100,000 deliveries of one endpoint
  *   pnpm bench -- --runs 5          more runs
  *   pnpm bench -- --profile         CPU profiles of the servers under test in bench/results/profiles
- *   pnpm bench -- --only fanout --targets tenantcast,ws --cases 2000   a part of a scenario
+ *   pnpm bench -- --only fanout --targets tenantcast,ws --cases 2000   a part of a scenario (sse: the gateway over Server-Sent Events)
  *   pnpm bench -- --only fanout --baseline ../tenantcast-before      A/B: that checkout's gateway too
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';

@@ -8,7 +8,7 @@ import { BENCH_SECRET, KEY_PREFIX, type ServerProcess, startServer } from './ser
 export interface FanoutTarget {
   kind: TargetKind;
   /** What the load processes speak to it. */
-  protocol: 'tenantcast' | 'socketio' | 'raw';
+  protocol: 'tenantcast' | 'socketio' | 'raw' | 'sse';
   /** Socket.IO's auth token. */
   token?: string;
   /** The process that holds the clients. */
@@ -24,13 +24,14 @@ export interface FanoutTarget {
   stop(): Promise<void>;
 }
 
-export type TargetKind = 'tenantcast' | 'socketio' | 'ws' | 'tenantcast-baseline';
+export type TargetKind = 'tenantcast' | 'socketio' | 'ws' | 'tenantcast-baseline' | 'tenantcast-sse';
 
 export const TARGET_NAMES: Record<TargetKind, string> = {
   tenantcast: 'tenantcast gateway',
   socketio: 'Socket.IO + redis-streams-adapter',
   ws: 'bare ws (prebuilt frame)',
   'tenantcast-baseline': 'tenantcast gateway of the --baseline checkout',
+  'tenantcast-sse': 'tenantcast gateway, Server-Sent Events',
 };
 
 export interface TargetOptions {
@@ -43,7 +44,7 @@ export interface TargetOptions {
 }
 
 export async function startTarget(kind: TargetKind, redisUrl: string, options: TargetOptions): Promise<FanoutTarget> {
-  if (kind === 'tenantcast' || kind === 'tenantcast-baseline') {
+  if (kind === 'tenantcast' || kind === 'tenantcast-baseline' || kind === 'tenantcast-sse') {
     if (kind === 'tenantcast-baseline' && options.baseline === undefined) throw new Error('tenantcast-baseline needs --baseline <dir>');
     const gateway: ServerProcess = await startServer('gateway', redisUrl, {
       label: options.label,
@@ -57,10 +58,10 @@ export async function startTarget(kind: TargetKind, redisUrl: string, options: T
     const ws = gateway.url.replace(/^http/, 'ws');
     return {
       kind,
-      protocol: 'tenantcast',
+      protocol: kind === 'tenantcast-sse' ? 'sse' : 'tenantcast',
       pid: gateway.pid,
       helperPids: { publisher: publisher.pid },
-      url: (tenant) => `${ws}/v1/tenants/${tenant}/events?token=${token}`,
+      url: (tenant) => `${kind === 'tenantcast-sse' ? gateway.url : ws}/v1/tenants/${tenant}/events?token=${token}`,
       publish: (params) => publisher.call<PublishResult>('publish', params, 300_000),
       settle: async () => {},
       rss: () => gateway.rss(),

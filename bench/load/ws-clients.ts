@@ -9,7 +9,9 @@
  * - `tenantcast`: the gateway's plain CloudEvents mode (subprotocol cloudevents.json), one text frame per event;
  * - `socketio`: Engine.IO v4 / Socket.IO v5 over WebSocket: open, connect with an auth token,
  *   answer pings; `42[…]` frames are events;
- * - `raw`: the bare ws ceiling, one text frame per event.
+ * - `raw`: the bare ws ceiling, one text frame per event;
+ * - `sse`: the gateway's Server-Sent Events (a GET with Accept: text/event-stream), one `data:` line
+ *   per event, counted by its line start without parsing (the stored JSON holds no line break).
  */
 import { randomBytes } from 'node:crypto';
 import { type Socket, connect as tcpConnect } from 'node:net';
@@ -17,7 +19,7 @@ import { now, signalled, sleep } from '../lib/clock.ts';
 import { PUBLISH_TIME_PREFIX, publishTimeOf } from '../lib/events.ts';
 import { serve } from '../lib/rpc.ts';
 
-type Protocol = 'tenantcast' | 'socketio' | 'raw';
+type Protocol = 'tenantcast' | 'socketio' | 'raw' | 'sse';
 
 export interface ConnectParams {
   urls: string[];
@@ -123,8 +125,26 @@ class Client {
     this.socket.write(clientFrame(opcode, Buffer.from(payload)));
   }
 
+  /** The last bytes of the previous chunk (SSE): a `\ndata:` split between two reads is counted once. */
+  #tail: Buffer = Buffer.alloc(0);
+
+  /** Feeds bytes read from an event stream: each `\ndata:` is one event (after its `id:` line). */
+  #readEventStream(chunk: Buffer): void {
+    const text = this.#tail.length > 0 ? Buffer.concat([this.#tail, chunk]) : chunk;
+    let at = text.indexOf(DATA_LINE);
+    while (at >= 0) {
+      onEvent(undefined);
+      at = text.indexOf(DATA_LINE, at + DATA_LINE.length);
+    }
+    this.#tail = text.subarray(Math.max(0, text.length - DATA_LINE.length + 1));
+  }
+
   /** Feeds bytes read from the socket. */
   read(chunk: Buffer): void {
+    if (this.protocol === 'sse') {
+      this.#readEventStream(chunk);
+      return;
+    }
     let i = 0;
     const length = chunk.length;
     while (i < length) {
@@ -187,6 +207,8 @@ class Client {
 
 const clients: Client[] = [];
 
+const DATA_LINE = Buffer.from('\ndata:');
+
 /** Opens one client; resolves once it can receive events. */
 function open(url: string, protocol: Protocol, token: string | undefined, timeoutMs: number): Promise<Client> {
   const target = new URL(url);
@@ -220,6 +242,10 @@ function open(url: string, protocol: Protocol, token: string | undefined, timeou
       }
     });
     socket.on('connect', () => {
+      if (protocol === 'sse') {
+        socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: text/event-stream\r\n\r\n`);
+        return;
+      }
       socket.write(
         `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
@@ -234,7 +260,7 @@ function open(url: string, protocol: Protocol, token: string | undefined, timeou
       if (end < 0) return;
       socket.off('data', onHead);
       const status = head.toString('latin1', 9, 12);
-      if (status !== '101') {
+      if (status !== (protocol === 'sse' ? '200' : '101')) {
         fail(new Error(`HTTP ${status}`));
         return;
       }

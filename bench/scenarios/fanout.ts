@@ -27,6 +27,8 @@ export interface FanoutCase {
   met?: (tc: number, peer: number, ceiling: number) => boolean;
   /** Record the idle RSS per connection, for (4) memory. */
   measuresMemory?: boolean;
+  /** Also run the gateway's Server-Sent Events (a row of its own, beside the WebSocket one). */
+  sse?: boolean;
 }
 
 export interface MemoryMeasurement {
@@ -59,6 +61,7 @@ export function fanoutCases(quick: boolean): FanoutCase[] {
       eventsPerTenant: quick ? 150 : 300,
       target: '≥ 500k msgs/s, ≥ 3× peer, ≥ 0.5× ceiling',
       met: (tc, peer, ceiling) => tc >= 500_000 && tc >= 3 * peer && tc >= 0.5 * ceiling,
+      sse: true,
     },
     {
       id: 'fanout.one-tenant-10000',
@@ -210,6 +213,8 @@ export const fanout: Scenario = {
     for (const c of cases) {
       const results: Partial<Record<TargetKind, CaseResult>> = {};
       for (const kind of selectedKinds(ctx)) results[kind] = await runCase(ctx, kind, c);
+      if (c.sse && (ctx.targets === undefined || ctx.targets.includes('sse')))
+        results['tenantcast-sse'] = await runCase(ctx, 'tenantcast-sse', c);
       details[c.id] = { ...c, met: undefined, results };
       const disturbed = Object.values(results).some((r) => r.runs.some((run) => (run.cpu.other ?? 0) > DISTURBED_CORES));
       const tc = results.tenantcast?.rate ?? Number.NaN;
@@ -229,6 +234,22 @@ export const fanout: Scenario = {
         ...(c.target && results.tenantcast ? { target: c.target, met: c.met!(tc, peer, ceiling) } : {}),
         disturbed,
       });
+      const sse = results['tenantcast-sse'];
+      if (sse !== undefined) {
+        rows.push({
+          id: `${c.id}.sse`,
+          measure: c.measure.replace('fan-out,', 'fan-out over SSE,'),
+          unit: 'rate',
+          tenantcast: sse.rate,
+          peer,
+          ceiling,
+          peerName: TARGET_NAMES.socketio,
+          ceilingName: 'bare ws',
+          peerRatio: sse.rate / peer,
+          ceilingRatio: sse.rate / ceiling,
+          disturbed,
+        });
+      }
       const baseline = results['tenantcast-baseline'];
       if (baseline !== undefined) {
         rows.push({

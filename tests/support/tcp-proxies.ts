@@ -10,6 +10,8 @@ export interface TcpProxy {
   target: number;
   pause(): void;
   resume(): void;
+  /** Cuts the connections open now, as a network failure would; new ones go through. Returns how many. */
+  cut(): number;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,14 @@ export async function startProxy(target: number, onClientData?: ClientDataHook):
     resume() {
       paused = false;
       for (const { upstream } of pairs) upstream.resume();
+    },
+    cut() {
+      const count = pairs.size;
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      return count;
     },
     async close() {
       for (const { client, upstream } of pairs) {

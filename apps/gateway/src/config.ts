@@ -15,6 +15,8 @@ export const GatewayConfigSchema = Type.Object(
     maxPayload: Type.Integer({ minimum: 1024, default: 64 * 1024 }),
     /** Ping interval in ms; a peer that misses a pong by the next ping is closed. Default 30,000. */
     heartbeatMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    /** Interval in ms of the heartbeat comments on Server-Sent Events streams, which keep proxies from closing idle ones. Default 15,000. */
+    sseHeartbeatMs: Type.Integer({ minimum: 100, default: 15_000 }),
     /** `enforce` refuses browser upgrades whose Origin the tenant's web integrations do not allow. Default off. */
     originPolicy: Type.Union([Type.Literal('off'), Type.Literal('enforce')], { default: 'off' }),
     /** Events per page when a client catches up from the stream. Default 1,000. */
@@ -43,6 +45,7 @@ const gatewayConfig = defineConfig({
     maxBufferedBytes: 'GATEWAY_MAX_BUFFERED_BYTES',
     maxPayload: 'GATEWAY_MAX_PAYLOAD_BYTES',
     heartbeatMs: 'GATEWAY_HEARTBEAT_MS',
+    sseHeartbeatMs: 'GATEWAY_SSE_HEARTBEAT_MS',
     originPolicy: 'GATEWAY_ORIGIN_POLICY',
     catchUpPageSize: 'GATEWAY_CATCH_UP_PAGE_SIZE',
     maxSubscriptionsPerConnection: 'GATEWAY_MAX_SUBSCRIPTIONS_PER_CONNECTION',

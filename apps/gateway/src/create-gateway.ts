@@ -10,7 +10,9 @@ import { createGatewayMetrics } from './ops/metrics.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
 import { closeClients } from './protocol/close-clients.ts';
 import { Heartbeat } from './protocol/heartbeat.ts';
+import type { SessionHost } from './protocol/session-host.ts';
 import { Sessions } from './protocol/sessions.ts';
+import { EventStreams } from './sse/event-streams.ts';
 import { Handshake } from './upgrade/handshake.ts';
 
 export interface GatewayDeps {
@@ -30,8 +32,9 @@ export interface Gateway {
 
 /**
  * Builds the gateway: WebSocket fan-out of each tenant's stored events, filtered, with gap-free
- * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode. It wires the parts
- * (upgrade/, admission/, fanout/, protocol/, ops/) and runs the lifecycle.
+ * resume by offset, plain CloudEvents mode and tenantcast's multiplexed mode, and the same as
+ * Server-Sent Events. It wires the parts (upgrade/, admission/, fanout/, protocol/, sse/, ops/) and
+ * runs the lifecycle.
  * @example
  * const gateway = createGateway(loadConfig(configFromEnv(process.env)));
  * console.log(await gateway.listen());
@@ -55,7 +58,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     originPolicy: config.originPolicy,
     origins: (tenant) => store.origins(tenant),
   });
-  // One verifier for the upgrades and the refreshes of multiplexed connections.
+  // One verifier for the upgrades, the refreshes of multiplexed connections and the event streams.
   const tokens = createTokenVerifier(config, logger);
   const handshake: Handshake = new Handshake({
     maxPayload: config.maxPayload,
@@ -74,15 +77,16 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   );
   const metricsListener = new MetricsListener({ port: config.metricsPort, host: config.metricsHost, registry: metrics.registry, logger });
   const heartbeat = new Heartbeat(handshake.clients, config.heartbeatMs);
+  const host: SessionHost = {
+    admit: (tenant, origin) => admission.admit(tenant, origin),
+    release: (tenant) => admission.release(tenant),
+    start: (tenant, after) => startOffset(store, tenant, after),
+    subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
+    unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
+    onError: (error) => logger.error({ err: error }, 'subscription failed'),
+  };
   const sessions = new Sessions({
-    host: {
-      admit: (tenant, origin) => admission.admit(tenant, origin),
-      release: (tenant) => admission.release(tenant),
-      start: (tenant, after) => startOffset(store, tenant, after),
-      subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
-      unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
-      onError: (error) => logger.error({ err: error }, 'subscription failed'),
-    },
+    host,
     heartbeat,
     maxBufferedBytes: config.maxBufferedBytes,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
@@ -93,15 +97,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onRefresh: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
     logger,
   });
+  const eventStreams = new EventStreams({
+    lifecycle,
+    tokens,
+    host,
+    maxBufferedBytes: config.maxBufferedBytes,
+    heartbeatMs: config.sseHeartbeatMs,
+    onSlow: () => metrics.slowConsumers.inc(),
+    onRefused: (error) => metrics.upgradesRefused.inc({ code: error.code }),
+    logger,
+  });
   const limits = httpLimitOptions(config);
   const server = createServer(
     limits.http,
-    opsRoutes({
-      lifecycle,
-      redisReady: () => redis.ready,
-      probe: (request, url) => handshake.probe(request, url),
-      logger,
-    }),
+    eventStreams.routes(
+      opsRoutes({
+        lifecycle,
+        redisReady: () => redis.ready,
+        probe: (request, url) => handshake.probe(request, url),
+        logger,
+      }),
+    ),
   );
   server.keepAliveTimeout = limits.keepAliveTimeout;
   capConnections(server, config, metrics.connectionsDropped);
@@ -132,6 +148,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         [
           'close clients with 1001',
           async () => {
+            eventStreams.close();
             await closeClients(handshake.clients, config.shutdownTimeoutMs);
             server.closeAllConnections();
           },

@@ -37,7 +37,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** What the table says of one code. */
 export interface ErrorSpec {
-  /** The HTTP status a server answers with; absent for errors only the SDK raises. */
+  /** The HTTP status a server answers with; absent for errors never answered as an HTTP status (raised by the SDK, or ending a stream). */
   readonly status?: number;
   /** The WebSocket close code a gateway closes a connection with for it, where it has one. */
   readonly close?: CloseCode;
@@ -66,6 +66,12 @@ export const ERRORS = {
       'A refresh token must carry the connection\'s subject ("sub"); to connect as another subject, open a new connection with its token.',
   },
   TC_ERR_SIGNATURE_INVALID: { status: 401, message: 'The Qlik-Signature header does not match the body; check QLIK_WEBHOOK_SECRET.' },
+  // 401 where a request carries it; the gateway also ends a stream with it (close 4001, or an SSE error event) when the token's `exp` passes.
+  TC_ERR_TOKEN_EXPIRED: {
+    status: 401,
+    close: CloseCode.TokenExpired,
+    message: 'The token expired; reconnect with a fresh token, resuming from the last offset.',
+  },
   TC_ERR_FORBIDDEN_SCOPE: { status: 403, close: CloseCode.ForbiddenScope, message: 'The token lacks the scope this call needs.' },
   TC_ERR_FORBIDDEN_TENANT: { status: 403, close: CloseCode.ForbiddenTenant, message: 'The token does not grant this tenant.' },
   TC_ERR_FORBIDDEN_ORIGIN: {
@@ -147,6 +153,12 @@ export const ERRORS = {
   TC_ERR_TOO_MANY_CONNECTIONS: {
     status: 429,
     message: 'The tenant has as many connections on this gateway as it may (GATEWAY_MAX_CONNECTIONS_PER_TENANT); retry later or elsewhere.',
+  },
+  // No status: a stream that fell behind is ended after it started (close 4008, or an SSE error event), never refused.
+  TC_ERR_SLOW_CONSUMER: {
+    close: CloseCode.SlowConsumer,
+    message:
+      'The client read too slowly and its send buffer overflowed (GATEWAY_MAX_BUFFERED_BYTES); reconnect and resume from the last offset.',
   },
   TC_ERR_INTERNAL: { status: 500, close: CloseCode.InternalError, message: 'Internal error; it has been logged.' },
   TC_ERR_REDIS_UNAVAILABLE: {

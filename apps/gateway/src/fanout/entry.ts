@@ -1,9 +1,10 @@
+import { eventStreamMessage } from '../frames/event-stream.ts';
 import { textFrame } from '../frames/frames.ts';
 
 /**
  * One stored event on its way out. It is parsed, serialized and framed at most once per gateway,
  * whatever the number of clients: `event` for filters, `wire` for plain-mode clients, `muxWire`
- * for the multiplexed subscriptions that share an id.
+ * for the multiplexed subscriptions that share an id, `eventStream` for Server-Sent Events streams.
  */
 export class Entry {
   readonly offset: string;
@@ -11,6 +12,7 @@ export class Entry {
   #event: Record<string, unknown> | undefined;
   #frameText: string | undefined;
   #wire: Buffer | undefined;
+  #eventStream: Buffer | undefined;
   /** Multiplexed frames by message prefix: one slot, then a map when subscriptions with other ids get it too. */
   #muxPrefix: string | undefined;
   #muxWire: Buffer | undefined;
@@ -38,6 +40,12 @@ export class Entry {
   get wire(): Buffer {
     this.#wire ??= textFrame(this.frameText);
     return this.#wire;
+  }
+
+  /** The Server-Sent Events message (`id:` the offset, `data:` `frameText`), shared by every SSE stream. */
+  get eventStream(): Buffer {
+    this.#eventStream ??= eventStreamMessage(this.offset, this.frameText);
+    return this.#eventStream;
   }
 
   /**

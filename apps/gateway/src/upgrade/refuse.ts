@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServiceError } from '@tenantcast/server';
 
@@ -19,4 +19,21 @@ export function refuseUpgrade(socket: Duplex, error: ServiceError): void {
   };
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`);
+}
+
+/**
+ * The same refusal on a plain HTTP request (a Server-Sent Events request refused before its stream
+ * starts): the error's status, its headers (Retry-After, …) and its JSON body, with `headers` added.
+ */
+export function refuseRequest(response: ServerResponse, error: ServiceError, headers: Readonly<Record<string, string>> = {}): void {
+  const body = JSON.stringify(error.toBody());
+  response
+    .writeHead(error.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      ...(error.retryAfter === undefined ? {} : { 'retry-after': String(error.retryAfter) }),
+      ...error.headers,
+      ...headers,
+    })
+    .end(body);
 }

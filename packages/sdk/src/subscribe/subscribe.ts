@@ -5,6 +5,7 @@ import { compareOffsets } from '../offsets.ts';
 import type { EventOf, QlikEventMap } from '../schemas/qlik-events.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { askWhyRefused, type Refusal, readRefusal, type UpgradeResponse } from './refusals.ts';
+import { SSE_TRANSPORT } from './sse-transport.ts';
 import { REFRESH_REFUSED_CLOSE, TokenRefresher } from './token-refresh.ts';
 
 /** An event as the gateway delivers it: a CloudEvent with its stream offset in `relayoffset`. */
@@ -49,6 +50,13 @@ export interface SubscribeOptions<TMap extends object = QlikEventMap> {
   backoff?: BackoffOptions;
   /** A WebSocket implementation. Default: the global one (browsers, Node 22+), else the `ws` package. */
   WebSocket?: SocketConstructor;
+  /**
+   * `websocket` (default); `sse`: Server-Sent Events over `fetch`, for networks that block WebSocket
+   * upgrades; `auto`: WebSocket, switching to SSE for good when a WebSocket cannot connect before
+   * one ever has (a proxy's refusal, not the gateway's own, or no answer). The same events, resume
+   * and errors either way (docs/protocol.md).
+   */
+  transport?: 'websocket' | 'sse' | 'auto';
 }
 
 export type SubscriptionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -107,7 +115,8 @@ interface ServerMessage<TMap extends object> {
 const RETRIED_CODES = new Set(['TC_ERR_REDIS_UNAVAILABLE', 'TC_ERR_INTERNAL', 'TC_ERR_TOO_MANY_CONNECTIONS']);
 
 /**
- * Subscribes to a tenant's events through the gateway (multiplexed mode, `tenantcast.v1`). It
+ * Subscribes to a tenant's events through the gateway (multiplexed mode, `tenantcast.v1`; or
+ * Server-Sent Events, `transport: 'sse' | 'auto'`). It
  * reconnects by itself with exponential backoff and full jitter, resumes after the last offset it
  * saw, and drops anything at or before it: no gap, no duplicate. It retries only what may pass:
  * network errors, 429 and 5xx (after their Retry-After), and the gateway's going-away closes. A
@@ -158,10 +167,15 @@ class SubscriptionClient<TMap extends object> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The iterator only holds events when someone iterates; a callback-only caller keeps no backlog. */
   #iterated = false;
+  /** Connections go over Server-Sent Events (`transport: 'sse'`, or `auto` after a WebSocket could not connect). */
+  #sse: boolean;
+  /** A WebSocket of this subscription was subscribed once: `auto` keeps to WebSockets then. */
+  #webSocketWorked = false;
 
   constructor(options: SubscribeOptions<TMap>) {
     this.#options = options;
     this.#offset = options.after;
+    this.#sse = options.transport === 'sse';
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -202,7 +216,7 @@ class SubscriptionClient<TMap extends object> {
     let impl: { ctor: SocketConstructor; headers: boolean };
     try {
       token = typeof given === 'function' ? await given() : given;
-      impl = WebSocket !== undefined ? { ctor: WebSocket, headers: false } : await defaultSocket();
+      impl = this.#sse ? SSE_TRANSPORT : WebSocket !== undefined ? { ctor: WebSocket, headers: false } : await defaultSocket();
     } catch (cause) {
       const message = `subscribe: could not get a token or a WebSocket: ${(cause as Error)?.message}`;
       return this.#fail(new TenantcastError('TC_ERR_BAD_OPTIONS', message, { cause }));
@@ -235,6 +249,7 @@ class SubscriptionClient<TMap extends object> {
     });
     ws.onclose = ({ code, reason }) => {
       if (refused) return;
+      if (!opened && answered && this.#fallBack(ws, undefined)) return;
       if (opened || answered) this.#onClose(ws, code, reason);
       else void askWhyRefused(target.href).then((refusal) => this.#onRefused(ws, refusal));
     };
@@ -259,6 +274,7 @@ class SubscriptionClient<TMap extends object> {
       if (ws === this.#socket) this.#refresher?.onMessage(message);
     } else if (message.op === 'subscribed') {
       this.#attempt = 0;
+      this.#webSocketWorked ||= !this.#sse;
       // A live-only subscription starts where the gateway says, so that a reconnect resumes there.
       this.#offset ??= message.after;
       this.#setStatus('open');
@@ -311,6 +327,7 @@ class SubscriptionClient<TMap extends object> {
    */
   #onRefused(ws: SocketLike, refusal: Refusal | undefined): void {
     if (this.#closed || this.#socket !== ws) return;
+    if (this.#fallBack(ws, refusal)) return;
     this.#socket = undefined;
     // `ws` keeps a refused socket until it is closed; a browser's is closed already.
     ws.close();
@@ -324,6 +341,27 @@ class SubscriptionClient<TMap extends object> {
       const text = `The gateway refused the connection with ${status}${code === undefined ? '' : ` ${code}`}: ${message ?? 'no reason given'}`;
       this.#fail(new TenantcastError('TC_ERR_SUBSCRIBE_REFUSED', text, { status }));
     }
+  }
+
+  /**
+   * `transport: 'auto'`: a WebSocket that failed before it opened, without a refusal of the
+   * gateway's own (a proxy's answer, a 426 from a gateway that would take the upgrade, no answer),
+   * when no WebSocket of this subscription ever worked, switches the subscription to SSE at once.
+   */
+  #fallBack(ws: SocketLike, refusal: Refusal | undefined): boolean {
+    if (this.#options.transport !== 'auto' || this.#sse || this.#webSocketWorked || this.#closed || this.#socket !== ws) return false;
+    if (refusal !== undefined && refusal.status !== 426 && isErrorCode(refusal.code)) return false;
+    this.#sse = true;
+    this.#socket = undefined;
+    ws.close();
+    this.#setStatus('reconnecting', {
+      code: 1006,
+      httpStatus: refusal?.status,
+      reason: 'no WebSocket: switching to Server-Sent Events',
+      delayMs: 0,
+    });
+    void this.connect();
+    return true;
   }
 
   /** Connects again after a backoff, or after `retryAfterMs` (a refusal's Retry-After) plus that backoff, so that clients spread out. */
