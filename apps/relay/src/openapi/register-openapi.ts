@@ -47,7 +47,8 @@ function documentRoute({ url, route }: { url: string; route: RouteOptions }): { 
   const operation = OPERATIONS[`${method} ${url}`];
   if (operation === undefined)
     return { schema: { summary: `${method} ${url} has no entry in apps/relay/src/openapi/`, tags: [UNDOCUMENTED_TAG] }, url };
-  return { schema: operation, url };
+  // A copy: swagger moves `x-examples` out of the schemas it is given, and the table serves every relay of the process.
+  return { schema: structuredClone(operation), url };
 }
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
