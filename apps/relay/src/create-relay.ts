@@ -28,6 +28,7 @@ import { createAppender } from './ingest/appender.ts';
 import { registerEventsRoute } from './ingest/events-route.ts';
 import { registerQlikRoute } from './ingest/qlik-route.ts';
 import { SingleAppends } from './ingest/single-appends.ts';
+import { registerDocsRoutes, registerOpenApi } from './openapi/register-openapi.ts';
 import { createRelayMetrics } from './ops/metrics.ts';
 import { registerOpsRoutes } from './ops/ops-routes.ts';
 import { registerDeliveriesRoutes } from './webhooks/deliveries-route.ts';
@@ -111,16 +112,21 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
     if (lifecycle.state === 'closing') reply.header('connection', 'close');
   });
 
-  registerEventsRoute(app, ctx);
-  registerHistoryRoute(app, ctx);
-  registerWhoAmIRoute(app, ctx);
-  registerQlikRoute(app, ctx);
-  registerWebhooksRoutes(app, ctx);
-  registerDeliveriesRoutes(app, ctx);
-  registerPortalLinksRoute(app, ctx);
-  void app.register(async (scope) => registerDashboard(scope, ctx));
-  void app.register(async (scope) => registerConsole(scope, ctx));
-  registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
+  // The OpenAPI document is made from the routes as they are added: its plugin loads first, then the routes.
+  registerOpenApi(app);
+  app.after(() => {
+    registerEventsRoute(app, ctx);
+    registerHistoryRoute(app, ctx);
+    registerWhoAmIRoute(app, ctx);
+    registerQlikRoute(app, ctx);
+    registerWebhooksRoutes(app, ctx);
+    registerDeliveriesRoutes(app, ctx);
+    registerPortalLinksRoute(app, ctx);
+    void app.register(async (scope) => registerDashboard(scope, ctx));
+    void app.register(async (scope) => registerConsole(scope, ctx));
+    registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
+    registerDocsRoutes(app);
+  });
   const metricsListener = new MetricsListener({
     port: config.metricsPort,
     host: config.metricsHost,

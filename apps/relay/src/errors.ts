@@ -61,7 +61,7 @@ export function pathOf(url: string): string {
 function notFound(request: FastifyRequest): ServiceError {
   return new ServiceError(
     'TC_ERR_NOT_FOUND',
-    `No route ${request.method} ${pathOf(request.url)}; the API is POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, POST /v1/qlik/webhook, the dashboard at /admin/queues, and the console at /console/.`,
+    `No route ${request.method} ${pathOf(request.url)}; the API (GET /openapi.json describes it) is POST /v1/events, GET /v1/tenants/{tenantid}/events, /v1/tenants/{tenantid}/webhooks, POST /v1/qlik/webhook, the dashboard at /admin/queues, and the console at /console/.`,
   );
 }
 
