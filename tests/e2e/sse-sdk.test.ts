@@ -57,6 +57,8 @@ describe("subscribe({ transport: 'sse' })", () => {
     const events = reader(sub);
     const published: string[] = [];
     for (let round = 0; round < 3; round++) {
+      // Each cut meets a stream: the one before it must have been opened again first.
+      await until(() => streams === round + 1, `event stream ${round + 1} opened`);
       published.push(...(await publishOffsets(stack.relay, tenant, ticks(4, round * 10))));
       await publishOffsets(stack.relay, tenant, [{ type: 'com.example.other', data: {} }]);
       proxy.cut();
