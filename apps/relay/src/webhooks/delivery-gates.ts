@@ -53,13 +53,14 @@ export class DeliveryGates {
     if (!took && token !== undefined) {
       await job.moveToDelayed(Date.now() + this.#options.parkMs, token);
       this.#wake(this.#slots.park(tenantid, endpointId, { wake: () => job.promote() }));
-      this.#watchStranded();
+      this.#watchStranded(tenantid);
       throw new DelayedError();
     }
     const verdict = this.#breakers.check(endpointId);
     if (!verdict.go && token !== undefined) {
       // The endpoint kept failing: wait out its cooldown, and leave the slot to others.
       if (took) this.#wake(this.#slots.release(tenantid, endpointId));
+      this.#watchStranded(tenantid);
       return postpone(job, token, jitter(verdict.ms));
     }
     return { took, probe: verdict.go && verdict.probe };
@@ -69,7 +70,7 @@ export class DeliveryGates {
   leave(job: Job<DeliveryJobData>, pass: Pass, result: DeliveryResult | undefined): void {
     const { tenantid, endpointId } = job.data;
     if (pass.took) this.#wake(this.#slots.release(tenantid, endpointId));
-    this.#watchStranded();
+    this.#watchStranded(tenantid);
     if (result === undefined) return;
     const circuit = this.#breakers.record(endpointId, endpointHealth(result), pass.probe);
     if (circuit === 'opened') {
@@ -89,14 +90,21 @@ export class DeliveryGates {
    * Wakes, every STRANDED_WAKE_MS, the jobs parked here of tenants with nothing in flight here: the
    * jobs this process's releases woke may have been taken by another delivery process, and parked
    * jobs would otherwise wait for `parkMs` (a minute by default). A woken job that finds no slot where
-   * it lands is parked there again; the timer stops once no tenant is stranded here.
+   * it lands is parked there again; the timer stops once no tenant is stranded here. A tenant becomes
+   * stranded only where its own jobs park or leave, so only that tenant is checked there (a delivery
+   * costs no scan of every tenant); the timer's round scans them all.
    */
-  #watchStranded(): void {
-    if (this.#strandedTimer !== undefined || this.#slots.stranded().length === 0) return;
+  #watchStranded(tenant: string): void {
+    if (this.#strandedTimer !== undefined || !this.#slots.isStranded(tenant)) return;
+    this.#armStrandedTimer();
+  }
+
+  #armStrandedTimer(): void {
     this.#strandedTimer = setTimeout(() => {
       this.#strandedTimer = undefined;
-      for (const tenant of this.#slots.stranded()) for (const parked of this.#slots.wakeable(tenant)) this.#wake(parked);
-      this.#watchStranded();
+      const stranded = this.#slots.stranded();
+      for (const tenant of stranded) for (const parked of this.#slots.wakeable(tenant)) this.#wake(parked);
+      if (this.#slots.stranded().length > 0) this.#armStrandedTimer();
     }, STRANDED_WAKE_MS);
     this.#strandedTimer.unref();
   }

@@ -28,8 +28,11 @@ describe('FairSlots', () => {
     // The jobs these releases wake are taken by another process: none comes back here.
     assert.deepEqual(names([slots.release('t', 'a'), slots.release('t', 'a'), slots.release('t', 'b')]), ['a1', 'b1', 'a2']);
     assert.deepEqual(slots.stranded(), ['t']);
+    assert.equal(slots.isStranded('t'), true);
+    assert.equal(slots.isStranded('other'), false);
     assert.deepEqual(names(slots.wakeable('t')), ['b2', 'a3'], 'in turn: b, whose turn came after a2');
     assert.deepEqual(slots.stranded(), []);
+    assert.equal(slots.isStranded('t'), false);
   });
 });
 

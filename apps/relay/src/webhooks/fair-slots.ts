@@ -72,12 +72,18 @@ export class FairSlots {
   }
 
   /**
-   * The tenants with jobs parked here and none in flight here: no release in this process will wake
-   * them. That happens when the jobs woken by this process's releases were taken by another delivery
-   * process (any process takes any job); the gates then wake them by a timer (delivery-gates.ts).
+   * Whether `tenant` has jobs parked here and none in flight here: no release in this process will
+   * wake them. That happens when the jobs woken by this process's releases were taken by another
+   * delivery process (any process takes any job); the gates then wake them by a timer (delivery-gates.ts).
    */
+  isStranded(tenant: string): boolean {
+    const slots = this.#tenants.get(tenant);
+    return slots !== undefined && slots.inFlight <= 0 && slots.parked.size > 0;
+  }
+
+  /** Every tenant that `isStranded`: a scan of all tenants here, for the stranded timer. */
   stranded(): string[] {
-    return [...this.#tenants].filter(([, slots]) => slots.inFlight <= 0 && slots.parked.size > 0).map(([tenant]) => tenant);
+    return [...this.#tenants.keys()].filter((tenant) => this.isStranded(tenant));
   }
 
   /** Up to a tenant's share of its parked jobs (its endpoints in turn, each up to its cap), removed, to be woken. */
