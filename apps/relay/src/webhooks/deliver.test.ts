@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { type DeliveryRequest, deliver } from './deliver.ts';
+import { describeAttempt } from './delivery-log.ts';
 import { HostResolver } from './host-resolver.ts';
 
 // One delivery attempt (deliver.ts) against real receivers on loopback.
@@ -91,6 +92,7 @@ describe('deliver()', () => {
     assert.equal(result.status, 0);
     assert.notEqual(result.permanent, true);
     assert.match(result.snippet, /no complete answer within 300 ms/);
+    assert.equal(describeAttempt(result), 'timeout after 300 ms', 'the log and the dashboard say it short');
     assert.ok(took >= 250 && took < 2000, `took ${took} ms`);
   });
 

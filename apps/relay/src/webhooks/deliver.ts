@@ -16,6 +16,8 @@ export interface DeliveryResult {
   durationMs: number;
   /** Set when the URL may never be reached (private address): retrying cannot help. */
   permanent?: boolean;
+  /** Set when no complete answer came within the deadline: the ms waited. */
+  timedOutAfterMs?: number;
 }
 
 export interface DeliveryRequest {
@@ -115,7 +117,14 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
     // A deadline for the whole exchange, not just idle time: an endpoint trickling bytes would
     // otherwise hold a worker slot for ever.
     const deadline = setTimeout(() => {
-      resolve(done({ status: 0, snippet: `no complete answer within ${request.timeoutMs} ms`, retryAfterMs: undefined }));
+      resolve(
+        done({
+          status: 0,
+          snippet: `no complete answer within ${request.timeoutMs} ms`,
+          retryAfterMs: undefined,
+          timedOutAfterMs: request.timeoutMs,
+        }),
+      );
       req.destroy();
     }, request.timeoutMs);
     req.on('close', () => clearTimeout(deadline));

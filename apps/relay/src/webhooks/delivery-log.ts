@@ -70,12 +70,10 @@ function oneLine(text: string, max: number): string {
  * dashboard, and the exhausted system event: `HTTP 500: <start of body>`, `timeout after 15000 ms`,
  * `refused: <why>` (an address webhooks may not reach), `no answer: <network error>`.
  */
-export function describeAttempt(result: Pick<DeliveryResult, 'status' | 'snippet' | 'permanent'>): string {
+export function describeAttempt(result: Pick<DeliveryResult, 'status' | 'snippet' | 'permanent' | 'timedOutAfterMs'>): string {
   const text = oneLine(result.snippet, 300);
   if (result.status > 0) return `HTTP ${result.status}${text ? `: ${text}` : ''}`;
-  // deliver.ts words its deadline this way; the log says it shorter.
-  const timeout = /^no complete answer within (\d+) ms$/.exec(result.snippet);
-  if (timeout) return `timeout after ${timeout[1]} ms`;
+  if (result.timedOutAfterMs !== undefined) return `timeout after ${result.timedOutAfterMs} ms`;
   return result.permanent ? `refused: ${text}` : `no answer: ${text}`;
 }
 
