@@ -27,8 +27,11 @@ describe('tokens of an identity provider, end to end', () => {
   let idp: TestIdentityProvider;
   let stack: TestStack;
   const consoleDir = join(tmpdir(), `tenantcast-idp-console-${process.pid}`);
+  const kids: Record<string, string> = {};
   before(async () => {
     idp = await startIdentityProvider();
+    // Every key is published before the servers first fetch the JWKS (key rotation is jwks-keys.test's).
+    for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) kids[alg] = await idp.addKey(alg);
     await buildConsole(consoleDir);
     const auth = {
       authJwksUrls: [idp.jwksUrl],
@@ -36,7 +39,6 @@ describe('tokens of an identity provider, end to end', () => {
       authAudience: 'tenantcast',
       authTenantsClaim: TENANTS_CLAIM,
       authScopeClaim: 'permissions',
-      authJwksCooldownMs: 0,
     };
     stack = await startStack({ relay: { ...auth, consoleDir }, gateway: auth });
   });
@@ -52,7 +54,7 @@ describe('tokens of an identity provider, end to end', () => {
 
   for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
     test(`${alg}: a provider token publishes through the relay and subscribes through the gateway`, async (t) => {
-      const kid = await idp.addKey(alg);
+      const kid = kids[alg];
       const tenant = uniqueTenant(`idp-${alg.toLowerCase()}`);
       const token = await providerToken(tenant, ['tenantcast:publish', 'tenantcast:subscribe'], kid);
       const client = await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token });
@@ -74,7 +76,6 @@ describe('tokens of an identity provider, end to end', () => {
   }
 
   test('a provider token without a publish permission gets AUTH_DEFAULT_SCOPE (subscribe): publishing is refused with 403', async (t) => {
-    await idp.addKey('RS256');
     const tenant = uniqueTenant('idp-default');
     const token = await providerToken(tenant, ['read:reports']);
     await connect(t, plainUrl(stack.gateway.wsUrl, tenant), { token });
@@ -84,7 +85,6 @@ describe('tokens of an identity provider, end to end', () => {
   });
 
   test('refusals: wrong aud, wrong iss, a tenants claim of the wrong type, another tenant', async () => {
-    await idp.addKey('ES256');
     const tenant = uniqueTenant('idp-refused');
     const cases: Array<[string, Record<string, unknown>, number, string]> = [
       ['wrong aud', { aud: 'billing', [TENANTS_CLAIM]: [tenant], permissions: ['tenantcast:publish'] }, 401, 'TC_ERR_TOKEN_INVALID'],
@@ -112,7 +112,6 @@ describe('tokens of an identity provider, end to end', () => {
   });
 
   test('the dashboard lets in a provider token with tenantcast:admin over "*"; a provider "admin" role is not enough', async () => {
-    await idp.addKey('RS256');
     const admin = await idp.sign({ sub: 'ops', aud: 'tenantcast', [TENANTS_CLAIM]: ['*'], permissions: ['tenantcast:admin'] });
     const dashboard = `${stack.relay.url}/admin/queues`;
     assert.equal((await fetch(dashboard, { headers: { authorization: `Bearer ${admin}` } })).status, 200);
@@ -121,7 +120,6 @@ describe('tokens of an identity provider, end to end', () => {
   });
 
   test('GET /v1/whoami answers what the relay grants a provider token, after the claims mapping', async () => {
-    await idp.addKey('RS256');
     const tenant = uniqueTenant('idp-whoami');
     const token = await providerToken(tenant, ['tenantcast:publish', 'openid']);
     const res = await fetch(`${stack.relay.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
@@ -132,7 +130,6 @@ describe('tokens of an identity provider, end to end', () => {
   });
 
   test('the console signs in with a provider token and shows the tenant its claims map to', needsChromium, async (t) => {
-    await idp.addKey('ES256');
     const tenant = uniqueTenant('idp-console');
     const token = await providerToken(tenant, ['tenantcast:subscribe']);
     const browser = await launchChromium((close) => t.after(close));

@@ -131,6 +131,8 @@ describe('gateway configuration', () => {
     [{ AUTH_ALGORITHMS: 'RS256,HS256' }, /AUTH_ALGORITHMS \(authAlgorithms\) must name algorithms among RS256/],
     [{ AUTH_JWKS_URLS: 'idp.example/jwks' }, /AUTH_JWKS_URLS \(authJwksUrls\) must be http\(s\) URLs/],
     [{ AUTH_DEFAULT_SCOPE: 'admin' }, /AUTH_DEFAULT_SCOPE/],
+    [{ AUTH_JWKS_URLS: 'https://idp.example/jwks' }, /AUTH_JWKS_URLS needs AUTH_AUDIENCE/],
+    [{ AUTH_JWKS_COOLDOWN_MS: '0' }, /AUTH_JWKS_COOLDOWN_MS/],
     [{ GATEWAY_MAX_CONNECTIONS_PER_TENANT: '0' }, /GATEWAY_MAX_CONNECTIONS_PER_TENANT/],
     [{ GATEWAY_MAX_CONNECTIONS_PER_TENANT: 'many' }, /GATEWAY_MAX_CONNECTIONS_PER_TENANT/],
     [{ GATEWAY_MAX_BUFFERED_BYTES: '1000' }, /GATEWAY_MAX_BUFFERED_BYTES/],

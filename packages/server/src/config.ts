@@ -170,7 +170,7 @@ export function serverOptions(defaults: { port: number; metricsPort: number; max
     metricsPort: Type.Integer({ minimum: 0, maximum: 65535, default: defaults.metricsPort }),
     /** Interface of the metrics listener: loopback, so that only the host (or its scraper) reads it. Default 127.0.0.1. */
     metricsHost: Type.String({ minLength: 1, default: '127.0.0.1' }),
-    /** The `iss` every token must carry; when unset, any issuer (or none). Default none. */
+    /** The `iss` every token must carry, HS256 and JWKS-signed alike; when unset, any issuer (or none). Default none. */
     authIssuer: Type.Optional(Type.String({ minLength: 1 })),
     /** An audience every token's `aud` must name; when unset, any audience (or none). Default none. */
     authAudience: Type.Optional(Type.String({ minLength: 1 })),
@@ -182,8 +182,8 @@ export function serverOptions(defaults: { port: number; metricsPort: number; max
     authJwksUrls: Type.Array(Type.String({ pattern: '^https?://' }), { default: [] }),
     /** The algorithms a JWKS key may sign with: asymmetric ones only (HS256 is the secret's). Default RS256, ES256, EdDSA. */
     authAlgorithms: Type.Array(JwksAlgorithm, { minItems: 1, default: ['RS256', 'ES256', 'EdDSA'] }),
-    /** Least time between two fetches of one JWKS, for an unknown `kid` or after a failed fetch, in ms. Default 30,000. */
-    authJwksCooldownMs: Type.Integer({ minimum: 0, default: 30_000 }),
+    /** Least time between two fetches of one JWKS, for an unknown `kid` or after a failed fetch, in ms; at least 1,000. Default 30,000. */
+    authJwksCooldownMs: Type.Integer({ minimum: 1000, default: 30_000 }),
     /** Longest a JWKS fetch may take, in ms. Default 5,000. */
     authJwksTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
     /** JWKS keys older than this are fetched again in the background (cached ones keep verifying), in ms. Default 600,000. */
@@ -209,10 +209,20 @@ export function serverOptions(defaults: { port: number; metricsPort: number; max
  * Checks what the schema cannot: the headers timeout within the request timeout (Node refuses it
  * too, with ERR_OUT_OF_RANGE naming no variable: the headers are part of the request).
  */
-export function checkServerOptions(config: { headersTimeoutMs: number; requestTimeoutMs: number }, app: 'RELAY' | 'GATEWAY'): void {
+export function checkServerOptions(
+  config: { headersTimeoutMs: number; requestTimeoutMs: number; authJwksUrls?: readonly string[]; authAudience?: string },
+  app: 'RELAY' | 'GATEWAY',
+): void {
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new ConfigError(
       `Invalid ${app.toLowerCase()} configuration: ${app}_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) must not exceed ${app}_REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}).`,
+    );
+  }
+  // An identity provider signs tokens for every application it serves: without an audience to
+  // check, a token it issued for another application would be taken here.
+  if ((config.authJwksUrls?.length ?? 0) > 0 && config.authAudience === undefined) {
+    throw new ConfigError(
+      `Invalid ${app.toLowerCase()} configuration: AUTH_JWKS_URLS needs AUTH_AUDIENCE, the audience your identity provider puts in tokens meant for tenantcast (docs/auth.md).`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { mintToken } from '@tenantcast/sdk/tokens';
@@ -170,6 +171,62 @@ describe('tokens of an identity provider (AUTH_JWKS_URLS)', () => {
     } finally {
       await other.close();
     }
+  });
+
+  test('a URL answering 200 with a document that is not a key set: 503, fetched no oftener than the cooldown', async (t) => {
+    let hits = 0;
+    const server = createHttpServer((_req, res) => {
+      hits += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"issuer":"https://idp.example"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as { port: number };
+    const tokens = verifier([`http://127.0.0.1:${port}/.well-known/openid-configuration`], { authJwksCooldownMs: 60_000 });
+    const kid = await idp.addKey('RS256');
+    for (let i = 0; i < 5; i += 1) {
+      await assert.rejects(
+        tokens.verify(await idp.sign({ sub: `u${i}`, tenants: ['acme'] }, { kid })),
+        refused(/AUTH_JWKS_URLS/, 'TC_ERR_KEYS_UNAVAILABLE'),
+      );
+    }
+    assert.equal(hits, 1);
+  });
+
+  test('several JWKS URLs, the first unreachable: tokens of the second still verify', async () => {
+    const other = await startIdentityProvider();
+    try {
+      const kid = await other.addKey('ES256');
+      const tokens = verifier([`http://127.0.0.1:${await closedPort()}/jwks.json`, other.jwksUrl]);
+      assert.equal((await tokens.verify(await other.sign({ sub: 'from-second', tenants: ['acme'] }, { kid }))).sub, 'from-second');
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a token without a kid, two keys of its algorithm published (a rotation): the one that signed it verifies it', async () => {
+    const other = await startIdentityProvider();
+    try {
+      await other.addKey('ES256');
+      const signer = await other.addKey('ES256');
+      const token = await other.sign({ sub: 'no-kid', tenants: ['acme'] }, { kid: signer, header: { kid: undefined } });
+      assert.equal((await verifier([other.jwksUrl]).verify(token)).sub, 'no-kid');
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a cached token stops verifying once its key is removed and the stale set is fetched again', async () => {
+    const tokens = verifier([idp.jwksUrl], { authJwksMaxAgeMs: 100, authJwksCooldownMs: 50 });
+    const kid = await idp.addKey('RS256');
+    const token = await idp.sign({ sub: 'cached', tenants: ['acme'] }, { kid });
+    assert.equal((await tokens.verify(token)).sub, 'cached');
+    idp.removeKey(kid);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // A cache hit: it verifies from the cache, and starts the refresh it does not wait for.
+    assert.equal((await tokens.verify(token)).sub, 'cached');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await assert.rejects(tokens.verify(token), refused(/"kid"/));
   });
 
   test('AUTH_ISSUER and AUTH_AUDIENCE are checked on provider tokens', async () => {

@@ -55,7 +55,7 @@ class RemoteKeySet {
   /** jose's key lookup: a key of this set for the token's header, or JWKSNoMatchingKey. */
   readonly getKey = async (header: JWTHeaderParameters, token: Parameters<ReturnType<typeof createRemoteJWKSet>>[1]) => {
     const cached = this.#loadedAt !== Number.NEGATIVE_INFINITY;
-    if (cached && this.#due()) this.#refreshInBackground();
+    this.refreshIfDue();
     try {
       return await this.#jose(header, token);
     } catch (error) {
@@ -90,7 +90,11 @@ class RemoteKeySet {
       const response = await fetch(url, init);
       if (response.status !== 200) throw new joseErrors.JOSEError(`the JWKS at ${this.url} answered ${response.status}`);
       const text = await response.clone().text();
-      JSON.parse(text);
+      // A 200 that is not a key set (AUTH_JWKS_URLS pointing at the OpenID configuration, say) is a
+      // failed fetch: throttled and logged, never taken as "no such key".
+      if (!Array.isArray((JSON.parse(text) as { keys?: unknown } | null)?.keys)) {
+        throw new joseErrors.JWKSInvalid(`the document at ${this.url} is not a JSON Web Key Set (no "keys" array)`);
+      }
       if (text !== this.#document) {
         this.#document = text;
         this.generation += 1;
@@ -99,9 +103,17 @@ class RemoteKeySet {
       return response;
     } catch (error) {
       this.#failedAt = Date.now();
+      if (this.#loadedAt === Number.NEGATIVE_INFINITY) {
+        this.#options.log?.warn({ url: this.url, err: error }, 'JWKS fetch failed; tokens of its keys are refused until it answers');
+      }
       throw error;
     }
   };
+
+  /** Starts a background refresh when the keys are older than AUTH_JWKS_MAX_AGE_MS (see `#due`). */
+  refreshIfDue(): void {
+    if (this.#loadedAt !== Number.NEGATIVE_INFINITY && this.#due()) this.#refreshInBackground();
+  }
 }
 
 /** Whether jose's key lookup failed for want of the document (unreachable, timed out, not a JWKS), not for the token. */
@@ -119,12 +131,13 @@ function fetchFailed(error: unknown): boolean {
 export class JwksKeys implements KeySource {
   readonly #sets: RemoteKeySet[];
   readonly #options: JwksOptions;
-  readonly #algorithms: string;
+  /** What a refusal says to sign with. */
+  readonly #refusal: { keys: string; algorithms: string };
 
   constructor(options: JwksOptions) {
     this.#options = options;
     this.#sets = options.urls.map((url) => new RemoteKeySet(url, options));
-    this.#algorithms = options.algorithms.join(', ');
+    this.#refusal = { keys: 'a key published at AUTH_JWKS_URLS', algorithms: options.algorithms.join(', ') };
   }
 
   /** Moves whenever a JWKS document changes: claims verified before may rest on a removed key. */
@@ -132,23 +145,53 @@ export class JwksKeys implements KeySource {
     return this.#sets.reduce((sum, set) => sum + set.generation, 0);
   }
 
+  /** Starts background refreshes of stale sets; the verifier calls it on every token, cached ones too. */
+  refreshIfDue(): void {
+    for (const set of this.#sets) set.refreshIfDue();
+  }
+
+  /**
+   * Tries each JWKS for the token's key. A set that cannot be fetched does not stop the others: its
+   * 503 is answered only when no other set holds the key either.
+   */
   async verify(token: string, checks: VerifyTokenOptions): Promise<TokenClaims> {
-    const refusal = { keys: 'a key published at AUTH_JWKS_URLS', algorithms: this.#algorithms };
+    const options = { algorithms: [...this.#options.algorithms], ...joseClaimChecks(checks) };
+    let unavailable: ServiceError | undefined;
     for (const set of this.#sets) {
-      let payload: Record<string, unknown>;
+      let payload: Record<string, unknown> | undefined;
       try {
-        ({ payload } = await jwtVerify(token, set.getKey, { algorithms: [...this.#options.algorithms], ...joseClaimChecks(checks) }));
+        ({ payload } = await jwtVerify(token, set.getKey, options));
       } catch (error) {
-        if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) continue;
-        if (error instanceof ServiceError) throw error;
-        throw tokenRefusal(error, refusal);
+        if (error instanceof joseErrors.JWKSMultipleMatchingKeys) payload = await this.#verifyWithEach(token, error, options);
+        else if (error instanceof ServiceError) unavailable ??= error;
+        else if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw tokenRefusal(error, this.#refusal);
       }
-      return mapClaims(payload, this.#options.mapping);
+      if (payload !== undefined) return mapClaims(payload, this.#options.mapping);
     }
+    if (unavailable !== undefined) throw unavailable;
     throw new TenantcastError(
       'TC_ERR_TOKEN_INVALID',
       `Token's key (its "kid" header) is in none of the JWKS of AUTH_JWKS_URLS, even after fetching them again; sign it with a key your identity provider publishes.`,
       { status: 401 },
     );
+  }
+
+  /**
+   * A token without a `kid` that several keys of a set could have signed (during a rotation): each
+   * is tried, as jose's error offers them. Undefined when none verifies the signature.
+   */
+  async #verifyWithEach(
+    token: string,
+    candidates: InstanceType<typeof joseErrors.JWKSMultipleMatchingKeys>,
+    options: Parameters<typeof jwtVerify>[2],
+  ): Promise<Record<string, unknown> | undefined> {
+    for await (const key of candidates as unknown as AsyncIterable<CryptoKey>) {
+      try {
+        return (await jwtVerify(token, key, options)).payload;
+      } catch (error) {
+        if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw tokenRefusal(error, this.#refusal);
+      }
+    }
+    return undefined;
   }
 }

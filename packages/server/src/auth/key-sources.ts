@@ -15,6 +15,8 @@ export interface KeySource {
   verify(token: string, checks: VerifyTokenOptions): Promise<TokenClaims>;
   /** Moves when the keys change (a JWKS fetched anew), so that claims cached before are verified again. Absent: keys never change. */
   readonly generation?: number;
+  /** Starts fetching stale keys again in the background; called on every verification, cache hits included. */
+  refreshIfDue?(): void;
 }
 
 /**
@@ -57,6 +59,9 @@ export function keysByAlgorithm(secret: KeySource, jwks?: { keys: KeySource; alg
   return {
     get generation() {
       return jwks?.keys.generation;
+    },
+    refreshIfDue() {
+      jwks?.keys.refreshIfDue?.();
     },
     verify(token, checks) {
       let alg: unknown;

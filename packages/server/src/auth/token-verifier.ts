@@ -125,6 +125,9 @@ export class TokenVerifier {
 
   /** Verifies a token; 401 TC_ERR_TOKEN_INVALID with the reason when it does not verify or the policy refuses it. */
   async verify(token: string): Promise<TokenClaims> {
+    // Stale keys are fetched again even while every caller reuses a cached token, so that a key
+    // removed by the provider stops verifying within AUTH_JWKS_MAX_AGE_MS.
+    this.#keys.refreshIfDue?.();
     if (this.#keys.generation !== this.#generation) {
       this.#verified.clear();
       this.#generation = this.#keys.generation;
