@@ -4,6 +4,7 @@
 // `npm start` compiles dist/.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/main.js', import.meta.url);
 if (!existsSync(main)) {
@@ -15,7 +16,7 @@ if (!existsSync(main)) {
 const options = process.env.NODE_OPTIONS ?? '';
 if (/--conditions[= ]source\b/.test(options)) {
   const env = { ...process.env, NODE_OPTIONS: options.replace(/--conditions[= ]source\b/g, '').trim() };
-  const child = spawn(process.execPath, [main.pathname, ...process.argv.slice(2)], { env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [fileURLToPath(main), ...process.argv.slice(2)], { env, stdio: 'inherit' });
   // A terminal's Ctrl-C reaches the child itself (same process group): this process only waits for it.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));

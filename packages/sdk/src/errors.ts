@@ -66,7 +66,7 @@ export const ERRORS = {
       'A refresh token must carry the connection\'s subject ("sub"); to connect as another subject, open a new connection with its token.',
   },
   TC_ERR_SIGNATURE_INVALID: { status: 401, message: 'The Qlik-Signature header does not match the body; check QLIK_WEBHOOK_SECRET.' },
-  // 401 where a request carries it; the gateway also ends a stream with it (close 4001, or an SSE error event) when the token's `exp` passes.
+  // The gateway ends a connection or an event stream with it when the token's `exp` passes (close 4001, or an SSE error event); a request with an expired token gets TC_ERR_TOKEN_INVALID.
   TC_ERR_TOKEN_EXPIRED: {
     status: 401,
     close: CloseCode.TokenExpired,

@@ -56,7 +56,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const DESCRIPTION = [
   'tenantcast’s relay: CloudEvents in, per-tenant Redis Streams, history, webhooks and their delivery log.',
   'Every refusal is `{"error":{"code","message","details"?}}` with a code of the one table (`ERRORS`, packages/sdk/src/errors.ts);',
-  'each operation lists the codes it may answer. Bearer tokens are HS256 JWTs (`sub`, `scope`, `tenants`, `exp`): the scope an',
+  'each operation lists the codes it may answer. Bearer tokens are JWTs: HS256 ones of TENANTCAST_SECRET (`sub`, `scope`, `tenants`, `exp`), or an identity provider’s (docs/auth.md); the scope an',
   'operation needs is in `x-tenantcast-scope`. The gateway’s WebSocket protocol is docs/asyncapi.yaml.',
 ].join(' ');
 
