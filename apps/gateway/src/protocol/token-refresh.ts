@@ -18,7 +18,7 @@ export function checkRefresh(current: TokenClaims, next: TokenClaims, open: Iter
     if (!next.tenants.has(tenant)) {
       throw new ServiceError(
         'TC_ERR_FORBIDDEN_TENANT',
-        `Refresh refused: token lacks tenant "${tenant}" (subscription "${id}"); unsubscribe first.`,
+        `Refresh refused: token does not grant tenant "${tenant}" of subscription "${id}"`,
       );
     }
   }
