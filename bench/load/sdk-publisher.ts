@@ -17,6 +17,8 @@ import { serve } from '../lib/rpc.ts';
 export interface SdkPublishParams extends OpenLoopParams {
   url: string;
   token: string;
+  /** `fetch`: the global fetch (RelayClient's default); `node`: `createNodeFetch()` of `@tenantcast/sdk/node`. */
+  transport?: 'fetch' | 'node';
   hops?: boolean;
 }
 
@@ -29,10 +31,12 @@ let watch: NotificationWatch | undefined;
 
 serve({
   async publish(params: SdkPublishParams): Promise<OpenLoopResult> {
-    let client = clients.get(params.url);
+    const key = `${params.transport ?? 'fetch'} ${params.url}`;
+    let client = clients.get(key);
     if (client === undefined) {
-      client = new sdk.RelayClient({ url: params.url, token: params.token });
-      clients.set(params.url, client);
+      const fetch = params.transport === 'node' ? (await import('@tenantcast/sdk/node')).createNodeFetch() : undefined;
+      client = new sdk.RelayClient({ url: params.url, token: params.token, ...(fetch ? { fetch } : {}) });
+      clients.set(key, client);
     }
     if (params.hops && watch === undefined && redisUrl !== undefined) watch = await NotificationWatch.start(redisUrl, keyPrefix);
     const expected = Math.round((params.eventsPerSecond * params.durationMs) / 1000);

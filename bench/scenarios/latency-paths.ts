@@ -19,7 +19,7 @@ import type { PublishResult } from '../load/publisher.ts';
 import type { SdkPublishParams } from '../load/sdk-publisher.ts';
 import type { Shape } from './latency.ts';
 
-export type Path = 'post' | 'sdk' | 'store' | 'socketio' | 'post-baseline' | 'sdk-baseline';
+export type Path = 'post' | 'sdk' | 'sdk-node' | 'store' | 'socketio' | 'post-baseline' | 'sdk-baseline';
 
 export interface PathRun {
   latency: Percentiles;
@@ -62,7 +62,7 @@ export class LatencyRig {
     const rig = new LatencyRig(ctx, redis, paths);
     rig.#publishToken = await mintToken({ sub: 'bench', scope: 'publish', tenants: ['*'] }, BENCH_SECRET);
     rig.#subscribeToken = await mintToken({ sub: 'bench', scope: 'subscribe', tenants: ['*'] }, BENCH_SECRET);
-    if (paths.some((p) => p === 'post' || p === 'sdk' || p === 'store')) rig.#stack = await rig.#startStack(undefined);
+    if (paths.some((p) => p === 'post' || p === 'sdk' || p === 'sdk-node' || p === 'store')) rig.#stack = await rig.#startStack(undefined);
     if (paths.some((p) => p.endsWith('-baseline'))) rig.#baseline = await rig.#startStack(ctx.baseline!);
     if (paths.includes('store'))
       rig.#store = await Worker.start('publisher', 'bench/load/publisher.ts', { args: ['tenantcast', redis.url, KEY_PREFIX] });
@@ -160,7 +160,13 @@ export class LatencyRig {
       else if (path.startsWith('sdk'))
         published = await stack!.sdk.call<OpenLoopResult>(
           'publish',
-          { ...open, url: stack!.relay.url, token: this.#publishToken, hops } satisfies SdkPublishParams,
+          {
+            ...open,
+            url: stack!.relay.url,
+            token: this.#publishToken,
+            hops,
+            transport: path === 'sdk-node' ? 'node' : 'fetch',
+          } satisfies SdkPublishParams,
           ms + 60_000,
         );
       else

@@ -5,7 +5,7 @@
  * - 200 tenants × 5 clients, 1,000 tenants × 1 and 100 tenants × 10 at 1,000 events/s in all (issue #21);
  * - 1,000 tenants × 1 and 100 tenants × 10 at 5,000 events/s.
  * Publishers (bench/scenarios/latency-paths.ts): `post`, a single-event POST /v1/events per event;
- * `sdk`, the SDK's RelayClient (its batching included); `store`, the events written into Redis as
+ * `sdk`, the SDK's RelayClient (its batching included; `sdk-node` over `createNodeFetch`); `store`, the events written into Redis as
  * the relay writes them (gateway only); `socketio`, `io.to(room).emit` on a second Socket.IO node.
  * With --baseline, the relay, gateway and SDK of that checkout too (`post-baseline`, `sdk-baseline`).
  */
@@ -40,6 +40,7 @@ const POINTS = [
 const PATH_NAMES: Record<Path, string> = {
   post: 'POST → client',
   sdk: 'SDK RelayClient → client',
+  'sdk-node': 'SDK RelayClient over createNodeFetch → client',
   store: 'Redis write → client (gateway only)',
   socketio: 'Socket.IO emit → client',
   'post-baseline': 'POST → client, --baseline',
@@ -50,7 +51,7 @@ export const show = (p: Percentiles) => `${fmtMs(p.p50)} / ${fmtMs(p.p90)} / ${f
 const pointId = (p: (typeof POINTS)[number]) => `${p.shape.id}@${p.rate}`;
 
 function selectedPaths(ctx: BenchContext): Path[] {
-  const all: Path[] = ['post', 'sdk', 'store', 'socketio'];
+  const all: Path[] = ['post', 'sdk', 'sdk-node', 'store', 'socketio'];
   const paths = ctx.targets === undefined ? all : all.filter((p) => ctx.targets!.includes(p));
   if (ctx.baseline !== undefined) {
     if (paths.includes('post')) paths.splice(paths.indexOf('post') + 1, 0, 'post-baseline');
@@ -65,7 +66,7 @@ function rowsOf(point: (typeof POINTS)[number], results: Partial<Record<Path, { 
   const disturbed = Object.values(results).some((r) => r.runs.some((run) => (run.cpu.other ?? 0) > DISTURBED_CORES));
   const id = `latency.${point.shape.id}.${point.rate}`;
   const issueShape = point.shape.id === '200x5' && point.rate === 1000;
-  for (const path of ['post', 'post-baseline', 'sdk', 'sdk-baseline', 'store'] as const) {
+  for (const path of ['post', 'post-baseline', 'sdk', 'sdk-node', 'sdk-baseline', 'store'] as const) {
     const r = results[path];
     if (r === undefined) continue;
     const q = r.quoted;
