@@ -10,6 +10,8 @@
  *   pnpm bench -- --only deliverylog   the webhook delivery log with 100,000 deliveries of one endpoint
  *   pnpm bench -- --runs 5          more runs
  *   pnpm bench -- --profile         CPU profiles of the servers under test in bench/results/profiles
+ *   pnpm bench -- --only latency --hops        latency split into hops (publish → notification → client)
+ *   pnpm bench -- --only latency --cases 200x5 --targets post,socketio   a part of the latency scenario
  *   pnpm bench -- --only fanout --targets tenantcast,ws --cases 2000   a part of a scenario (sse: the gateway over Server-Sent Events)
  *   pnpm bench -- --only fanout --baseline ../tenantcast-before      A/B: that checkout's gateway too
  */
@@ -34,7 +36,7 @@ const SCENARIOS: Scenario[] = [ingest, fanout, memory, latency, resume, webhooks
 
 function usage(): never {
   console.log(
-    `usage: pnpm bench [-- [--quick] [--only ${SCENARIOS.map((s) => s.id).join(',')}] [--runs N] [--profile] [--targets tenantcast,socketio,ws] [--cases ID-PART,…] [--baseline DIR]]`,
+    `usage: pnpm bench [-- [--quick] [--only ${SCENARIOS.map((s) => s.id).join(',')}] [--runs N] [--profile] [--hops] [--targets tenantcast,socketio,ws|post,sdk,store] [--cases ID-PART,…] [--baseline DIR]]`,
   );
   process.exit(2);
 }
@@ -44,6 +46,7 @@ interface Options {
   only: string[] | undefined;
   runs: number | undefined;
   profile: boolean;
+  hops: boolean;
   targets: string[] | undefined;
   cases: string[] | undefined;
   baseline: string | undefined;
@@ -54,6 +57,7 @@ function parseArgs(argv: string[]): Options {
   let targets: string[] | undefined;
   let cases: string[] | undefined;
   let profile = false;
+  let hops = false;
   let only: string[] | undefined;
   let runs: number | undefined;
   let baseline: string | undefined;
@@ -62,6 +66,7 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--') continue;
     if (arg === '--quick') quick = true;
     else if (arg === '--profile') profile = true;
+    else if (arg === '--hops') hops = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
       if (!value) usage();
@@ -92,7 +97,7 @@ function parseArgs(argv: string[]): Options {
       usage();
     }
   }
-  return { quick, only, runs, profile, targets, cases, baseline };
+  return { quick, only, runs, profile, hops, targets, cases, baseline };
 }
 
 function cell(row: Row, which: 'tenantcast' | 'peer' | 'ceiling'): string {
@@ -118,7 +123,7 @@ function table(rows: Row[], markdown: boolean): string {
       cell(r, 'tenantcast'),
       cell(r, 'peer'),
       r.ceilingName && r.ceiling !== undefined ? `${cell(r, 'ceiling')} (${r.ceilingName})` : cell(r, 'ceiling'),
-      r.peerRatio === undefined ? '' : fmtRatio(r.peerRatio),
+      r.text?.peerRatio ?? (r.peerRatio === undefined ? '' : fmtRatio(r.peerRatio)),
       r.ceilingRatio === undefined ? '' : fmtRatio(r.ceilingRatio),
       r.target ?? '',
       r.met === undefined || r.met === null ? '' : r.met ? 'yes' : 'NO',
@@ -138,6 +143,7 @@ const ctx: BenchContext = {
   quick: options.quick,
   runs,
   profile: options.profile,
+  hops: options.hops,
   ...(options.targets ? { targets: options.targets } : {}),
   ...(options.cases ? { cases: options.cases } : {}),
   ...(options.baseline ? { baseline: options.baseline } : {}),

@@ -24,3 +24,38 @@ export function sortedSamples(parts: readonly Float64Array[]): Float64Array {
   }
   return all.sort();
 }
+
+/** The percentiles a latency row quotes, in ms. */
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  samples: number;
+}
+
+/** Percentiles of the samples of several processes together. */
+export function percentiles(parts: readonly Float64Array[]): Percentiles {
+  const sorted = sortedSamples(parts);
+  return {
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    p999: quantile(sorted, 0.999),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    samples: sorted.length,
+  };
+}
+
+/** The median of each percentile over several runs. */
+export function medianPercentiles(runs: readonly Percentiles[]): Percentiles {
+  return {
+    p50: median(runs.map((r) => r.p50)),
+    p90: median(runs.map((r) => r.p90)),
+    p99: median(runs.map((r) => r.p99)),
+    p999: median(runs.map((r) => r.p999)),
+    max: median(runs.map((r) => r.max)),
+    samples: median(runs.map((r) => r.samples)),
+  };
+}

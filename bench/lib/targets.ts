@@ -1,5 +1,6 @@
 import { mintToken } from '@tenantcast/sdk/tokens';
 import type { PublishParams, PublishResult } from '../load/publisher.ts';
+import type { OpenLoopParams, OpenLoopResult } from './open-loop.ts';
 import { readCpuMs } from './proc-stats.ts';
 import { Worker } from './rpc.ts';
 import { BENCH_SECRET, KEY_PREFIX, type ServerProcess, startServer } from './servers.ts';
@@ -17,6 +18,8 @@ export interface FanoutTarget {
   helperPids: Record<string, number>;
   url(tenant: string): string;
   publish(params: PublishParams): Promise<PublishResult>;
+  /** The peer only: events at a steady rate, open loop (the latency scenario). */
+  publishAtRate?(params: OpenLoopParams): Promise<OpenLoopResult>;
   /** Resolves once the server is subscribed to every tenant it has clients of. */
   settle(): Promise<void>;
   rss(): number;
@@ -92,6 +95,7 @@ export async function startTarget(kind: TargetKind, redisUrl: string, options: T
       helperPids: { publisher: nodeB.pid },
       url: (tenant) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&tenant=${tenant}`,
       publish: (params) => nodeB.call<PublishResult>('publish', params, 300_000),
+      publishAtRate: (params) => nodeB.call<OpenLoopResult>('publishAtRate', params, params.durationMs + 60_000),
       settle: async () => {},
       rss: () => nodeA.rss(),
       cpuMs: () => readCpuMs(nodeA.pid),

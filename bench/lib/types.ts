@@ -20,6 +20,8 @@ export interface BenchContext {
    * back with this one, for A/B comparisons (fan-out, resume).
    */
   baseline?: string;
+  /** Latency: stamp each event's live notification too, to split publish → client into hops (a Redis subscriber in the publisher). */
+  hops?: boolean;
   /** Progress output. */
   log(message: string): void;
 }
@@ -35,7 +37,7 @@ export interface Row {
   peer?: number | null;
   ceiling?: number | null;
   /** Overrides of the printed cells (latency prints p50 / p99 / p999). */
-  text?: { tenantcast?: string; peer?: string; ceiling?: string };
+  text?: { tenantcast?: string; peer?: string; ceiling?: string; peerRatio?: string };
   peerRatio?: number | null;
   ceilingRatio?: number | null;
   peerName?: string;

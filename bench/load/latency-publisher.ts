@@ -1,32 +1,40 @@
 /**
  * Load process: POSTs single events to the relay at a steady rate, round-robin over tenants, for
- * the latency scenario. Open loop: each event is due at a fixed time and carries that time in
- * data.t, so that a request that waits (for a free connection, for the relay) counts its wait.
- * Raw HTTP/1.1 over kept-alive sockets, one request in flight per socket, as http-load.ts.
+ * the latency scenario. Open loop (bench/lib/open-loop.ts): each event is due at a fixed time and
+ * carries that time in `benchts`, so that a request that waits (for a free connection, for the
+ * relay) counts its wait. Raw HTTP/1.1 over kept-alive sockets (Nagle off), one request in flight
+ * per socket, as http-load.ts. Records its own hops: due → written, due → 202.
+ *
+ * Arguments: the Redis URL and key prefix, for the `--hops` notification probe.
  */
 import { connect, type Socket } from 'node:net';
 import { now } from '../lib/clock.ts';
 import { benchEvent } from '../lib/events.ts';
+import { NotificationWatch } from '../lib/notification-watch.ts';
+import { type OpenLoopParams, type OpenLoopResult, openLoop, Samples } from '../lib/open-loop.ts';
 import { serve } from '../lib/rpc.ts';
 
-export interface LatencyPublishParams {
+export interface LatencyPublishParams extends OpenLoopParams {
   port: number;
   token: string;
-  tenants: string[];
-  eventsPerSecond: number;
-  durationMs: number;
   connections: number;
-  run: string;
+  /** Stamp the live notifications too (the `--hops` probe). */
+  hops?: boolean;
 }
 
 interface Conn {
   socket: Socket;
   busy: boolean;
   pending: Buffer;
-  onAnswer?: (status: number) => void;
+  /** Due time of the request in flight. */
+  due: number;
+  onAnswer?: (status: number, due: number) => void;
 }
 
-const conns: Conn[] = [];
+const redisUrl = process.argv[2];
+const keyPrefix = process.argv[3] ?? 'bench:';
+const conns = new Map<number, Conn[]>();
+let watch: NotificationWatch | undefined;
 
 async function open(port: number): Promise<Conn> {
   const socket = await new Promise<Socket>((resolve, reject) => {
@@ -34,7 +42,7 @@ async function open(port: number): Promise<Conn> {
     s.setNoDelay(true);
     s.once('error', reject);
   });
-  const conn: Conn = { socket, busy: false, pending: Buffer.alloc(0) };
+  const conn: Conn = { socket, busy: false, pending: Buffer.alloc(0), due: 0 };
   socket.on('data', (chunk: Buffer) => {
     conn.pending = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
     while (true) {
@@ -45,7 +53,7 @@ async function open(port: number): Promise<Conn> {
       if (conn.pending.length < headerEnd + 4 + length) return;
       conn.pending = conn.pending.subarray(headerEnd + 4 + length);
       conn.busy = false;
-      conn.onAnswer?.(Number(headerText.slice(9, 12)));
+      conn.onAnswer?.(Number(headerText.slice(9, 12)), conn.due);
     }
   });
   socket.on('error', () => {});
@@ -53,43 +61,56 @@ async function open(port: number): Promise<Conn> {
 }
 
 serve({
-  async publish(params: LatencyPublishParams) {
-    while (conns.length < params.connections) conns.push(await open(params.port));
-    const statuses = new Map<number, number>();
-    const backlog: string[] = [];
+  async publish(params: LatencyPublishParams): Promise<OpenLoopResult> {
+    let pool = conns.get(params.port);
+    if (pool === undefined) {
+      pool = [];
+      conns.set(params.port, pool);
+    }
+    while (pool.length < params.connections) pool.push(await open(params.port));
+    if (params.hops && watch === undefined && redisUrl !== undefined) watch = await NotificationWatch.start(redisUrl, keyPrefix);
+    const expected = Math.round((params.eventsPerSecond * params.durationMs) / 1000);
+    const sendLag = new Samples(expected);
+    const answer = new Samples(expected);
+    const notified = params.hops ? new Samples(expected) : undefined;
+    if (watch) watch.samples = notified;
+    const statuses: Record<string, number> = {};
+    const backlog: Array<{ body: string; due: number }> = [];
     let answered = 0;
     const head = `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${params.port}\r\nAuthorization: Bearer ${params.token}\r\nContent-Type: application/cloudevents+json\r\nContent-Length: `;
-    const sendOn = (conn: Conn, body: string) => {
+    const sendOn = (conn: Conn, body: string, due: number) => {
       conn.busy = true;
+      conn.due = due;
       conn.socket.write(`${head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      sendLag.add(now() - due);
     };
-    for (const conn of conns) {
-      conn.onAnswer = (status) => {
+    for (const conn of pool) {
+      conn.onAnswer = (status, due) => {
+        answer.add(now() - due);
         answered++;
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        statuses[status] = (statuses[status] ?? 0) + 1;
         const next = backlog.shift();
-        if (next !== undefined) sendOn(conn, next);
+        if (next !== undefined) sendOn(conn, next.body, next.due);
       };
     }
-    const total = Math.round((params.eventsPerSecond * params.durationMs) / 1000);
-    const interval = 1000 / params.eventsPerSecond;
-    const startAt = now();
-    let maxBacklog = 0;
-    for (let n = 0; n < total; n++) {
-      const due = startAt + n * interval;
-      const wait = due - now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const tenant = params.tenants[n % params.tenants.length]!;
+    const { startAt, total } = await openLoop(params, (n, tenant, due) => {
       const body = JSON.stringify(benchEvent(tenant, `${params.run}-${n}`, n, due));
-      const idle = conns.find((c) => !c.busy);
-      if (idle !== undefined) sendOn(idle, body);
-      else {
-        backlog.push(body);
-        maxBacklog = Math.max(maxBacklog, backlog.length);
-      }
-    }
+      const idle = pool.find((c) => !c.busy);
+      if (idle !== undefined) sendOn(idle, body, due);
+      else backlog.push({ body, due });
+    });
     const until = Date.now() + 30_000;
     while (answered < total && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
-    return { startAt, endAt: now(), events: total, answered, statuses: Object.fromEntries(statuses), maxBacklog };
+    if (watch) watch.samples = undefined;
+    return {
+      startAt,
+      endAt: now(),
+      events: total,
+      answered,
+      statuses,
+      sendLag: sendLag.values(),
+      answer: answer.values(),
+      ...(notified ? { notified: notified.values() } : {}),
+    };
   },
 });

@@ -1,11 +1,13 @@
 /**
  * The peer, node B: a Socket.IO server with no clients, as a relay would run it, that emits each
  * event to its tenant's room. The adapter appends it to the Redis stream, and node A delivers it.
- * It answers the same `publish` call as bench/load/publisher.ts.
+ * It answers the same `publish` call as bench/load/publisher.ts, and `publishAtRate` as the latency
+ * publishers do (open loop, each event stamped with the time it was due: bench/lib/open-loop.ts).
  */
 import { Server } from 'socket.io';
 import { now } from '../lib/clock.ts';
 import { benchEvent } from '../lib/events.ts';
+import { type OpenLoopParams, type OpenLoopResult, openLoop, Samples } from '../lib/open-loop.ts';
 import { serve } from '../lib/rpc.ts';
 import type { PublishParams, PublishResult } from '../load/publisher.ts';
 import { peerAdapter, roomOf } from './socketio-common.ts';
@@ -28,5 +30,13 @@ serve({
       }
     }
     return { startAt, endAt: now(), events: written };
+  },
+  async publishAtRate(params: OpenLoopParams): Promise<OpenLoopResult> {
+    const sendLag = new Samples(Math.round((params.eventsPerSecond * params.durationMs) / 1000));
+    const { startAt, total } = await openLoop(params, (n, tenant, due) => {
+      io.to(roomOf(tenant)).emit('event', benchEvent(tenant, `${params.run}-${n}`, n, due));
+      sendLag.add(now() - due);
+    });
+    return { startAt, endAt: now(), events: total, answered: total, statuses: {}, sendLag: sendLag.values() };
   },
 });

@@ -1,172 +1,163 @@
 /**
- * (3) Latency: publish → client receive, p50 / p99 / p999, at a steady 5,000 events/s to 1,000
- * clients, in two shapes: 100 tenants × 10 clients (each event to the 10 clients of its tenant,
- * 50,000 msgs/s delivered) and 1,000 tenants × 1 client (5,000 msgs/s delivered).
- * - end to end: each event is a single-event POST /v1/events to the relay (open loop, stamped with
- *   the time it was due), stored, then delivered by the gateway;
- * - gateway only: the same events written into Redis as the relay writes them (no HTTP), to tell
- *   the relay's share from the gateway's.
+ * (3) Latency: publish → client receive, p50 / p90 / p99 / p999, open loop (each event carries the
+ * time it was due, so waiting counts), tenantcast and the Socket.IO peer measured in the same run,
+ * back to back, at the same shapes and rates:
+ * - 200 tenants × 5 clients, 1,000 tenants × 1 and 100 tenants × 10 at 1,000 events/s in all (issue #21);
+ * - 1,000 tenants × 1 and 100 tenants × 10 at 5,000 events/s.
+ * Publishers (bench/scenarios/latency-paths.ts): `post`, a single-event POST /v1/events per event;
+ * `sdk`, the SDK's RelayClient (its batching included; `sdk-node` over `createNodeFetch`); `store`, the events written into Redis as
+ * the relay writes them (gateway only); `socketio`, `io.to(room).emit` on a second Socket.IO node.
+ * With --baseline, the relay, gateway and SDK of that checkout too (`post-baseline`, `sdk-baseline`).
  */
-import { mintToken } from '@tenantcast/sdk/tokens';
-import { ClientPool } from '../lib/clients.ts';
-import { fmtCount, fmtMs } from '../lib/format.ts';
+import { fmtCount, fmtMs, fmtRatio } from '../lib/format.ts';
 import { startRedis } from '../lib/redis.ts';
-import { Worker } from '../lib/rpc.ts';
-import { BENCH_SECRET, KEY_PREFIX, startServer } from '../lib/servers.ts';
-import { median, quantile, sortedSamples } from '../lib/stats.ts';
-import { type BenchContext, DISTURBED_CORES, type Row, type Scenario, withCpu } from '../lib/types.ts';
-import type { LatencyPublishParams } from '../load/latency-publisher.ts';
-import type { PublishResult } from '../load/publisher.ts';
+import { medianPercentiles, type Percentiles } from '../lib/stats.ts';
+import { type BenchContext, DISTURBED_CORES, type Row, type Scenario } from '../lib/types.ts';
+import { LatencyRig, type Path, type PathRun } from './latency-paths.ts';
 
-const RATE = 5000;
-const SHAPES = [
-  { id: '100x10', tenants: 100, perTenant: 10, label: '100 tenants × 10 clients' },
-  { id: '1000x1', tenants: 1000, perTenant: 1, label: '1,000 tenants × 1 client' },
+export interface Shape {
+  id: string;
+  tenants: number;
+  perTenant: number;
+  label: string;
+}
+
+const SHAPES: Record<string, Shape> = {
+  '200x5': { id: '200x5', tenants: 200, perTenant: 5, label: '200 tenants × 5 clients' },
+  '1000x1': { id: '1000x1', tenants: 1000, perTenant: 1, label: '1,000 tenants × 1 client' },
+  '100x10': { id: '100x10', tenants: 100, perTenant: 10, label: '100 tenants × 10 clients' },
+};
+
+/** Each point is a shape at a rate of events/s (in all, over the tenants). */
+const POINTS = [
+  { shape: SHAPES['200x5']!, rate: 1000 },
+  { shape: SHAPES['1000x1']!, rate: 1000 },
+  { shape: SHAPES['100x10']!, rate: 1000 },
+  { shape: SHAPES['1000x1']!, rate: 5000 },
+  { shape: SHAPES['100x10']!, rate: 5000 },
 ];
 
-interface Percentiles {
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-  samples: number;
+const PATH_NAMES: Record<Path, string> = {
+  post: 'POST → client',
+  sdk: 'SDK RelayClient → client',
+  'sdk-node': 'SDK RelayClient over createNodeFetch → client',
+  store: 'Redis write → client (gateway only)',
+  socketio: 'Socket.IO emit → client',
+  'post-baseline': 'POST → client, --baseline',
+  'sdk-baseline': 'SDK RelayClient → client, --baseline',
+};
+
+export const show = (p: Percentiles) => `${fmtMs(p.p50)} / ${fmtMs(p.p90)} / ${fmtMs(p.p99)} / ${fmtMs(p.p999)}`;
+const pointId = (p: (typeof POINTS)[number]) => `${p.shape.id}@${p.rate}`;
+
+function selectedPaths(ctx: BenchContext): Path[] {
+  const all: Path[] = ['post', 'sdk', 'sdk-node', 'store', 'socketio'];
+  const paths = ctx.targets === undefined ? all : all.filter((p) => ctx.targets!.includes(p));
+  if (ctx.baseline !== undefined) {
+    if (paths.includes('post')) paths.splice(paths.indexOf('post') + 1, 0, 'post-baseline');
+    if (paths.includes('sdk')) paths.splice(paths.indexOf('sdk') + 1, 0, 'sdk-baseline');
+  }
+  return paths;
 }
 
-function percentiles(parts: Float64Array[]): Percentiles {
-  const sorted = sortedSamples(parts);
-  return {
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-    p999: quantile(sorted, 0.999),
-    max: sorted[sorted.length - 1] ?? Number.NaN,
-    samples: sorted.length,
-  };
+function rowsOf(point: (typeof POINTS)[number], results: Partial<Record<Path, { quoted: Percentiles; runs: PathRun[] }>>): Row[] {
+  const rows: Row[] = [];
+  const peer = results.socketio;
+  const disturbed = Object.values(results).some((r) => r.runs.some((run) => (run.cpu.other ?? 0) > DISTURBED_CORES));
+  const id = `latency.${point.shape.id}.${point.rate}`;
+  const issueShape = point.shape.id === '200x5' && point.rate === 1000;
+  for (const path of ['post', 'post-baseline', 'sdk', 'sdk-node', 'sdk-baseline', 'store'] as const) {
+    const r = results[path];
+    if (r === undefined) continue;
+    const q = r.quoted;
+    const versus = path !== 'store' && peer !== undefined;
+    const target = path === 'store' ? undefined : `p50, p99 ≤ peer's${issueShape ? '; p99 ≤ 5 ms' : ''}`;
+    rows.push({
+      id: `${id}.${path}`,
+      measure: `latency p50 / p90 / p99 / p999, ${PATH_NAMES[path]}, ${fmtCount(point.rate)} events/s, ${point.shape.label} (${fmtCount(point.rate * point.shape.perTenant)} msgs/s)`,
+      unit: 'latency',
+      tenantcast: q.p99,
+      text: {
+        tenantcast: show(q),
+        ...(versus
+          ? { peer: show(peer.quoted), peerRatio: `${fmtRatio(q.p50 / peer.quoted.p50)} / ${fmtRatio(q.p99 / peer.quoted.p99)}` }
+          : {}),
+      },
+      ...(versus ? { peer: peer.quoted.p99, peerRatio: q.p99 / peer.quoted.p99, peerName: 'Socket.IO + redis-streams-adapter' } : {}),
+      ...(target && versus
+        ? {
+            target,
+            met: q.p50 <= peer.quoted.p50 && q.p99 <= peer.quoted.p99 && (!issueShape || q.p99 <= 5),
+          }
+        : {}),
+      disturbed,
+    });
+  }
+  if (peer !== undefined && rows.length === 0) {
+    rows.push({
+      id: `${id}.socketio`,
+      measure: `latency p50 / p90 / p99 / p999, ${PATH_NAMES.socketio}, ${fmtCount(point.rate)} events/s, ${point.shape.label}`,
+      unit: 'latency',
+      tenantcast: null,
+      peer: peer.quoted.p99,
+      text: { peer: show(peer.quoted) },
+      disturbed,
+    });
+  }
+  return rows;
 }
-
-const medianOf = (runs: Percentiles[]): Percentiles => ({
-  p50: median(runs.map((r) => r.p50)),
-  p99: median(runs.map((r) => r.p99)),
-  p999: median(runs.map((r) => r.p999)),
-  max: median(runs.map((r) => r.max)),
-  samples: median(runs.map((r) => r.samples)),
-});
-
-const show = (p: Percentiles) => `${fmtMs(p.p50)} / ${fmtMs(p.p99)} / ${fmtMs(p.p999)}`;
 
 export const latency: Scenario = {
   id: 'latency',
-  title: 'Latency: publish → receive at 5,000 events/s to 1,000 clients',
+  title: 'Latency: publish → receive, tenantcast (POST, SDK, gateway only) vs the Socket.IO peer, open loop',
   async run(ctx: BenchContext) {
     const durationMs = ctx.quick ? 3000 : 5000;
+    const paths = selectedPaths(ctx);
+    const points = POINTS.filter((p) => ctx.cases === undefined || ctx.cases.some((part) => pointId(p).includes(part)));
     const redis = await startRedis();
-    const details: Record<string, unknown> = { rate: RATE, durationMs };
+    const details: Record<string, unknown> = { durationMs, paths };
     const rows: Row[] = [];
+    const rig = await LatencyRig.start(ctx, redis, paths);
     try {
-      const relay = await startServer('relay', redis.url, { label: 'latency-relay', profile: ctx.profile });
-      const gateway = await startServer('gateway', redis.url, { label: 'latency-gateway', profile: ctx.profile });
-      const httpPublisher = await Worker.start('latency-publisher', 'bench/load/latency-publisher.ts');
-      const storePublisher = await Worker.start('publisher', 'bench/load/publisher.ts', { args: ['tenantcast', redis.url, KEY_PREFIX] });
-      const subscribeToken = await mintToken({ sub: 'bench', scope: 'subscribe', tenants: ['*'] }, BENCH_SECRET);
-      const publishToken = await mintToken({ sub: 'bench', scope: 'publish', tenants: ['*'] }, BENCH_SECRET);
-      const ws = gateway.url.replace(/^http/, 'ws');
-
-      for (const shape of SHAPES) {
-        const pool = await ClientPool.start(2);
-        const tenants = Array.from({ length: shape.tenants }, (_, i) => `lat${shape.id}-${i}`);
-        const urls: string[] = [];
-        for (let k = 0; k < shape.perTenant; k++)
-          for (const t of tenants) urls.push(`${ws}/v1/tenants/${t}/events?token=${subscribeToken}`);
-        ctx.log(`latency ${shape.id}: connecting ${fmtCount(urls.length)} clients`);
-        const connected = await pool.connect(urls, { protocol: 'tenantcast', concurrency: 50, timeoutMs: 30_000 });
-        ctx.log(`latency ${shape.id}: ${fmtCount(connected.connected)} connected`);
-
-        const measure = async (path: 'relay' | 'store', label: string, ms: number) => {
-          const total = Math.round((RATE * ms) / 1000);
-          // Each client gets every event of its tenant.
-          await pool.arm(total / shape.tenants, total * shape.perTenant);
-          const pids: Record<string, number> = {
-            relay: relay.pid,
-            gateway: gateway.pid,
-            redis: redis.pid,
-            publisher: path === 'relay' ? httpPublisher.pid : storePublisher.pid,
-          };
-          pool.workers.forEach((w, i) => {
-            pids[`clients${i}`] = w.pid;
-          });
-          const { value, cpu } = await withCpu(pids, async () => {
-            let published: unknown;
-            if (path === 'relay') {
-              published = await httpPublisher.call(
-                'publish',
-                {
-                  port: relay.port,
-                  token: publishToken,
-                  tenants,
-                  eventsPerSecond: RATE,
-                  durationMs: ms,
-                  connections: 64,
-                  run: label,
-                } satisfies LatencyPublishParams,
-                ms + 60_000,
-              );
-            } else {
-              published = await storePublisher.call<PublishResult>(
-                'publish',
-                { tenants, perTenant: total / shape.tenants, batch: 1, inFlight: 1, run: label, stamp: true, writesPerSecond: RATE },
-                ms + 60_000,
-              );
-            }
-            const got = await pool.wait(30_000);
-            return { published, got };
-          });
-          const p = percentiles(value.got.latencies);
-          return { ...p, received: value.got.received, expected: total * shape.perTenant, cpu, published: value.published };
-        };
-
-        const results: Record<string, unknown> = {};
-        for (const path of ['relay', 'store'] as const) {
-          ctx.log(`latency ${shape.id} ${path}: warm-up`);
-          await measure(path, `${shape.id}-${path}-warm`, Math.min(2000, durationMs));
-          const runs = [];
-          for (let i = 0; i < ctx.runs; i++) {
-            const run = await measure(path, `${shape.id}-${path}-${i}`, durationMs);
-            runs.push(run);
-            ctx.log(
-              `latency ${shape.id} ${path}: run ${i + 1}/${ctx.runs}: p50/p99/p999 ${show(run)}, max ${fmtMs(run.max)}; ${fmtCount(run.received)} of ${fmtCount(run.expected)} received; cpu ${JSON.stringify(run.cpu)}`,
-            );
+      for (const shape of Object.values(SHAPES)) {
+        const here = points.filter((p) => p.shape === shape);
+        if (here.length === 0) continue;
+        await rig.connect(shape);
+        for (const point of here) {
+          const results: Partial<Record<Path, { quoted: Percentiles; runs: PathRun[] }>> = {};
+          const label = pointId(point);
+          for (const path of paths) {
+            ctx.log(`latency ${label} ${path}: warm-up`);
+            await rig.measure(path, shape, point.rate, `${label}-${path}-warm`, Math.min(1500, durationMs));
           }
-          const quoted = medianOf(runs);
-          results[path] = { quoted, runs };
-          const disturbed = runs.some((r) => (r.cpu.other ?? 0) > DISTURBED_CORES);
-          const delivered = `${fmtCount(RATE * shape.perTenant)} msgs/s`;
-          rows.push(
-            path === 'relay'
-              ? {
-                  id: `latency.${shape.id}.end-to-end`,
-                  measure: `latency p50 / p99 / p999, POST → client, ${fmtCount(RATE)} events/s, ${shape.label} (${delivered})`,
-                  unit: 'latency',
-                  tenantcast: quoted.p99,
-                  text: { tenantcast: show(quoted) },
-                  target: 'p99 ≤ 5 ms',
-                  met: quoted.p99 <= 5,
-                  disturbed,
-                }
-              : {
-                  id: `latency.${shape.id}.gateway`,
-                  measure: `latency p50 / p99 / p999, Redis write → client (gateway only), ${shape.label}`,
-                  unit: 'latency',
-                  tenantcast: quoted.p99,
-                  text: { tenantcast: show(quoted) },
-                  disturbed,
-                },
-          );
+          // Runs interleave the paths, so that each is measured right after the others (A/B on a shared machine).
+          const runs: Partial<Record<Path, PathRun[]>> = {};
+          for (let i = 0; i < ctx.runs; i++) {
+            for (const path of paths) {
+              const run = await rig.measure(path, shape, point.rate, `${label}-${path}-${i}`, durationMs);
+              runs[path] = [...(runs[path] ?? []), run];
+              ctx.log(`latency ${label} ${path}: run ${i + 1}/${ctx.runs}: ${describeRun(run)}`);
+            }
+          }
+          for (const path of paths) results[path] = { quoted: medianPercentiles(runs[path]!.map((r) => r.latency)), runs: runs[path]! };
+          details[label] = { shape, rate: point.rate, results };
+          rows.push(...rowsOf(point, results));
         }
-        details[shape.id] = { ...shape, results };
-        await pool.stop();
+        await rig.disconnect();
       }
       return { rows, details };
     } finally {
+      await rig.stop();
       await redis.stop();
     }
   },
 };
+
+function describeRun(run: PathRun): string {
+  const hops = Object.entries(run.hops)
+    .map(([name, p]) => `${name} ${fmtMs(p.p50)}/${fmtMs(p.p99)}`)
+    .join(', ');
+  return `p50/p90/p99/p999 ${show(run.latency)}, max ${fmtMs(run.latency.max)}; ${fmtCount(run.received)} of ${fmtCount(run.expected)} received${
+    hops ? `; hops p50/p99: ${hops}` : ''
+  }; cpu ${JSON.stringify(run.cpu)}`;
+}

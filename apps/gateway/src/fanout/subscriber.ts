@@ -11,8 +11,11 @@ export interface Subscriber {
   last: string;
   /** Whether the subscriber wants the entry (its filters). */
   matches(entry: Entry): boolean;
-  /** Sends an entry; the subscriber closes itself when it cannot keep up. */
-  send(entry: Entry): void;
+  /**
+   * Sends an entry; the subscriber closes itself when it cannot keep up. `alone`: the entry is a
+   * notification's only one and the hub has nothing queued, so the frame may leave at once.
+   */
+  send(entry: Entry, alone?: boolean): void;
   /** Whether it is gone (closed); a hub drops it. */
   readonly closed: boolean;
   /** Resolves once the client's send buffer has room again (at once when it has): catch-up waits on it. */

@@ -125,7 +125,8 @@ export class TenantHub {
       }
       if (first && compareOffsets(prev, this.#head) < 0) throw lostHead(this.tenant, this.#head, prev);
       first = false;
-      sent += this.#deliver(new Entry(offset, line.slice(space + 1)));
+      // A notification of one event, with nothing queued behind it: its frames may leave at once.
+      sent += this.#deliver(new Entry(offset, line.slice(space + 1)), start < 0 && this.#queued === 0);
     }
     this.#deps.onFanout(performance.now() - received);
     this.#deps.onSent(sent);
@@ -180,7 +181,7 @@ export class TenantHub {
   }
 
   /** Hands a live entry (past `head`) to every subscriber and moves `head`. Returns the number of messages sent. */
-  #deliver(entry: Entry): number {
+  #deliver(entry: Entry, alone = false): number {
     const offset = entry.offset;
     const ahead = this.#ahead;
     let sent = 0;
@@ -196,7 +197,7 @@ export class TenantHub {
       }
       subscriber.last = offset;
       if (subscriber.matches(entry)) {
-        subscriber.send(entry);
+        subscriber.send(entry, alone);
         sent++;
       }
     }

@@ -11,7 +11,8 @@ import { Connection } from './connection.ts';
 /**
  * The gateway's connection writes, against a real ws server and real ws clients over TCP: frames
  * queued in one event-loop turn leave together at its end, in order with everything else the
- * connection sends, and the bounded send buffer still closes a slow consumer with 4008.
+ * connection sends (a lone frame with nothing due leaves at once), and the bounded send buffer
+ * still closes a slow consumer with 4008.
  */
 
 /** A ws server of the suite's own; its sockets go, in the order clients connected, to the pairs that wait for them. */
@@ -103,6 +104,26 @@ describe('batched connection writes', () => {
     assert.ok(connection.bufferedAmount < queued, 'written at the end of the turn');
     await until(() => texts.length === expected.length, 'every message');
     assert.deepEqual(texts, expected);
+  });
+
+  test('a frame sent alone to a connection with nothing due this turn leaves at once; what follows in the turn waits behind it, in order', async (t) => {
+    const { texts, connection } = await pair(t);
+    const alone = textFrame('{"n":0}');
+    const next = textFrame('{"n":1}');
+    const alsoAlone = textFrame('{"n":2}');
+    assert.equal(connection.sendFrame(alone, true), true);
+    assert.equal(connection.bufferedAmount, 0, 'the lone frame is not held for the end of the turn');
+    connection.sendFrame(next);
+    // Once the connection wrote this turn, even a lone frame queues: at most two writes a turn.
+    connection.sendFrame(alsoAlone, true);
+    assert.equal(connection.bufferedAmount, next.length + alsoAlone.length, 'the frames after it wait for the end of the turn');
+    await until(() => texts.length === 3, 'every frame');
+    assert.deepEqual(texts, ['{"n":0}', '{"n":1}', '{"n":2}']);
+    // A later turn starts afresh: a lone frame leaves at once again.
+    await turn();
+    connection.sendFrame(textFrame('{"n":3}'), true);
+    assert.equal(connection.bufferedAmount, 0);
+    await until(() => texts.length === 4, 'the fourth frame');
   });
 
   test('turn after turn, a connection keeps its order, and several connections each get theirs', async (t) => {

@@ -32,7 +32,10 @@ const READY: Promise<void> = Promise.resolve();
  * Writes are batched per event-loop turn: the frames sent to a connection during one turn (the
  * events of a notification, of several notifications read together, of a catch-up page) are
  * queued, in order, and leave in one socket write at the end of the turn (`setImmediate`), instead
- * of one system call per frame. Frames are whole WebSocket frames built once per event and shared by
+ * of one system call per frame. A frame sent `alone` (a notification of one event: the sender has
+ * nothing more) to a connection with nothing queued or written this turn leaves at once, since the
+ * end of the turn would only delay it; anything more this turn is queued behind it, so a connection
+ * still makes at most two writes a turn. Frames are whole WebSocket frames built once per event and shared by
  * every connection that gets them (`frames/frames.ts`); they are written to the socket as they are, so ws
  * does no per-message work. They are uncompressed text frames (RSV1 clear), valid whatever
  * extension a client negotiated (RFC 7692), and ws's own sender never holds a data frame back (the
@@ -77,9 +80,11 @@ export class Connection {
 
   /**
    * Queues a whole frame (see `frames/frames.ts`; it is not copied nor changed, and may be shared). Returns
-   * false when the connection is closed, or was just closed as a slow consumer.
+   * false when the connection is closed, or was just closed as a slow consumer. `alone`: the frame is
+   * all the sender has for now (a notification of one event, nothing queued in its hub); if nothing
+   * was queued or written for this connection in this turn either, it is written at once.
    */
-  sendFrame(frame: Buffer): boolean {
+  sendFrame(frame: Buffer, alone = false): boolean {
     if (this.#closed || this.ws.readyState !== OPEN) return false;
     if (this.ws.bufferedAmount + this.#pendingBytes > this.#maxBuffered) {
       this.#onSlow();
@@ -88,16 +93,28 @@ export class Connection {
     }
     const pending = this.#pending;
     if (pending === undefined) {
-      this.#pending = [frame];
-      Connection.#dirty.push(this);
-      if (!Connection.#flushScheduled) {
-        Connection.#flushScheduled = true;
-        setImmediate(Connection.#flushAll);
+      if (alone) {
+        // Nothing else is due this turn: waiting for its end would only add latency. What follows
+        // in the same turn is queued behind it (an empty queue marks the connection as written).
+        (this.ws as unknown as WithSocket)._socket.write(frame);
+        this.#pending = [];
+        this.#markDirty();
+        return true;
       }
+      this.#pending = [frame];
+      this.#markDirty();
     } else pending.push(frame);
     this.#pendingBytes += frame.length;
     if (this.#pendingBytes >= WRITE_AT_BYTES || this.#pendingBytes >= this.#maxBuffered >> 2) this.#write();
     return true;
+  }
+
+  #markDirty(): void {
+    Connection.#dirty.push(this);
+    if (!Connection.#flushScheduled) {
+      Connection.#flushScheduled = true;
+      setImmediate(Connection.#flushAll);
+    }
   }
 
   /** Queues a text message; as `sendFrame`. */

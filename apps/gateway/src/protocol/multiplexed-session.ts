@@ -43,8 +43,8 @@ class MultiplexedSubscriber implements Subscriber {
     return this.#predicate === undefined || this.#predicate(entry.event);
   }
 
-  send(entry: Entry): void {
-    this.#connection.sendFrame(entry.muxWire(this.#prefix));
+  send(entry: Entry, alone?: boolean): void {
+    this.#connection.sendFrame(entry.muxWire(this.#prefix), alone);
   }
 
   get closed(): boolean {

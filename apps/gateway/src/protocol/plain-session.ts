@@ -25,8 +25,8 @@ class PlainSubscriber implements Subscriber {
     return this.#predicate === undefined || this.#predicate(entry.event);
   }
 
-  send(entry: Entry): void {
-    this.#connection.sendFrame(entry.wire);
+  send(entry: Entry, alone?: boolean): void {
+    this.#connection.sendFrame(entry.wire, alone);
   }
 
   get closed(): boolean {
