@@ -11,11 +11,9 @@ import type { Samples } from './open-loop.ts';
  * same moment. Off unless asked: it is one more subscriber for Redis to write to.
  */
 export class NotificationWatch {
-  readonly #redis: Redis;
   samples: Samples | undefined;
 
   private constructor(redis: Redis) {
-    this.#redis = redis;
     redis.on('pmessageBuffer', (_pattern: Buffer, _channel: Buffer, message: Buffer) => {
       const t = now();
       const samples = this.samples;

@@ -42,7 +42,6 @@ interface Stack {
 export class LatencyRig {
   readonly #ctx: BenchContext;
   readonly #redis: BenchRedis;
-  readonly #paths: Path[];
   #stack: Stack | undefined;
   #baseline: Stack | undefined;
   #store: Worker | undefined;
@@ -52,14 +51,13 @@ export class LatencyRig {
   #publishToken = '';
   #subscribeToken = '';
 
-  private constructor(ctx: BenchContext, redis: BenchRedis, paths: Path[]) {
+  private constructor(ctx: BenchContext, redis: BenchRedis) {
     this.#ctx = ctx;
     this.#redis = redis;
-    this.#paths = paths;
   }
 
   static async start(ctx: BenchContext, redis: BenchRedis, paths: Path[]): Promise<LatencyRig> {
-    const rig = new LatencyRig(ctx, redis, paths);
+    const rig = new LatencyRig(ctx, redis);
     rig.#publishToken = await mintToken({ sub: 'bench', scope: 'publish', tenants: ['*'] }, BENCH_SECRET);
     rig.#subscribeToken = await mintToken({ sub: 'bench', scope: 'subscribe', tenants: ['*'] }, BENCH_SECRET);
     if (paths.some((p) => p === 'post' || p === 'sdk' || p === 'sdk-node' || p === 'store')) rig.#stack = await rig.#startStack(undefined);

@@ -16,10 +16,7 @@ export function checkRefresh(current: TokenClaims, next: TokenClaims, open: Iter
   if (next.tenants === '*') return;
   for (const [id, tenant] of open) {
     if (!next.tenants.has(tenant)) {
-      throw new ServiceError(
-        'TC_ERR_FORBIDDEN_TENANT',
-        `Refresh refused: token does not grant tenant "${tenant}" of subscription "${id}"`,
-      );
+      throw new ServiceError('TC_ERR_FORBIDDEN_TENANT', `Refresh refused: token does not grant tenant "${tenant}" of subscription "${id}"`);
     }
   }
 }
