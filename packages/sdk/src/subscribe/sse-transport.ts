@@ -20,6 +20,13 @@ function answerOf(response: Response, body: string): UpgradeResponse {
 }
 
 /**
+ * How long a stream may stay silent before the client gives it up and reconnects: three times the
+ * gateway's heartbeat (GATEWAY_SSE_HEARTBEAT_MS, 15 s by default). A proxy may cut a stream without
+ * closing it; without this, the client would wait for ever.
+ */
+export const SSE_IDLE_TIMEOUT_MS = 45_000;
+
+/**
  * The gateway's Server-Sent Events endpoint behind the WebSocket API that `subscribe` drives
  * (docs/protocol.md, "Server-Sent Events"), so that the client's reconnects, resume and refusals
  * are the same whatever the transport. It speaks just enough of `tenantcast.v1`: it opens at once;
@@ -43,9 +50,20 @@ export class SseSocket {
   readonly #abort = new AbortController();
   #started = false;
   #refused: ((request: unknown, response: UpgradeResponse) => void) | undefined;
+  readonly #idleTimeoutMs: number;
+  #idle: ReturnType<typeof setTimeout> | undefined;
 
-  /** Takes what a WebSocket constructor takes: the `/v1/connect` URL (with `token` in its query, or not) and options with headers. */
-  constructor(url: string, _protocols?: string | string[], options?: { headers: Record<string, string> }) {
+  /**
+   * Takes what a WebSocket constructor takes: the `/v1/connect` URL (with `token` in its query, or
+   * not) and options with headers; `idleTimeoutMs` (SSE_IDLE_TIMEOUT_MS) is for tests.
+   */
+  constructor(
+    url: string,
+    _protocols?: string | string[],
+    options?: { headers: Record<string, string> },
+    idleTimeoutMs = SSE_IDLE_TIMEOUT_MS,
+  ) {
+    this.#idleTimeoutMs = idleTimeoutMs;
     this.#base = new URL(url);
     this.#base.protocol = this.#base.protocol === 'wss:' ? 'https:' : this.#base.protocol === 'ws:' ? 'http:' : this.#base.protocol;
     this.#headers = { accept: 'text/event-stream', ...options?.headers };
@@ -109,6 +127,7 @@ export class SseSocket {
     const reader = response.body.getReader();
     try {
       while (this.readyState === 1) {
+        this.#watchIdle();
         const { done, value } = await reader.read();
         if (done) break;
         parser.feed(decoder.decode(value, { stream: true }));
@@ -117,6 +136,15 @@ export class SseSocket {
       // The connection failed or was aborted: a close follows.
     }
     this.#closed(1006, 'the event stream ended');
+  }
+
+  /** (Re)arms the silence timer: no event and no heartbeat comment for the idle timeout ends the stream. */
+  #watchIdle(): void {
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      this.#abort.abort();
+      this.#closed(1006, `no event or heartbeat for ${this.#idleTimeoutMs} ms: the stream was cut somewhere`);
+    }, this.#idleTimeoutMs);
   }
 
   /** An `event: error`: the close the WebSocket path would get for its code. */
@@ -134,6 +162,7 @@ export class SseSocket {
 
   /** Closes once, asynchronously, as a WebSocket's close event comes. */
   #closed(code: number, reason: string): void {
+    clearTimeout(this.#idle);
     if (this.readyState >= 2) return;
     this.readyState = 3;
     setTimeout(() => this.onclose?.({ code, reason }), 0);
