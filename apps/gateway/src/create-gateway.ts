@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { capConnections, createTokenVerifier, httpLimitOptions, Lifecycle, MetricsListener, StreamReader } from '@tenantcast/server';
 import pino, { type Logger } from 'pino';
 import { Admission } from './admission/admission.ts';
@@ -77,14 +77,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   );
   const metricsListener = new MetricsListener({ port: config.metricsPort, host: config.metricsHost, registry: metrics.registry, logger });
   const heartbeat = new Heartbeat(handshake.clients, config.heartbeatMs);
-  const host: SessionHost = {
-    admit: (tenant, origin) => admission.admit(tenant, origin),
-    release: (tenant) => admission.release(tenant),
-    start: (tenant, after) => startOffset(store, tenant, after),
-    subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
-    unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
-    onError: (error) => logger.error({ err: error }, 'subscription failed'),
-  };
+  const host = sessionHost(admission, store, fanout, logger);
   const sessions = new Sessions({
     host,
     heartbeat,
@@ -130,13 +123,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     async listen() {
       lifecycle.start();
       await redis.connect();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => resolve());
-      });
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : config.port;
-      const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      const url = await listenOn(server, config);
       const metricsAddress = await metricsListener.listen();
       logger.info({ address: url, metrics: metricsAddress }, 'gateway listening');
       return url;
@@ -159,4 +146,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       ]);
     },
   };
+}
+
+/** What the sessions (WebSocket and event streams alike) ask of the gateway: admission, the start offset, the fan-out. */
+function sessionHost(admission: Admission, store: StreamReader, fanout: Fanout, logger: Logger): SessionHost {
+  return {
+    admit: (tenant, origin) => admission.admit(tenant, origin),
+    release: (tenant) => admission.release(tenant),
+    start: (tenant, after) => startOffset(store, tenant, after),
+    subscribe: (tenant, subscriber) => fanout.subscribe(tenant, subscriber),
+    unsubscribe: (tenant, subscriber) => fanout.unsubscribe(tenant, subscriber),
+    onError: (error) => logger.error({ err: error }, 'subscription failed'),
+  };
+}
+
+/** Listens on the configured port and host; resolves with the URL to reach it (loopback for 0.0.0.0). */
+async function listenOn(server: Server, config: GatewayConfig): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 }

@@ -114,19 +114,7 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
 
   // The OpenAPI document is made from the routes as they are added: its plugin loads first, then the routes.
   registerOpenApi(app);
-  app.after(() => {
-    registerEventsRoute(app, ctx);
-    registerHistoryRoute(app, ctx);
-    registerWhoAmIRoute(app, ctx);
-    registerQlikRoute(app, ctx);
-    registerWebhooksRoutes(app, ctx);
-    registerDeliveriesRoutes(app, ctx);
-    registerPortalLinksRoute(app, ctx);
-    void app.register(async (scope) => registerDashboard(scope, ctx));
-    void app.register(async (scope) => registerConsole(scope, ctx));
-    registerOpsRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed');
-    registerDocsRoutes(app);
-  });
+  app.after(() => registerRoutes(app, ctx, () => lifecycle.state === 'closing' || lifecycle.state === 'closed'));
   const metricsListener = new MetricsListener({
     port: config.metricsPort,
     host: config.metricsHost,
@@ -172,4 +160,19 @@ export function createRelay(config: RelayConfig, deps: RelayDeps = {}): Relay {
 /** What a log line says of a request: never its query string, which may carry a token. */
 function requestWithoutQuery(request: { method: string; url: string }): { method: string; path: string } {
   return { method: request.method, path: pathOf(request.url) };
+}
+
+/** Every route of the relay's public listener, feature by feature (each folder registers its own). */
+function registerRoutes(app: FastifyInstance, ctx: RelayContext, isClosing: () => boolean): void {
+  registerEventsRoute(app, ctx);
+  registerHistoryRoute(app, ctx);
+  registerWhoAmIRoute(app, ctx);
+  registerQlikRoute(app, ctx);
+  registerWebhooksRoutes(app, ctx);
+  registerDeliveriesRoutes(app, ctx);
+  registerPortalLinksRoute(app, ctx);
+  void app.register(async (scope) => registerDashboard(scope, ctx));
+  void app.register(async (scope) => registerConsole(scope, ctx));
+  registerOpsRoutes(app, ctx, isClosing);
+  registerDocsRoutes(app);
 }

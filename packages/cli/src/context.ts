@@ -113,3 +113,37 @@ export function collectFilter(value: string, previous: unknown[] = []): unknown[
 export async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
 }
+
+/** What a relay subcommand prints: `json` with --json (or off a terminal), `text` for people. */
+export interface Output {
+  json: unknown;
+  text: string;
+}
+
+/** A relay subcommand's work: the client, its positional arguments, its flags, and how to refuse usage. */
+export type RelayRun<F extends ConnectionFlags> = (client: RelayClient, args: string[], flags: F, fail: Fail) => Promise<Output>;
+
+/**
+ * The subcommands of `parent` that call the relay: each gets the relay's flags and --json, a client
+ * made from them (closed after), and prints what its `run` returns.
+ */
+export function relaySubcommands<F extends ConnectionFlags>(parent: Command, io: CliIo) {
+  return (name: string, description: string, args: string[], run: RelayRun<F>): Command => {
+    const command = parent.command(name).description(description);
+    for (const arg of args) command.argument(arg);
+    for (const option of [...relayOptions(), ...jsonOptions()]) command.addOption(option);
+    command.action(async (...received: unknown[]) => {
+      const cmd = received.at(-1) as Command;
+      const flags = cmd.opts<F>();
+      const fail = usageFail(cmd);
+      const client = relayClient(io, flags, fail);
+      try {
+        const output = await run(client, received.slice(0, args.length) as string[], flags, fail);
+        io.stdout.write(wantsJson(io, flags) ? `${JSON.stringify(output.json)}\n` : output.text);
+      } finally {
+        await client.close();
+      }
+    });
+    return command;
+  };
+}

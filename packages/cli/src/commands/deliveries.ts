@@ -1,6 +1,6 @@
 import type { DeliveryInfo, DeliveryStatus } from '@tenantcast/sdk';
 import { type Command, Option } from 'commander';
-import { type CliIo, type ConnectionFlags, jsonOptions, relayClient, relayOptions, usageFail, wantsJson, wholeNumber } from '../context.ts';
+import { type CliIo, type ConnectionFlags, relaySubcommands, wholeNumber } from '../context.ts';
 import { fields, table } from '../format.ts';
 
 interface DeliveryFlags extends ConnectionFlags {
@@ -13,23 +13,7 @@ export function registerDeliveries(program: Command, io: CliIo): void {
   const deliveries = program
     .command('deliveries')
     .description("read an endpoint's delivery log and send deliveries again (token scope admin)");
-  const sub = (name: string, description: string, args: string[], run: Run) => {
-    const command = deliveries.command(name).description(description);
-    for (const arg of args) command.argument(arg);
-    for (const option of [...relayOptions(), ...jsonOptions()]) command.addOption(option);
-    command.action(async (...received: unknown[]) => {
-      const cmd = received.at(-1) as Command;
-      const flags = cmd.opts<DeliveryFlags>();
-      const client = relayClient(io, flags, usageFail(cmd));
-      try {
-        const output = await run(client, received.slice(0, args.length) as string[], flags);
-        io.stdout.write(wantsJson(io, flags) ? `${JSON.stringify(output.json)}\n` : output.text);
-      } finally {
-        await client.close();
-      }
-    });
-    return command;
-  };
+  const sub = relaySubcommands<DeliveryFlags>(deliveries, io);
 
   sub('list', "list an endpoint's deliveries, newest first", ['<tenant>', '<endpoint-id>'], async (client, [tenant, id], flags) => {
     const found: DeliveryInfo[] = [];
@@ -82,5 +66,3 @@ export function registerDeliveries(program: Command, io: CliIo): void {
     return { json: { retried }, text: `retried ${retried} failed deliveries\n` };
   });
 }
-
-type Run = (client: ReturnType<typeof relayClient>, args: string[], flags: DeliveryFlags) => Promise<{ json: unknown; text: string }>;

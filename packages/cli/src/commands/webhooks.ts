@@ -1,6 +1,6 @@
 import type { WebhookEndpointInfo, WebhookPatch } from '@tenantcast/sdk';
 import type { Command } from 'commander';
-import { type CliIo, type ConnectionFlags, jsonOptions, relayClient, relayOptions, usageFail, wantsJson, wholeNumber } from '../context.ts';
+import { type CliIo, type ConnectionFlags, relaySubcommands, wholeNumber } from '../context.ts';
 import { fields, table } from '../format.ts';
 import { addFilterOptions, type FilterFlags, filtersOf } from './filters.ts';
 
@@ -19,25 +19,7 @@ interface EndpointFlags extends ConnectionFlags, FilterFlags {
 /** `tenantcast webhooks list|show|create|update|rotate|delete|replay`: a tenant's webhook endpoints, through the SDK's RelayClient. */
 export function registerWebhooks(program: Command, io: CliIo): void {
   const webhooks = program.command('webhooks').description("manage a tenant's webhook endpoints (token scope admin)");
-  /** A subcommand with the relay's flags and --json; `run` gets the client and prints what it returns. */
-  const sub = (name: string, description: string, args: string[], run: Run) => {
-    const command = webhooks.command(name).description(description);
-    for (const arg of args) command.argument(arg);
-    for (const option of [...relayOptions(), ...jsonOptions()]) command.addOption(option);
-    command.action(async (...received: unknown[]) => {
-      const cmd = received.at(-1) as Command;
-      const flags = cmd.opts<EndpointFlags>();
-      const fail = usageFail(cmd);
-      const client = relayClient(io, flags, fail);
-      try {
-        const output = await run(client, received.slice(0, args.length) as string[], flags, fail);
-        io.stdout.write(wantsJson(io, flags) ? `${JSON.stringify(output.json)}\n` : output.text);
-      } finally {
-        await client.close();
-      }
-    });
-    return command;
-  };
+  const sub = relaySubcommands<EndpointFlags>(webhooks, io);
 
   sub('list', "list a tenant's endpoints", ['<tenant>'], async (client, [tenant]) => {
     const endpoints = await client.listWebhooks(tenant!);
@@ -49,6 +31,14 @@ export function registerWebhooks(program: Command, io: CliIo): void {
     return { json: endpoint, text: fields(endpoint as unknown as Record<string, unknown>) };
   });
 
+  registerChanges(sub);
+  registerRotateDeleteReplay(sub);
+}
+
+type Sub = ReturnType<typeof relaySubcommands<EndpointFlags>>;
+
+/** `create` and `update`: an endpoint's URL, filters, description, and whether it delivers. */
+function registerChanges(sub: Sub): void {
   addFilterOptions(
     sub('create', 'register an endpoint; prints its id and signing secret', ['<tenant>'], async (client, [tenant], flags, fail) => {
       if (flags.endpointUrl === undefined) fail('create needs --endpoint-url, the URL to deliver to');
@@ -97,7 +87,10 @@ export function registerWebhooks(program: Command, io: CliIo): void {
       .option('--enable', 'resume deliveries from where they stopped'),
     'events delivered (replaces its filters)',
   );
+}
 
+/** `rotate` (a new signing secret), `delete`, and `replay` (stored events delivered again). */
+function registerRotateDeleteReplay(sub: Sub): void {
   sub(
     'rotate',
     'give an endpoint a new signing secret; the old one also signs for the grace period',
@@ -138,13 +131,6 @@ export function registerWebhooks(program: Command, io: CliIo): void {
     .option('--since <time>', 'events stored at or after this RFC 3339 time')
     .option('--until <time>', 'events stored before this RFC 3339 time');
 }
-
-type Run = (
-  client: ReturnType<typeof relayClient>,
-  args: string[],
-  flags: EndpointFlags,
-  fail: (message: string) => never,
-) => Promise<{ json: unknown; text: string }>;
 
 function endpointTable(endpoints: readonly WebhookEndpointInfo[]): string {
   if (endpoints.length === 0) return 'no endpoints\n';
