@@ -135,6 +135,12 @@ describe('Server-Sent Events in Chromium', needsChromium, () => {
     const token = await stack.relay.token({ scope: 'subscribe', tenants: [tenant] });
     const proxy = await startUpgradeBlockingProxy(t, stack.gateway.url);
     const { page, pageErrors } = await newPage(t);
+    const streamRequests: Array<{ method: string; url: string; authorization?: string }> = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/events')) {
+        streamRequests.push({ method: request.method(), url: request.url(), authorization: request.headers().authorization });
+      }
+    });
     const status = await within(
       page.evaluate((options) => (window as unknown as { subscribeAuto(o: typeof options): Promise<string> }).subscribeAuto(options), {
         url: `ws://127.0.0.1:${proxy.port}`,
@@ -154,6 +160,13 @@ describe('Server-Sent Events in Chromium', needsChromium, () => {
       published,
     );
     assert.equal(proxy.refusedUpgrades, 1, 'it did not try a WebSocket again: every event came over SSE');
+    // The token rides in Authorization (the gateway answers the CORS preflight), never in the URL.
+    const gets = streamRequests.filter((r) => r.method === 'GET');
+    assert.ok(gets.length >= 1, 'the page requested the event stream');
+    for (const request of gets) {
+      assert.doesNotMatch(request.url, /token=/);
+      assert.equal(request.authorization, `Bearer ${token}`);
+    }
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -208,6 +208,22 @@ describe('Server-Sent Events: refusals, before the stream, as HTTP statuses with
     });
   }
 
+  test('a CORS preflight for a stream with Authorization is allowed from any origin; other OPTIONS are not the stream’s', async () => {
+    const preflight = (path: string, headers: Record<string, string>) =>
+      fetch(`${stack.gateway.url}${path}`, { method: 'OPTIONS', headers: { origin: 'https://app.example', ...headers } });
+    const allowed = await preflight('/v1/tenants/acme/events', {
+      'access-control-request-method': 'GET',
+      'access-control-request-headers': 'authorization, last-event-id',
+    });
+    assert.equal(allowed.status, 204);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), '*');
+    assert.match(String(allowed.headers.get('access-control-allow-headers')), /authorization/);
+    assert.match(String(allowed.headers.get('access-control-allow-headers')), /last-event-id/);
+    assert.equal(allowed.headers.get('access-control-allow-methods'), 'GET');
+    const elsewhere = await preflight('/v1/connect', { 'access-control-request-method': 'GET' });
+    assert.notEqual(elsewhere.status, 204);
+  });
+
   test('an offset trimmed by retention: 410 TC_ERR_OFFSET_EXPIRED, by after or Last-Event-ID', async (t) => {
     const trimming = await stack.startWriter(t, { streamMaxLen: 10 });
     const gateway = await stack.startGateway(t, { keyPrefix: trimming.keyPrefix });

@@ -45,6 +45,27 @@ const STREAM_HEADERS = {
   ...READABLE_ANYWHERE,
 };
 
+/**
+ * A browser's CORS preflight for an event stream with `Authorization` (the SDK sends the token
+ * there, so that it stays out of URLs that proxies log) or `Last-Event-ID`: allowed from any
+ * origin, as the stream itself is; cached by the browser for 10 minutes.
+ */
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET',
+  'access-control-allow-headers': 'authorization, last-event-id, accept',
+  'access-control-max-age': '600',
+};
+
+/** Whether a request is a CORS preflight for `/v1/tenants/{t}/events`. */
+function isPreflight(request: IncomingMessage): boolean {
+  return (
+    request.method === 'OPTIONS' &&
+    request.headers['access-control-request-method'] !== undefined &&
+    EVENTS_PATH.test((request.url ?? '/').split('?')[0]!)
+  );
+}
+
 /** Whether a request asks for a Server-Sent Events stream: a GET of `/v1/tenants/{t}/events` that accepts `text/event-stream`. */
 export function isEventStreamRequest(request: IncomingMessage): boolean {
   if (request.method !== 'GET') return false;
@@ -99,6 +120,7 @@ export class EventStreams {
   routes(next: (request: IncomingMessage, response: ServerResponse) => void): (request: IncomingMessage, response: ServerResponse) => void {
     return (request, response) => {
       if (isEventStreamRequest(request)) this.#serve(request, response);
+      else if (isPreflight(request)) response.writeHead(204, PREFLIGHT_HEADERS).end();
       else next(request, response);
     };
   }

@@ -35,9 +35,8 @@ export const SSE_IDLE_TIMEOUT_MS = 45_000;
  * stream's first `id:` is the `subscribed` reply, each event an `event` message, and an
  * `event: error` a close with the close code the error table gives its code (4001 token expired,
  * 4008 slow consumer, 4010, 4011, 1013, 1001…). A refusal before the stream is handed over as `ws`
- * hands over a refused upgrade's answer. The token goes in `Authorization` when given as a header,
- * else in the query, as the URL has it (a browser's fetch with Authorization would need a CORS
- * preflight).
+ * hands over a refused upgrade's answer. The token goes in `Authorization` (browsers included: the
+ * gateway answers their CORS preflight), or in the query when the URL has it there.
  */
 export class SseSocket {
   readyState = 0;
@@ -169,8 +168,9 @@ export class SseSocket {
   }
 }
 
-/** Whether a page or worker of a browser runs this: the token goes in the query there, as for WebSockets. */
-const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
-
-/** The SSE transport as `subscribe` picks a WebSocket implementation: the constructor, and whether it takes headers. */
-export const SSE_TRANSPORT = { ctor: SseSocket, headers: !inBrowser };
+/**
+ * The SSE transport as `subscribe` picks a WebSocket implementation: the constructor, and whether it
+ * takes headers. It does, in browsers too (fetch can send `Authorization`; the gateway answers the
+ * CORS preflight that costs, cached 10 minutes): the token stays out of the URL, which proxies log.
+ */
+export const SSE_TRANSPORT = { ctor: SseSocket, headers: true };
