@@ -29,6 +29,9 @@ interface TargetResult {
   disturbed: boolean;
 }
 
+/** Microseconds of CPU per event of a process that used `cores` at `eventsPerSecond`. */
+const perEvent = (cores: number, eventsPerSecond: number) => ((cores / eventsPerSecond) * 1e6).toFixed(1);
+
 const BARE = 'hand-rolled relay: node:http + XADD pipeline';
 
 async function startTargets(ctx: BenchContext, redisUrl: string): Promise<IngestTarget[]> {
@@ -85,7 +88,8 @@ export const ingest: Scenario = {
             result.runs.push({ ...value, eventsPerSecond, requestsPerSecond: (value.requests / value.elapsedMs) * 1000, cpu });
             if (cpu.other! > DISTURBED_CORES) result.disturbed = true;
             ctx.log(
-              `${label} ${target.name}: run ${i + 1}/${ctx.runs}: ${fmtRate(eventsPerSecond)} events, cpu ${JSON.stringify(cpu)}, statuses ${JSON.stringify(value.statuses)}`,
+              `${label} ${target.name}: run ${i + 1}/${ctx.runs}: ${fmtRate(eventsPerSecond)} events, cpu ${JSON.stringify(cpu)}, ` +
+                `µs of CPU per event: server ${perEvent(cpu.server!, eventsPerSecond)}, redis ${perEvent(cpu.redis!, eventsPerSecond)}; statuses ${JSON.stringify(value.statuses)}`,
             );
           }
         }
