@@ -110,7 +110,10 @@ export async function ingestEvents(
   }
   const results = await deps.appender.append(tenant, valid.map(storedInput));
   return {
-    accepted: valid.map((event, i) => ({ id: event.id, source: event.source, ...results[i]! })),
+    accepted: valid.map((event, i) => {
+      const { offset, duplicate } = results[i]!;
+      return { id: event.id, source: event.source, offset, duplicate };
+    }),
   };
 }
 

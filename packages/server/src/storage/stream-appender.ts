@@ -153,7 +153,14 @@ export class StreamAppender {
   async append(tenant: string, events: readonly StoredEventInput[]): Promise<AppendResult[]> {
     if (events.length === 0) return [];
     let bytes = 0;
-    if (this.#options.maxBatchBytes !== undefined) for (const event of events) bytes += Buffer.byteLength(event.json);
+    const maxBytes = this.#options.maxBatchBytes;
+    if (maxBytes !== undefined) {
+      // A UTF-16 code unit is at most 3 bytes of UTF-8: under the cap by that bound, no event needs encoding to count.
+      let units = 0;
+      for (const event of events) units += event.json.length;
+      if (units * 3 > maxBytes) for (const event of events) bytes += Buffer.byteLength(event.json);
+      else bytes = units;
+    }
     this.checkBatch(events.length, bytes);
     const keys = this.keys(tenant);
     const { limit, burst } = this.#checkLimit(tenant, events.length);
@@ -184,8 +191,10 @@ export class StreamAppender {
       this.#gate.refused(tenant, limit, burst, sentAt, Number(reply[2]));
       throw this.#rateLimited(tenant, Number(reply[1]));
     }
-    const results: AppendResult[] = [];
-    for (let i = 1; i < reply.length; i += 2) results.push({ offset: String(reply[i]), duplicate: Number(reply[i + 1]) === 1 });
+    // {'ok', flags, offset…}: flags has a '1' for each duplicate (append-events-5.lua).
+    const flags = String(reply[1]);
+    const results: AppendResult[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) results[i] = { offset: String(reply[i + 2]), duplicate: flags.charCodeAt(i) === 49 };
     return results;
   }
 

@@ -83,6 +83,24 @@ describe('stream storage', () => {
     );
   });
 
+  test('one append of 9,000 events (past what Lua can unpack at once) dedupes against stored events and within itself', async () => {
+    // The script looks the pairs up with MGET in chunks of 1,000: duplicates on both sides of a chunk's edge.
+    const s = store();
+    const [stored] = await s.append('acme', [ev('old')]);
+    const events = Array.from({ length: 9000 }, (_, i) => ev(`e${i}`));
+    events[999] = ev('old');
+    events[1000] = ev('e5');
+    events[8999] = ev('e1');
+    const results = await s.append('acme', events);
+    assert.equal(results.length, 9000);
+    assert.deepEqual(results[999], { offset: stored!.offset, duplicate: true });
+    assert.deepEqual(results[1000], { offset: results[5]!.offset, duplicate: true });
+    assert.deepEqual(results[8999], { offset: results[1]!.offset, duplicate: true });
+    assert.equal(results.filter((r) => r.duplicate).length, 3);
+    const { entries } = await s.read('acme', stored!.offset, 10_000);
+    assert.equal(entries.length, 8997);
+  });
+
   test('dedupe is scoped by source and by tenant', async () => {
     const s = store();
     const [a] = await s.append('acme', [ev('same', 'one')]);
