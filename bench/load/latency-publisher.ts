@@ -26,9 +26,13 @@ interface Conn {
   socket: Socket;
   busy: boolean;
   pending: Buffer;
-  /** Due time of the request in flight. */
+  /** Due time and body of the request in flight. */
   due: number;
+  body: string;
+  closed: boolean;
   onAnswer?: (status: number, due: number) => void;
+  /** The relay closed the socket (its keep-alive timeout between runs, say). */
+  onClose?: () => void;
 }
 
 const redisUrl = process.argv[2];
@@ -42,7 +46,7 @@ async function open(port: number): Promise<Conn> {
     s.setNoDelay(true);
     s.once('error', reject);
   });
-  const conn: Conn = { socket, busy: false, pending: Buffer.alloc(0), due: 0 };
+  const conn: Conn = { socket, busy: false, pending: Buffer.alloc(0), due: 0, body: '', closed: false };
   socket.on('data', (chunk: Buffer) => {
     conn.pending = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
     while (true) {
@@ -57,6 +61,10 @@ async function open(port: number): Promise<Conn> {
     }
   });
   socket.on('error', () => {});
+  socket.on('close', () => {
+    conn.closed = true;
+    conn.onClose?.();
+  });
   return conn;
 }
 
@@ -67,6 +75,8 @@ serve({
       pool = [];
       conns.set(params.port, pool);
     }
+    // Sockets the relay closed since the last run (RELAY_KEEP_ALIVE_TIMEOUT_MS) are replaced.
+    for (let i = pool.length - 1; i >= 0; i--) if (pool[i]!.closed) pool.splice(i, 1);
     while (pool.length < params.connections) pool.push(await open(params.port));
     if (params.hops && watch === undefined && redisUrl !== undefined) watch = await NotificationWatch.start(redisUrl, keyPrefix);
     const expected = Math.round((params.eventsPerSecond * params.durationMs) / 1000);
@@ -78,13 +88,14 @@ serve({
     const backlog: Array<{ body: string; due: number }> = [];
     let answered = 0;
     const head = `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${params.port}\r\nAuthorization: Bearer ${params.token}\r\nContent-Type: application/cloudevents+json\r\nContent-Length: `;
-    const sendOn = (conn: Conn, body: string, due: number) => {
+    const sendOn = (conn: Conn, body: string, due: number, resent = false) => {
       conn.busy = true;
       conn.due = due;
+      conn.body = body;
       conn.socket.write(`${head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      sendLag.add(now() - due);
+      if (!resent) sendLag.add(now() - due);
     };
-    for (const conn of pool) {
+    const attach = (conn: Conn) => {
       conn.onAnswer = (status, due) => {
         answer.add(now() - due);
         answered++;
@@ -92,7 +103,21 @@ serve({
         const next = backlog.shift();
         if (next !== undefined) sendOn(conn, next.body, next.due);
       };
-    }
+      // A socket closed under a request: a new one takes its place and sends the request again
+      // (the relay dedupes it by source and id), as an HTTP client retries on a reused socket.
+      conn.onClose = () => {
+        void open(params.port).then((fresh) => {
+          pool.splice(pool.indexOf(conn), 1, fresh);
+          attach(fresh);
+          if (conn.busy) sendOn(fresh, conn.body, conn.due, true);
+          else {
+            const next = backlog.shift();
+            if (next !== undefined) sendOn(fresh, next.body, next.due);
+          }
+        });
+      };
+    };
+    for (const conn of pool) attach(conn);
     const { startAt, total } = await openLoop(params, (n, tenant, due) => {
       const body = JSON.stringify(benchEvent(tenant, `${params.run}-${n}`, n, due));
       const idle = pool.find((c) => !c.busy);
@@ -101,6 +126,7 @@ serve({
     });
     const until = Date.now() + 30_000;
     while (answered < total && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const conn of pool) conn.onClose = undefined;
     if (watch) watch.samples = undefined;
     return {
       startAt,

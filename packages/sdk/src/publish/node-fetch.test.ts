@@ -120,3 +120,27 @@ describe('createNodeFetch', () => {
     await assert.rejects(nodeFetch('http://127.0.0.1:1/', { method: 'POST', body: new Uint8Array(1) }), TypeError);
   });
 });
+
+describe('the SDK entry for Node (the node export condition)', () => {
+  test('RelayClient from @tenantcast/sdk publishes over node:http by default: the global fetch is never called', async (t) => {
+    const relay = await server(t, (_req, body, res) =>
+      res.writeHead(202, { 'content-type': 'application/json' }).end(accepted([JSON.parse(body)].flat())),
+    );
+    const globalFetch = globalThis.fetch;
+    let globalCalls = 0;
+    globalThis.fetch = (...args: Parameters<typeof fetch>) => {
+      globalCalls++;
+      return globalFetch(...args);
+    };
+    t.after(() => {
+      globalThis.fetch = globalFetch;
+    });
+    // The package's own name: resolved through its exports, as an application would import it.
+    const sdk = await import('@tenantcast/sdk');
+    const client = new sdk.RelayClient({ url: relay.url, token: 't' });
+    t.after(() => client.close());
+    const stored = await client.publish(event('e-default'));
+    assert.equal(stored.duplicate, false);
+    assert.equal(globalCalls, 0);
+  });
+});

@@ -85,6 +85,18 @@ interface Accepted {
   accepted: PublishResult[];
 }
 
+/** What a RelayClient without a `fetch` option uses, when an entry point sets it (the SDK's Node entry does). */
+let defaultFetch: (() => typeof fetch) | undefined;
+
+/**
+ * Sets the `fetch` RelayClients use by default. The SDK's entry for Node (`index.node.ts`, chosen
+ * by the `node` export condition) sets one over `node:http` (`createNodeFetch`); browsers and other
+ * runtimes keep the global `fetch`. Not part of the public API.
+ */
+export function setDefaultFetch(make: () => typeof fetch): void {
+  defaultFetch = make;
+}
+
 /**
  * Publishes CloudEvents to a tenantcast relay. Calls made close together are batched per tenant,
  * a tenant's batches are sent one at a time (so its events are stored in publish order), and
@@ -140,7 +152,7 @@ export class RelayClient extends AdminMethods {
     }
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#registry = options.registry === undefined ? defaultRegistry : options.registry;
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#fetch = options.fetch ?? defaultFetch?.() ?? globalThis.fetch.bind(globalThis);
   }
 
   /**
