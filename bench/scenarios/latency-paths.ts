@@ -8,6 +8,7 @@ import { mintToken } from '@tenantcast/sdk/tokens';
 import { ClientPool } from '../lib/clients.ts';
 import { fmtCount } from '../lib/format.ts';
 import type { OpenLoopResult } from '../lib/open-loop.ts';
+import { RESULTS_DIR } from '../lib/paths.ts';
 import type { BenchRedis } from '../lib/redis.ts';
 import { Worker } from '../lib/rpc.ts';
 import { BENCH_SECRET, KEY_PREFIX, type ServerProcess, startServer } from '../lib/servers.ts';
@@ -75,9 +76,18 @@ export class LatencyRig {
     const relay = await startServer('relay', this.#redis.url, options(`latency-relay${which}`));
     const gateway = await startServer('gateway', this.#redis.url, options(`latency-gateway${which}`));
     const args = [this.#redis.url, KEY_PREFIX];
-    const post = await Worker.start(`latency-publisher${which}`, 'bench/load/latency-publisher.ts', { args });
+    // --profile profiles the publishers too: the SDK's own cost is part of what a user meets.
+    const profiled = (label: string) =>
+      this.#ctx.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS_DIR, 'profiles', `${label}${which}`)] : [];
+    const post = await Worker.start(`latency-publisher${which}`, 'bench/load/latency-publisher.ts', {
+      args,
+      nodeFlags: profiled('latency-publisher'),
+    });
     const sdkModule = root === undefined ? [] : [join(root, 'packages/sdk/dist/index.js')];
-    const sdk = await Worker.start(`sdk-publisher${which}`, 'bench/load/sdk-publisher.ts', { args: [...args, ...sdkModule] });
+    const sdk = await Worker.start(`sdk-publisher${which}`, 'bench/load/sdk-publisher.ts', {
+      args: [...args, ...sdkModule],
+      nodeFlags: profiled('sdk-publisher'),
+    });
     return { relay, gateway, post, sdk };
   }
 
