@@ -1,27 +1,12 @@
 import { basename } from 'node:path';
+import { pageHeaders } from '../page-headers.ts';
 
 /**
- * The headers of every console answer. The CSP lets the page load only its own files and connect
- * only to the relay and the gateway (no inline script, no CDN, no framing); `no-referrer` keeps the
- * URL, whose fragment may hold a portal link's token, out of every request the page makes.
+ * The headers of every console answer: a page's (page-headers.ts), connecting only to the relay and
+ * the gateway.
  */
 export function consoleHeaders(gatewayUrl: string | undefined): Record<string, string> {
-  const gateway = gatewayUrl === undefined ? '' : ` ${new URL(gatewayUrl).origin}`;
-  return {
-    'content-security-policy': [
-      "default-src 'self'",
-      "script-src 'self'",
-      "style-src 'self'",
-      "img-src 'self' data:",
-      `connect-src 'self'${gateway}`,
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-      "form-action 'self'",
-    ].join('; '),
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'x-content-type-options': 'nosniff',
-  };
+  return pageHeaders(gatewayUrl === undefined ? {} : { connect: new URL(gatewayUrl).origin });
 }
 
 /**

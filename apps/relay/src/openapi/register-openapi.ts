@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { pageHeaders } from '../page-headers.ts';
 import { hoistSchemas } from './hoist-schemas.ts';
 import { INGEST_OPERATIONS } from './ingest-operations.ts';
 import type { Operation } from './operation.ts';
@@ -100,25 +101,8 @@ export function registerOpenApi(app: FastifyInstance): void {
   });
 }
 
-/** The reference UI's answers: its own files only (no CDN, no font, no validator badge), no inline script, never framed. */
-const DOCS_HEADERS = {
-  'content-security-policy': [
-    "default-src 'self'",
-    "script-src 'self'",
-    // Swagger UI applies inline styles as it renders an operation (its own CSP advice allows them
-    // by hash, which Chromium refuses for them); styles only: scripts stay 'self'.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-  ].join('; '),
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-};
+/** The reference UI's answers: a page's (its own files only, no CDN, font or validator badge); Swagger UI applies inline styles as it renders an operation (its CSP advice allows them by hash, which Chromium refuses for them): styles only, scripts stay 'self'. */
+const DOCS_HEADERS = pageHeaders({ inlineStyles: true });
 
 /**
  * `GET /openapi.json`, public: the document, built once when the relay is ready and sent as the
