@@ -21,19 +21,8 @@ test('webhooks create|list|show|update|rotate|replay|delete and deliveries list|
   };
   const json = async (...args: string[]) => JSON.parse(await cli(...args, '--json'));
 
-  const receiver = await startReceiver(t);
   let broken = true;
-  receiver.server.removeAllListeners('request');
-  receiver.server.on('request', (req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      receiver.deliveries.push({ headers: req.headers, body });
-      res.writeHead(broken ? 400 : 204).end(broken ? 'not yet' : '');
-    });
-  });
+  const receiver = await startReceiver(t, () => (broken ? { status: 400, body: 'not yet' } : { status: 204 }));
 
   const created = await json(
     'webhooks',

@@ -83,19 +83,10 @@ test(
     const { relay, gateway } = stack;
     const origin = relay.url;
 
-    const receiver = await startReceiver(t);
     let answer = 500;
-    receiver.server.removeAllListeners('request');
-    receiver.server.on('request', (req, res) => {
-      let body = '';
-      req.on('data', (chunk) => {
-        body += chunk;
-      });
-      req.on('end', () => {
-        receiver.deliveries.push({ headers: req.headers, body });
-        res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer === 500 ? 'receiver broke: database down' : undefined);
-      });
-    });
+    const receiver = await startReceiver(t, () =>
+      answer === 500 ? { status: 500, body: 'receiver broke: database down', type: 'text/plain' } : { status: answer, type: 'text/plain' },
+    );
 
     const other = await seededTenant(relay, 'console-other');
     const token = await relay.token({ scope: 'admin subscribe', tenants: [tenant] });

@@ -10,20 +10,9 @@ test('the SDK lists an endpoint’s deliveries page by page, reads one with its 
     relay: { webhookAllowPrivate: true, webhookRetry4xx: false, webhookCircuitFailures: 1000 },
   });
   t.after(close);
-  const receiver = await startReceiver(t);
   let broken = true;
-  // The support receiver answers 204; while broken, this one refuses with 400 (failed at once without 4xx retries).
-  receiver.server.removeAllListeners('request');
-  receiver.server.on('request', (req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      receiver.deliveries.push({ headers: req.headers, body });
-      res.writeHead(broken ? 400 : 204).end(broken ? 'not yet' : '');
-    });
-  });
+  // While broken, the receiver refuses with 400 (failed at once without 4xx retries); then 204.
+  const receiver = await startReceiver(t, () => (broken ? { status: 400, body: 'not yet' } : { status: 204 }));
 
   const tenant = 'sdk-deliveries';
   const client = new RelayClient({ url: relay.url, token: await relay.token({ scope: 'admin publish', tenants: [tenant] }) });

@@ -9,7 +9,11 @@ export interface Receiver {
   server: Server;
 }
 
-export async function startReceiver(t: TestContext): Promise<Receiver> {
+/** How the receiver answers a delivery: a status, and a body and content type if any. */
+export type Answer = () => { status: number; body?: string; type?: string };
+
+/** Starts a receiver that records every delivery and answers it with `answer` (204 by default). */
+export async function startReceiver(t: TestContext, answer: Answer = () => ({ status: 204 })): Promise<Receiver> {
   const deliveries: Receiver['deliveries'] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -18,7 +22,8 @@ export async function startReceiver(t: TestContext): Promise<Receiver> {
     });
     req.on('end', () => {
       deliveries.push({ headers: req.headers, body });
-      res.writeHead(204).end();
+      const { status, body: text, type } = answer();
+      res.writeHead(status, type === undefined ? {} : { 'content-type': type }).end(text);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
